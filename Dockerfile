@@ -1,0 +1,19 @@
+# The k3s-daas service binaries (indexer, projector, master, worker, devnet, daas)
+# in one image; docker-compose.yml picks the binary per service.
+FROM rust:1.95-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        cmake libcurl4-openssl-dev protobuf-compiler \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bins \
+    && mkdir /out \
+    && cp target/release/indexer target/release/projector target/release/master \
+          target/release/worker target/release/devnet target/release/daas /out/
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 daas
+COPY --from=build /out/ /usr/local/bin/
+USER daas

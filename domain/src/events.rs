@@ -1,0 +1,449 @@
+//! The events of our Move package, mirrored field for field.
+//!
+//! Each struct here has the same fields, in the same order, with the same types
+//! as its Move counterpart in `contracts/sources/`, because event contents are
+//! the BCS of the Move struct: fields in declaration order, no names. A test
+//! (`tests/move_layout.rs`) parses the Move sources and fails if they drift.
+//!
+//! [`decode`] is the only way outside bytes become events: it never panics,
+//! rejects trailing bytes, and tells an unknown type apart from bad contents.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Address, Bytes, ObjectId};
+
+/// `staking::StakeDeposited`: SUI locked (a new stake or a top-up).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StakeDeposited {
+    /// Whose stake grew.
+    pub staker: Address,
+    /// Role (Move value: 0 user, 1 node, 2 admin).
+    pub role: u8,
+    /// MIST added.
+    pub amount: u64,
+    /// Stake in this role after the deposit, MIST.
+    pub total_after: u64,
+    /// Sui epoch.
+    pub epoch: u64,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `staking::StakeWithdrawn`: SUI returned after the lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StakeWithdrawn {
+    /// Whose stake shrank.
+    pub staker: Address,
+    /// Role (Move value).
+    pub role: u8,
+    /// MIST withdrawn.
+    pub amount: u64,
+    /// Stake in this role after the withdrawal, MIST.
+    pub total_after: u64,
+    /// Sui epoch.
+    pub epoch: u64,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `staking::StakeSlashed`: stake taken by an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StakeSlashed {
+    /// Whose stake was slashed.
+    pub staker: Address,
+    /// Role (Move value).
+    pub role: u8,
+    /// MIST slashed.
+    pub amount: u64,
+    /// Stake in this role after the slash, MIST.
+    pub total_after: u64,
+    /// The admin's reason.
+    pub reason: String,
+    /// The admin who slashed.
+    pub slashed_by: Address,
+    /// Sui epoch.
+    pub epoch: u64,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `gateway::ClusterCreated`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCreated {
+    /// The shared `Cluster` object's id.
+    pub cluster_id: ObjectId,
+    /// Its name.
+    pub name: String,
+    /// Its admin (creator).
+    pub admin: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `gateway::K8sAPIRequest`: a tenant's kubectl intent accepted on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct K8sApiRequest {
+    /// Target cluster.
+    pub cluster_id: ObjectId,
+    /// Per-cluster request number.
+    pub request_id: u64,
+    /// The tenant.
+    pub sender: Address,
+    /// kubectl verb.
+    pub verb: String,
+    /// apiVersion, e.g. `apps/v1`.
+    pub api_version: String,
+    /// Kind, e.g. `Deployment`.
+    pub kind: String,
+    /// Namespace; empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Manifest bytes (YAML or JSON).
+    pub manifest: Bytes,
+    /// The sender's tier stake at submission, MIST.
+    pub stake: u64,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `nodes::NodeRegistered`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRegistered {
+    /// The operator (holds the node stake).
+    pub operator: Address,
+    /// Kubernetes node name.
+    pub node_name: String,
+    /// The node's Ed25519 public key (32 bytes).
+    pub public_key: Bytes,
+    /// Where the node's agent listens.
+    pub endpoint: String,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `nodes::NodeDeregistered`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeDeregistered {
+    /// The operator.
+    pub operator: Address,
+    /// Kubernetes node name.
+    pub node_name: String,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `grants::NamespaceGranted`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceGranted {
+    /// The cluster.
+    pub cluster_id: ObjectId,
+    /// The namespace.
+    pub namespace: String,
+    /// Who is granted.
+    pub grantee: Address,
+    /// Namespace role (Move value: 0 viewer, 1 editor).
+    pub role: u8,
+    /// The admin who granted.
+    pub granted_by: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `grants::NamespaceRevoked`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceRevoked {
+    /// The cluster.
+    pub cluster_id: ObjectId,
+    /// The namespace.
+    pub namespace: String,
+    /// Whose grant ends.
+    pub grantee: Address,
+    /// The admin who revoked.
+    pub revoked_by: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `enclave::PcrSetRegistered`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcrSetRegistered {
+    /// Version number of the set.
+    pub version: u64,
+    /// PCR0 (48 bytes).
+    pub pcr0: Bytes,
+    /// PCR1 (48 bytes).
+    pub pcr1: Bytes,
+    /// PCR2 (48 bytes).
+    pub pcr2: Bytes,
+    /// The admin who registered it.
+    pub registered_by: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// `enclave::EnclaveRegistered`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnclaveRegistered {
+    /// PCR set version the enclave was registered under.
+    pub pcr_version: u64,
+    /// The enclave's Ed25519 public key (32 bytes).
+    pub public_key: Bytes,
+    /// SHA-256 of the attestation document.
+    pub attestation_digest: Bytes,
+    /// The admin who registered it.
+    pub registered_by: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+/// Every event type of our package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "fields")]
+pub enum Event {
+    /// `staking::StakeDeposited`
+    StakeDeposited(StakeDeposited),
+    /// `staking::StakeWithdrawn`
+    StakeWithdrawn(StakeWithdrawn),
+    /// `staking::StakeSlashed`
+    StakeSlashed(StakeSlashed),
+    /// `gateway::ClusterCreated`
+    ClusterCreated(ClusterCreated),
+    /// `gateway::K8sAPIRequest`
+    K8sApiRequest(K8sApiRequest),
+    /// `nodes::NodeRegistered`
+    NodeRegistered(NodeRegistered),
+    /// `nodes::NodeDeregistered`
+    NodeDeregistered(NodeDeregistered),
+    /// `grants::NamespaceGranted`
+    NamespaceGranted(NamespaceGranted),
+    /// `grants::NamespaceRevoked`
+    NamespaceRevoked(NamespaceRevoked),
+    /// `enclave::PcrSetRegistered`
+    PcrSetRegistered(PcrSetRegistered),
+    /// `enclave::EnclaveRegistered`
+    EnclaveRegistered(EnclaveRegistered),
+}
+
+/// The Move (module, struct) name of every event type, in [`Event`] order.
+pub const EVENT_TYPES: [(&str, &str); 11] = [
+    ("staking", "StakeDeposited"),
+    ("staking", "StakeWithdrawn"),
+    ("staking", "StakeSlashed"),
+    ("gateway", "ClusterCreated"),
+    ("gateway", "K8sAPIRequest"),
+    ("nodes", "NodeRegistered"),
+    ("nodes", "NodeDeregistered"),
+    ("grants", "NamespaceGranted"),
+    ("grants", "NamespaceRevoked"),
+    ("enclave", "PcrSetRegistered"),
+    ("enclave", "EnclaveRegistered"),
+];
+
+/// Why an event's contents could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not the BCS of the struct: truncated, a bad length prefix,
+    /// invalid UTF-8 in a string, and so on.
+    #[error("{module}::{name}: malformed BCS: {reason}")]
+    Malformed {
+        /// Move module.
+        module: &'static str,
+        /// Move struct.
+        name: &'static str,
+        /// What the BCS decoder said.
+        reason: String,
+    },
+    /// A field holds a value the contract never emits (e.g. role 7).
+    #[error("{module}::{name}: field {field} out of range: {value}")]
+    OutOfRange {
+        /// Move module.
+        module: &'static str,
+        /// Move struct.
+        name: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+}
+
+/// The result of decoding one event of our package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A known event type with valid contents.
+    Known(Event),
+    /// A type of our package this version does not know (forward compatibility).
+    Unknown,
+}
+
+/// Decodes the BCS `contents` of event type `module::name`.
+///
+/// Returns [`Decoded::Unknown`] for a type not in [`EVENT_TYPES`], and an error
+/// for a known type whose contents are not exactly its BCS.
+pub fn decode(module: &str, name: &str, contents: &[u8]) -> Result<Decoded, DecodeError> {
+    let Some(&(m, n)) = EVENT_TYPES.iter().find(|(m, n)| *m == module && *n == name) else {
+        return Ok(Decoded::Unknown);
+    };
+    fn bcs_of<T: serde::de::DeserializeOwned>(
+        m: &'static str,
+        n: &'static str,
+        b: &[u8],
+    ) -> Result<T, DecodeError> {
+        bcs::from_bytes(b).map_err(|e| DecodeError::Malformed {
+            module: m,
+            name: n,
+            reason: e.to_string(),
+        })
+    }
+    let event = match n {
+        "StakeDeposited" => Event::StakeDeposited(bcs_of(m, n, contents)?),
+        "StakeWithdrawn" => Event::StakeWithdrawn(bcs_of(m, n, contents)?),
+        "StakeSlashed" => Event::StakeSlashed(bcs_of(m, n, contents)?),
+        "ClusterCreated" => Event::ClusterCreated(bcs_of(m, n, contents)?),
+        "K8sAPIRequest" => Event::K8sApiRequest(bcs_of(m, n, contents)?),
+        "NodeRegistered" => Event::NodeRegistered(bcs_of(m, n, contents)?),
+        "NodeDeregistered" => Event::NodeDeregistered(bcs_of(m, n, contents)?),
+        "NamespaceGranted" => Event::NamespaceGranted(bcs_of(m, n, contents)?),
+        "NamespaceRevoked" => Event::NamespaceRevoked(bcs_of(m, n, contents)?),
+        "PcrSetRegistered" => Event::PcrSetRegistered(bcs_of(m, n, contents)?),
+        "EnclaveRegistered" => Event::EnclaveRegistered(bcs_of(m, n, contents)?),
+        _ => return Ok(Decoded::Unknown),
+    };
+    event.check_ranges()?;
+    Ok(Decoded::Known(event))
+}
+
+impl Event {
+    /// The Move (module, struct) name of this event.
+    pub fn move_type(&self) -> (&'static str, &'static str) {
+        EVENT_TYPES[self.index()]
+    }
+
+    fn index(&self) -> usize {
+        match self {
+            Event::StakeDeposited(_) => 0,
+            Event::StakeWithdrawn(_) => 1,
+            Event::StakeSlashed(_) => 2,
+            Event::ClusterCreated(_) => 3,
+            Event::K8sApiRequest(_) => 4,
+            Event::NodeRegistered(_) => 5,
+            Event::NodeDeregistered(_) => 6,
+            Event::NamespaceGranted(_) => 7,
+            Event::NamespaceRevoked(_) => 8,
+            Event::PcrSetRegistered(_) => 9,
+            Event::EnclaveRegistered(_) => 10,
+        }
+    }
+
+    /// The BCS contents, exactly as the Move struct would be emitted.
+    pub fn to_bcs(&self) -> Vec<u8> {
+        let r = match self {
+            Event::StakeDeposited(e) => bcs::to_bytes(e),
+            Event::StakeWithdrawn(e) => bcs::to_bytes(e),
+            Event::StakeSlashed(e) => bcs::to_bytes(e),
+            Event::ClusterCreated(e) => bcs::to_bytes(e),
+            Event::K8sApiRequest(e) => bcs::to_bytes(e),
+            Event::NodeRegistered(e) => bcs::to_bytes(e),
+            Event::NodeDeregistered(e) => bcs::to_bytes(e),
+            Event::NamespaceGranted(e) => bcs::to_bytes(e),
+            Event::NamespaceRevoked(e) => bcs::to_bytes(e),
+            Event::PcrSetRegistered(e) => bcs::to_bytes(e),
+            Event::EnclaveRegistered(e) => bcs::to_bytes(e),
+        };
+        // BCS of these plain structs cannot fail: no maps, no unsized sequences over 2^31.
+        r.unwrap_or_default()
+    }
+
+    /// Rejects values the contract never emits, so the ledger can trust the enums.
+    fn check_ranges(&self) -> Result<(), DecodeError> {
+        let (module, name) = self.move_type();
+        let out = |field, value: u8| DecodeError::OutOfRange {
+            module,
+            name,
+            field,
+            value: value.into(),
+        };
+        match self {
+            Event::StakeDeposited(StakeDeposited { role, .. })
+            | Event::StakeWithdrawn(StakeWithdrawn { role, .. })
+            | Event::StakeSlashed(StakeSlashed { role, .. })
+                if crate::Role::from_move(*role).is_none() =>
+            {
+                Err(out("role", *role))
+            }
+            Event::NamespaceGranted(g) if crate::NamespaceRole::from_move(g.role).is_none() => {
+                Err(out("role", g.role))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deposited() -> Event {
+        Event::StakeDeposited(StakeDeposited {
+            staker: Address([1; 32]),
+            role: 0,
+            amount: 500_000_000,
+            total_after: 500_000_000,
+            epoch: 3,
+            timestamp_ms: 1_700_000_000_000,
+        })
+    }
+
+    #[test]
+    fn round_trips_through_bcs() {
+        let e = deposited();
+        let bytes = e.to_bcs();
+        assert_eq!(bytes.len(), 32 + 1 + 8 * 4);
+        assert_eq!(
+            decode("staking", "StakeDeposited", &bytes),
+            Ok(Decoded::Known(e))
+        );
+    }
+
+    #[test]
+    fn unknown_type_is_not_an_error() {
+        assert_eq!(
+            decode("staking", "StakeFrozen", &[1, 2, 3]),
+            Ok(Decoded::Unknown)
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_malformed() {
+        let mut bytes = deposited().to_bcs();
+        bytes.push(0);
+        assert!(matches!(
+            decode("staking", "StakeDeposited", &bytes),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_is_malformed() {
+        let bytes = deposited().to_bcs();
+        assert!(matches!(
+            decode("staking", "StakeDeposited", &bytes[..40]),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn role_out_of_range_is_rejected() {
+        let mut bytes = deposited().to_bcs();
+        bytes[32] = 7;
+        assert!(matches!(
+            decode("staking", "StakeDeposited", &bytes),
+            Err(DecodeError::OutOfRange {
+                field: "role",
+                value: 7,
+                ..
+            })
+        ));
+    }
+}

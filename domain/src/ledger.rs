@@ -1,0 +1,524 @@
+//! The ledger: a pure, deterministic state machine over decoded events.
+//!
+//! It holds what the chain says about stakes, nodes, clusters, namespace grants
+//! and enclaves, plus what the ordered requests have made exist (namespaces and
+//! their owners, tenant objects). From that it answers "may address A do verb V
+//! on kind K in namespace N" and "is node X active", and it decides each
+//! `K8sAPIRequest` (see [`crate::admission`]). The projector and the master both
+//! run it over the same log, so they agree without talking to each other.
+//!
+//! Rules:
+//! - A stake event's `total_after` is authoritative (the chain computed it).
+//! - A node is active while it is registered and its operator's node stake is at
+//!   least the node minimum; crossing that line emits [`Change::NodeActivity`].
+//! - The address that creates a namespace owns it; the system namespaces of a
+//!   cluster belong to the cluster's admin.
+//! - Admins (the cluster's creator, or anyone with an admin stake at the
+//!   minimum) may act in every namespace.
+//! - A rejected request changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Address, Bytes, ObjectId,
+    admission::{self, Decision},
+    events::*,
+    roles::{NamespaceRole, Role, Verb, required_stake},
+};
+
+/// Namespaces every k3s cluster starts with, owned by the cluster's admin.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// A registered node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Operator address.
+    pub operator: Address,
+    /// Ed25519 public key.
+    pub public_key: Bytes,
+    /// Agent endpoint.
+    pub endpoint: String,
+}
+
+/// A known cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterEntry {
+    /// Name.
+    pub name: String,
+    /// Creator.
+    pub admin: Address,
+}
+
+/// A registered PCR set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcrSet {
+    /// PCR0.
+    pub pcr0: Bytes,
+    /// PCR1.
+    pub pcr1: Bytes,
+    /// PCR2.
+    pub pcr2: Bytes,
+}
+
+/// A tenant object's identity inside a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectKey {
+    /// Cluster.
+    pub cluster: ObjectId,
+    /// Kind.
+    pub kind: String,
+    /// Namespace ("" for cluster-scoped).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// One change to the ledger's state, for stores that persist it row by row
+/// (the projector's tables, the master's etcd keys).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// `staker`'s stake in `role` is now `amount` (0 = gone).
+    Stake {
+        /// Staker.
+        staker: Address,
+        /// Role.
+        role: Role,
+        /// New amount, MIST.
+        amount: u64,
+    },
+    /// A node was registered (`Some`) or deregistered (`None`).
+    Node {
+        /// Node name.
+        name: String,
+        /// The entry, or `None` when removed.
+        entry: Option<NodeEntry>,
+    },
+    /// A node became active or inactive.
+    NodeActivity {
+        /// Node name.
+        name: String,
+        /// Its operator.
+        operator: Address,
+        /// Whether it is active now.
+        active: bool,
+    },
+    /// A cluster was created.
+    Cluster {
+        /// Cluster id.
+        id: ObjectId,
+        /// The entry.
+        entry: ClusterEntry,
+    },
+    /// A namespace grant was set (`Some`) or removed (`None`).
+    Grant {
+        /// Cluster.
+        cluster: ObjectId,
+        /// Namespace.
+        namespace: String,
+        /// Grantee.
+        grantee: Address,
+        /// The role, or `None` when revoked.
+        role: Option<NamespaceRole>,
+    },
+    /// A namespace came to exist with an owner (`Some`) or was deleted (`None`).
+    NamespaceOwner {
+        /// Cluster.
+        cluster: ObjectId,
+        /// Namespace.
+        namespace: String,
+        /// Owner, or `None` when deleted.
+        owner: Option<Address>,
+    },
+    /// A tenant object came to exist (`true`) or was deleted (`false`).
+    Object {
+        /// Which object.
+        key: ObjectKey,
+        /// Whether it exists now.
+        exists: bool,
+    },
+    /// A PCR set was registered.
+    PcrSet {
+        /// Version.
+        version: u64,
+        /// The set.
+        set: PcrSet,
+    },
+    /// An enclave key was registered under a PCR version.
+    Enclave {
+        /// The enclave's public key.
+        public_key: Bytes,
+        /// PCR version.
+        pcr_version: u64,
+    },
+}
+
+/// The ledger state. Construct with `Ledger::default()` and feed it events in log order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    stakes: BTreeMap<(Address, Role), u64>,
+    total_stake: u128,
+    nodes: BTreeMap<String, NodeEntry>,
+    clusters: BTreeMap<ObjectId, ClusterEntry>,
+    grants: BTreeMap<(ObjectId, String, Address), NamespaceRole>,
+    namespaces: BTreeMap<(ObjectId, String), Address>,
+    objects: BTreeSet<ObjectKey>,
+    pcr_sets: BTreeMap<u64, PcrSet>,
+    enclaves: BTreeMap<Bytes, u64>,
+}
+
+/// What applying one event did.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Applied {
+    /// State changes, in the order they happened.
+    pub changes: Vec<Change>,
+    /// For a `K8sAPIRequest`: admitted (what to write) or rejected (why).
+    pub decision: Option<Decision>,
+}
+
+impl Ledger {
+    /// Applies one event. Deterministic: the same state and event always give
+    /// the same changes.
+    pub fn apply(&mut self, event: &Event) -> Applied {
+        let mut changes = Vec::new();
+        let mut decision = None;
+        match event {
+            Event::StakeDeposited(e) => {
+                self.set_stake(e.staker, e.role, e.total_after, &mut changes)
+            }
+            Event::StakeWithdrawn(e) => {
+                self.set_stake(e.staker, e.role, e.total_after, &mut changes)
+            }
+            Event::StakeSlashed(e) => self.set_stake(e.staker, e.role, e.total_after, &mut changes),
+            Event::ClusterCreated(e) => self.add_cluster(e, &mut changes),
+            Event::K8sApiRequest(req) => {
+                let d = admission::decide(self, req);
+                if let Decision::Admitted(a) = &d {
+                    self.record_admitted(req, a, &mut changes);
+                }
+                decision = Some(d);
+            }
+            Event::NodeRegistered(e) => {
+                let entry = NodeEntry {
+                    operator: e.operator,
+                    public_key: e.public_key.clone(),
+                    endpoint: e.endpoint.clone(),
+                };
+                self.nodes.insert(e.node_name.clone(), entry.clone());
+                changes.push(Change::Node {
+                    name: e.node_name.clone(),
+                    entry: Some(entry),
+                });
+                changes.push(Change::NodeActivity {
+                    name: e.node_name.clone(),
+                    operator: e.operator,
+                    active: self.node_stake_active(e.operator),
+                });
+            }
+            Event::NodeDeregistered(e) => {
+                if self.nodes.remove(&e.node_name).is_some() {
+                    changes.push(Change::Node {
+                        name: e.node_name.clone(),
+                        entry: None,
+                    });
+                }
+            }
+            Event::NamespaceGranted(e) => {
+                if let Some(role) = NamespaceRole::from_move(e.role) {
+                    self.grants
+                        .insert((e.cluster_id, e.namespace.clone(), e.grantee), role);
+                    changes.push(Change::Grant {
+                        cluster: e.cluster_id,
+                        namespace: e.namespace.clone(),
+                        grantee: e.grantee,
+                        role: Some(role),
+                    });
+                }
+            }
+            Event::NamespaceRevoked(e) => {
+                if self
+                    .grants
+                    .remove(&(e.cluster_id, e.namespace.clone(), e.grantee))
+                    .is_some()
+                {
+                    changes.push(Change::Grant {
+                        cluster: e.cluster_id,
+                        namespace: e.namespace.clone(),
+                        grantee: e.grantee,
+                        role: None,
+                    });
+                }
+            }
+            Event::PcrSetRegistered(e) => {
+                let set = PcrSet {
+                    pcr0: e.pcr0.clone(),
+                    pcr1: e.pcr1.clone(),
+                    pcr2: e.pcr2.clone(),
+                };
+                self.pcr_sets.insert(e.version, set.clone());
+                changes.push(Change::PcrSet {
+                    version: e.version,
+                    set,
+                });
+            }
+            Event::EnclaveRegistered(e) => {
+                self.enclaves.insert(e.public_key.clone(), e.pcr_version);
+                changes.push(Change::Enclave {
+                    public_key: e.public_key.clone(),
+                    pcr_version: e.pcr_version,
+                });
+            }
+        }
+        Applied { changes, decision }
+    }
+
+    fn set_stake(&mut self, staker: Address, role: u8, amount: u64, changes: &mut Vec<Change>) {
+        // Decoding already rejected roles the contract never emits.
+        let Some(role) = Role::from_move(role) else {
+            return;
+        };
+        let was_active = role == Role::Node && self.node_stake_active(staker);
+        let before = if amount == 0 {
+            self.stakes.remove(&(staker, role))
+        } else {
+            self.stakes.insert((staker, role), amount)
+        };
+        self.total_stake = self
+            .total_stake
+            .saturating_sub(u128::from(before.unwrap_or(0)))
+            + u128::from(amount);
+        changes.push(Change::Stake {
+            staker,
+            role,
+            amount,
+        });
+        if role == Role::Node {
+            let active = self.node_stake_active(staker);
+            if active != was_active {
+                for (name, node) in self.nodes.iter().filter(|(_, n)| n.operator == staker) {
+                    changes.push(Change::NodeActivity {
+                        name: name.clone(),
+                        operator: node.operator,
+                        active,
+                    });
+                }
+            }
+        }
+    }
+
+    fn add_cluster(&mut self, e: &ClusterCreated, changes: &mut Vec<Change>) {
+        let entry = ClusterEntry {
+            name: e.name.clone(),
+            admin: e.admin,
+        };
+        self.clusters.insert(e.cluster_id, entry.clone());
+        changes.push(Change::Cluster {
+            id: e.cluster_id,
+            entry,
+        });
+        for ns in SYSTEM_NAMESPACES {
+            if self
+                .namespaces
+                .insert((e.cluster_id, ns.to_owned()), e.admin)
+                .is_none()
+            {
+                changes.push(Change::NamespaceOwner {
+                    cluster: e.cluster_id,
+                    namespace: ns.to_owned(),
+                    owner: Some(e.admin),
+                });
+            }
+        }
+    }
+
+    fn record_admitted(
+        &mut self,
+        req: &K8sApiRequest,
+        a: &admission::Admitted,
+        changes: &mut Vec<Change>,
+    ) {
+        let key = ObjectKey {
+            cluster: req.cluster_id,
+            kind: req.kind.clone(),
+            namespace: req.namespace.clone(),
+            name: req.name.clone(),
+        };
+        let exists = a.action != admission::Action::Delete;
+        if exists {
+            if self.objects.insert(key.clone()) {
+                changes.push(Change::Object { key, exists: true });
+            }
+        } else if self.objects.remove(&key) {
+            changes.push(Change::Object { key, exists: false });
+        }
+        if req.kind != "Namespace" {
+            return;
+        }
+        let ns_key = (req.cluster_id, req.name.clone());
+        if exists {
+            if !self.namespaces.contains_key(&ns_key) {
+                self.namespaces.insert(ns_key, req.sender);
+                changes.push(Change::NamespaceOwner {
+                    cluster: req.cluster_id,
+                    namespace: req.name.clone(),
+                    owner: Some(req.sender),
+                });
+            }
+        } else {
+            // Deleting a namespace deletes everything in it (kube's namespace controller does the same).
+            self.namespaces.remove(&ns_key);
+            changes.push(Change::NamespaceOwner {
+                cluster: req.cluster_id,
+                namespace: req.name.clone(),
+                owner: None,
+            });
+            let inside: Vec<ObjectKey> = self
+                .objects
+                .iter()
+                .filter(|k| k.cluster == req.cluster_id && k.namespace == req.name)
+                .cloned()
+                .collect();
+            for k in inside {
+                self.objects.remove(&k);
+                changes.push(Change::Object {
+                    key: k,
+                    exists: false,
+                });
+            }
+        }
+    }
+
+    // ----------------------------------------------------------- questions
+
+    /// `staker`'s stake in `role`, MIST.
+    pub fn stake_of(&self, staker: Address, role: Role) -> u64 {
+        self.stakes.get(&(staker, role)).copied().unwrap_or(0)
+    }
+
+    /// The stake that sets `staker`'s tier: user plus admin stake (as `staking::tier_stake`).
+    pub fn tier_stake(&self, staker: Address) -> u64 {
+        self.stake_of(staker, Role::User)
+            .saturating_add(self.stake_of(staker, Role::Admin))
+    }
+
+    /// Sum of all stakes, MIST.
+    pub fn total_stake(&self) -> u128 {
+        self.total_stake
+    }
+
+    /// Every live stake.
+    pub fn stakes(&self) -> impl Iterator<Item = (Address, Role, u64)> + '_ {
+        self.stakes.iter().map(|(&(a, r), &v)| (a, r, v))
+    }
+
+    /// Whether `operator`'s node stake meets the node minimum.
+    pub fn node_stake_active(&self, operator: Address) -> bool {
+        self.stake_of(operator, Role::Node) >= Role::Node.min_stake()
+    }
+
+    /// Whether node `name` is registered and its operator's node stake meets the minimum.
+    pub fn is_node_active(&self, name: &str) -> bool {
+        self.nodes
+            .get(name)
+            .is_some_and(|n| self.node_stake_active(n.operator))
+    }
+
+    /// Registered nodes by name.
+    pub fn nodes(&self) -> &BTreeMap<String, NodeEntry> {
+        &self.nodes
+    }
+
+    /// A known cluster.
+    pub fn cluster(&self, id: ObjectId) -> Option<&ClusterEntry> {
+        self.clusters.get(&id)
+    }
+
+    /// Whether `who` is an admin of `cluster`: its creator, or an admin staker at the minimum.
+    pub fn is_admin(&self, cluster: ObjectId, who: Address) -> bool {
+        self.clusters.get(&cluster).is_some_and(|c| c.admin == who)
+            || self.stake_of(who, Role::Admin) >= Role::Admin.min_stake()
+    }
+
+    /// Owner of `namespace` in `cluster`, if it exists.
+    pub fn namespace_owner(&self, cluster: ObjectId, namespace: &str) -> Option<Address> {
+        self.namespaces
+            .get(&(cluster, namespace.to_owned()))
+            .copied()
+    }
+
+    /// `grantee`'s granted role in `namespace` of `cluster`.
+    pub fn grant(
+        &self,
+        cluster: ObjectId,
+        namespace: &str,
+        grantee: Address,
+    ) -> Option<NamespaceRole> {
+        self.grants
+            .get(&(cluster, namespace.to_owned(), grantee))
+            .copied()
+    }
+
+    /// Whether the tenant object exists.
+    pub fn object_exists(&self, key: &ObjectKey) -> bool {
+        self.objects.contains(key)
+    }
+
+    /// Whether a registered enclave key exists and under which PCR version.
+    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
+        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+    }
+
+    /// May `who` do `verb` on `kind` in `namespace` of `cluster`? Checks the
+    /// stake tier and, for namespaced kinds, ownership, grants and admin rights.
+    pub fn may(
+        &self,
+        cluster: ObjectId,
+        who: Address,
+        verb: Verb,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<(), Denied> {
+        let need = required_stake(verb, kind);
+        let have = self.tier_stake(who);
+        if have < need {
+            return Err(Denied::Tier { need, have });
+        }
+        if namespace.is_empty() {
+            return Ok(());
+        }
+        let Some(owner) = self.namespace_owner(cluster, namespace) else {
+            return Err(Denied::NoNamespace);
+        };
+        if owner == who
+            || self.is_admin(cluster, who)
+            || self
+                .grant(cluster, namespace, who)
+                .is_some_and(|r| r.allows(verb))
+        {
+            Ok(())
+        } else {
+            Err(Denied::NotYours { owner })
+        }
+    }
+}
+
+/// Why [`Ledger::may`] said no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// The tier stake is too low.
+    Tier {
+        /// MIST needed.
+        need: u64,
+        /// MIST held.
+        have: u64,
+    },
+    /// The namespace does not exist.
+    NoNamespace,
+    /// Another address owns the namespace and no grant or admin right applies.
+    NotYours {
+        /// The owner.
+        owner: Address,
+    },
+}

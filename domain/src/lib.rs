@@ -1,0 +1,30 @@
+//! The k3s-daas domain: what the chain says and what it means, with no I/O.
+//!
+//! Everything here is pure and deterministic so that the projector (Postgres) and
+//! the master (etcd) derive the same answers from the same ordered log.
+//!
+//! - [`events`]: the Move package's events, mirrored field for field, and their
+//!   BCS decoder (the only door for outside bytes);
+//! - [`ledger`]: the state machine over events (stakes, nodes, grants,
+//!   namespaces, enclaves) and its questions;
+//! - [`admission`]: the decision on each kubectl request;
+//! - [`manifest`], [`kinds`]: manifest checks and the managed kinds' etcd layout;
+//! - [`roles`]: roles, minimums, lock periods, tiers (the contract's constants);
+//! - [`position`]: where a record sits in the chain's total order.
+
+pub mod address;
+pub mod admission;
+pub mod bytes;
+pub mod events;
+pub mod kinds;
+pub mod ledger;
+pub mod manifest;
+pub mod position;
+pub mod roles;
+
+pub use address::{Address, ObjectId};
+pub use bytes::Bytes;
+pub use events::{DecodeError, Decoded, Event};
+pub use ledger::Ledger;
+pub use position::LogPosition;
+pub use roles::{NamespaceRole, Role, Verb};

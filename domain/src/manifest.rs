@@ -1,0 +1,201 @@
+//! Parsing and checking a request's manifest: outside bytes, so every failure
+//! is a typed error with a reason a tenant can act on.
+
+use serde_json::Value;
+
+use crate::{
+    kinds::{KindInfo, check_name},
+    roles::MAX_MANIFEST_BYTES,
+};
+
+/// Why a manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Larger than the gateway's limit.
+    #[error("manifest is {size} bytes; the limit is {limit}")]
+    Oversize {
+        /// Bytes received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not UTF-8, not YAML/JSON, not one mapping.
+    #[error("manifest is not a YAML or JSON object: {0}")]
+    Syntax(String),
+    /// A field disagrees with the request or is invalid.
+    #[error("manifest {field}: {reason}")]
+    Field {
+        /// The field path, e.g. `metadata.name`.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The identity a request claims for its object.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimed<'a> {
+    /// The request's `api_version`.
+    pub api_version: &'a str,
+    /// The request's `kind`.
+    pub kind: &'a str,
+    /// The request's `namespace` (empty for cluster-scoped kinds).
+    pub namespace: &'a str,
+    /// The request's `name`.
+    pub name: &'a str,
+}
+
+/// Parses `bytes` (YAML or JSON) into one object and checks it against what the
+/// request claims: same apiVersion, kind, name and namespace.
+pub fn parse(bytes: &[u8], info: &KindInfo, claimed: Claimed<'_>) -> Result<Value, ManifestError> {
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::Oversize {
+            size: bytes.len(),
+            limit: MAX_MANIFEST_BYTES,
+        });
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| ManifestError::Syntax(format!("not UTF-8: {e}")))?;
+    // JSON is (nearly) YAML; one parser for both keeps the behaviour identical.
+    let value: Value =
+        serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+    let Value::Object(ref obj) = value else {
+        return Err(ManifestError::Syntax(
+            "the document is not a mapping".into(),
+        ));
+    };
+    let field = |field, reason: String| ManifestError::Field { field, reason };
+    let text_at = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+
+    let api_version =
+        text_at(obj.get("apiVersion")).ok_or_else(|| field("apiVersion", "missing".into()))?;
+    if api_version != claimed.api_version {
+        return Err(field(
+            "apiVersion",
+            format!(
+                "is {api_version:?} but the request says {:?}",
+                claimed.api_version
+            ),
+        ));
+    }
+    let kind = text_at(obj.get("kind")).ok_or_else(|| field("kind", "missing".into()))?;
+    if kind != claimed.kind {
+        return Err(field(
+            "kind",
+            format!("is {kind:?} but the request says {:?}", claimed.kind),
+        ));
+    }
+    let Some(Value::Object(meta)) = obj.get("metadata") else {
+        return Err(field("metadata", "missing or not a mapping".into()));
+    };
+    let name = text_at(meta.get("name")).ok_or_else(|| field("metadata.name", "missing".into()))?;
+    if name != claimed.name {
+        return Err(field(
+            "metadata.name",
+            format!("is {name:?} but the request says {:?}", claimed.name),
+        ));
+    }
+    check_name(info, &name).map_err(|r| field("metadata.name", r))?;
+    let namespace = text_at(meta.get("namespace")).unwrap_or_default();
+    if info.namespaced {
+        if !namespace.is_empty() && namespace != claimed.namespace {
+            return Err(field(
+                "metadata.namespace",
+                format!(
+                    "is {namespace:?} but the request says {:?}",
+                    claimed.namespace
+                ),
+            ));
+        }
+    } else if !namespace.is_empty() {
+        return Err(field(
+            "metadata.namespace",
+            format!("{} is cluster-scoped and takes no namespace", info.kind),
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::lookup;
+
+    fn claimed<'a>(kind: &'a str, ns: &'a str, name: &'a str) -> Claimed<'a> {
+        Claimed {
+            api_version: if kind == "Deployment" {
+                "apps/v1"
+            } else {
+                "v1"
+            },
+            kind,
+            namespace: ns,
+            name,
+        }
+    }
+
+    #[test]
+    fn yaml_and_json_both_parse() {
+        let info = lookup("ConfigMap").expect("kind");
+        let yaml = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: team\ndata:\n  a: b\n";
+        let json =
+            br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg"},"data":{"a":"b"}}"#;
+        let a = parse(yaml, info, claimed("ConfigMap", "team", "cfg")).expect("yaml");
+        let b = parse(json, info, claimed("ConfigMap", "team", "cfg")).expect("json");
+        assert_eq!(a["data"], b["data"]);
+    }
+
+    #[test]
+    fn mismatches_are_field_errors() {
+        let info = lookup("Deployment").expect("kind");
+        let m =
+            b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: other\n";
+        let err =
+            parse(m, info, claimed("Deployment", "team", "web")).expect_err("namespace mismatch");
+        assert!(
+            matches!(
+                err,
+                ManifestError::Field {
+                    field: "metadata.namespace",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = parse(m, info, claimed("Deployment", "other", "api")).expect_err("name mismatch");
+        assert!(
+            matches!(
+                err,
+                ManifestError::Field {
+                    field: "metadata.name",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_syntax_error() {
+        let info = lookup("Pod").expect("kind");
+        for bad in [&b"\xff\xfe"[..], b"[1, 2]", b"a: [unclosed", b"just text"] {
+            assert!(
+                matches!(
+                    parse(bad, info, claimed("Pod", "t", "p")),
+                    Err(ManifestError::Syntax(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversize_is_refused_before_parsing() {
+        let info = lookup("Pod").expect("kind");
+        let big = vec![b' '; MAX_MANIFEST_BYTES + 1];
+        assert!(matches!(
+            parse(&big, info, claimed("Pod", "t", "p")),
+            Err(ManifestError::Oversize { .. })
+        ));
+    }
+}

@@ -1,0 +1,13 @@
+//! What every k3s-daas service binary shares, so each `main.rs` stays a page of wiring:
+//!
+//! - [`logging`]: structured `tracing` output, text for people or JSON for machines;
+//! - [`metrics`]: the Prometheus text endpoint (`GET /metrics`) over a registry;
+//! - [`shutdown`]: a cancellation token tripped by SIGTERM or SIGINT.
+
+pub mod logging;
+pub mod metrics;
+pub mod shutdown;
+
+pub use logging::{LogArgs, LogFormat};
+pub use metrics::serve_metrics;
+pub use shutdown::shutdown_on_signals;

@@ -1,0 +1,74 @@
+//! The Prometheus endpoint: `GET /metrics` in the text exposition format.
+//!
+//! Each service registers its own metrics in a [`Registry`] and hands it here;
+//! this module owns the HTTP listener and nothing else.
+
+use std::sync::Arc;
+
+use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
+use prometheus_client::{encoding::text::encode, registry::Registry};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Serves `registry` on `listener` until `shutdown` is cancelled.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(render))
+        .with_state(registry);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+    let mut body = String::new();
+    // Encoding into a String cannot fail except on a fmt error, which would be a bug in a metric type.
+    if let Err(e) = encode(&mut body, &registry) {
+        body = format!("# encoding failed: {e}\n");
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::metrics::counter::Counter;
+
+    #[tokio::test]
+    async fn serves_registered_counters() {
+        let mut registry = Registry::default();
+        let counter: Counter = Counter::default();
+        registry.register("events_in", "Events read", counter.clone());
+        counter.inc_by(3);
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(serve_metrics(
+            listener,
+            Arc::new(registry),
+            shutdown.clone(),
+        ));
+
+        let body = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        assert!(body.contains("events_in_total 3"), "{body}");
+
+        shutdown.cancel();
+        server.await.expect("join").expect("serve");
+    }
+}

@@ -1,0 +1,76 @@
+//! A unique one-partition topic per test.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rdkafka::{
+    ClientConfig,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+};
+
+use crate::{Stack, unique_name};
+
+/// A topic that exists for one test and is deleted with it.
+pub struct TestTopic {
+    /// Topic name.
+    pub name: String,
+    /// Bootstrap servers of the broker holding it.
+    pub brokers: String,
+}
+
+impl TestTopic {
+    /// Creates a topic with one partition (the log's shape: total order).
+    pub async fn new(stack: &Stack) -> anyhow::Result<Self> {
+        Self::with_partitions(stack, 1).await
+    }
+
+    /// Creates a topic with `partitions` partitions.
+    pub async fn with_partitions(stack: &Stack, partitions: i32) -> anyhow::Result<Self> {
+        let name = unique_name("t").replace('_', "-");
+        let admin = admin(&stack.kafka_brokers)?;
+        let results = admin
+            .create_topics(
+                &[NewTopic::new(&name, partitions, TopicReplication::Fixed(1))],
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+            )
+            .await
+            .with_context(|| format!("creating topic {name}"))?;
+        for r in results {
+            if let Err((topic, code)) = r {
+                bail!("creating topic {topic}: {code}");
+            }
+        }
+        Ok(Self {
+            name,
+            brokers: stack.kafka_brokers.clone(),
+        })
+    }
+}
+
+fn admin(brokers: &str) -> anyhow::Result<AdminClient<DefaultClientContext>> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .with_context(|| format!("admin client for {brokers}"))
+}
+
+impl Drop for TestTopic {
+    fn drop(&mut self) {
+        let (name, brokers) = (self.name.clone(), self.brokers.clone());
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(a) = admin(&brokers) {
+                    let _ = a.delete_topics(&[&name], &AdminOptions::new()).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
