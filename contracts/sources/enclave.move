@@ -133,3 +133,28 @@ public fun new_registry_for_testing(ctx: &mut TxContext): EnclaveRegistry { new_
 
 #[test_only]
 public fun destroy_registry_for_testing(registry: EnclaveRegistry) { sui::test_utils::destroy(registry) }
+
+// === Event constructors for the shared test vectors (tests/vectors_tests.move) ===
+
+#[test_only]
+public fun new_pcr_set_registered_for_testing(
+    version: u64,
+    pcr0: vector<u8>,
+    pcr1: vector<u8>,
+    pcr2: vector<u8>,
+    registered_by: address,
+    timestamp_ms: u64,
+): PcrSetRegistered {
+    PcrSetRegistered { version, pcr0, pcr1, pcr2, registered_by, timestamp_ms }
+}
+
+#[test_only]
+public fun new_enclave_registered_for_testing(
+    pcr_version: u64,
+    public_key: vector<u8>,
+    attestation_digest: vector<u8>,
+    registered_by: address,
+    timestamp_ms: u64,
+): EnclaveRegistered {
+    EnclaveRegistered { pcr_version, public_key, attestation_digest, registered_by, timestamp_ms }
+}

@@ -179,3 +179,32 @@ public fun new_cluster_for_testing(name: String, ctx: &mut TxContext): Cluster {
 
 #[test_only]
 public fun destroy_cluster_for_testing(cluster: Cluster) { sui::test_utils::destroy(cluster) }
+
+// === Event constructors for the shared test vectors (tests/vectors_tests.move) ===
+
+#[test_only]
+public fun new_cluster_created_for_testing(
+    cluster_id: ID,
+    name: String,
+    admin: address,
+    timestamp_ms: u64,
+): ClusterCreated {
+    ClusterCreated { cluster_id, name, admin, timestamp_ms }
+}
+
+#[test_only]
+public fun new_k8s_api_request_for_testing(
+    cluster_id: ID,
+    request_id: u64,
+    sender: address,
+    verb: String,
+    api_version: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    manifest: vector<u8>,
+    stake: u64,
+    timestamp_ms: u64,
+): K8sAPIRequest {
+    K8sAPIRequest { cluster_id, request_id, sender, verb, api_version, kind, namespace, name, manifest, stake, timestamp_ms }
+}

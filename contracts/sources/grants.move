@@ -95,3 +95,28 @@ public fun viewer(): u8 { NS_ROLE_VIEWER }
 
 /// The editor role value.
 public fun editor(): u8 { NS_ROLE_EDITOR }
+
+// === Event constructors for the shared test vectors (tests/vectors_tests.move) ===
+
+#[test_only]
+public fun new_namespace_granted_for_testing(
+    cluster_id: ID,
+    namespace: String,
+    grantee: address,
+    role: u8,
+    granted_by: address,
+    timestamp_ms: u64,
+): NamespaceGranted {
+    NamespaceGranted { cluster_id, namespace, grantee, role, granted_by, timestamp_ms }
+}
+
+#[test_only]
+public fun new_namespace_revoked_for_testing(
+    cluster_id: ID,
+    namespace: String,
+    grantee: address,
+    revoked_by: address,
+    timestamp_ms: u64,
+): NamespaceRevoked {
+    NamespaceRevoked { cluster_id, namespace, grantee, revoked_by, timestamp_ms }
+}

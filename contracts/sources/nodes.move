@@ -106,3 +106,25 @@ public fun new_registry_for_testing(ctx: &mut TxContext): NodeRegistry { new_reg
 
 #[test_only]
 public fun destroy_registry_for_testing(registry: NodeRegistry) { sui::test_utils::destroy(registry) }
+
+// === Event constructors for the shared test vectors (tests/vectors_tests.move) ===
+
+#[test_only]
+public fun new_node_registered_for_testing(
+    operator: address,
+    node_name: String,
+    public_key: vector<u8>,
+    endpoint: String,
+    timestamp_ms: u64,
+): NodeRegistered {
+    NodeRegistered { operator, node_name, public_key, endpoint, timestamp_ms }
+}
+
+#[test_only]
+public fun new_node_deregistered_for_testing(
+    operator: address,
+    node_name: String,
+    timestamp_ms: u64,
+): NodeDeregistered {
+    NodeDeregistered { operator, node_name, timestamp_ms }
+}

@@ -282,3 +282,43 @@ public fun new_admin_cap_for_testing(ctx: &mut TxContext): AdminCap { AdminCap {
 public fun destroy_pool_for_testing(pool: StakingPool) {
     sui::test_utils::destroy(pool)
 }
+
+// === Event constructors for the shared test vectors (tests/vectors_tests.move) ===
+
+#[test_only]
+public fun new_stake_deposited_for_testing(
+    staker: address,
+    role: u8,
+    amount: u64,
+    total_after: u64,
+    epoch: u64,
+    timestamp_ms: u64,
+): StakeDeposited {
+    StakeDeposited { staker, role, amount, total_after, epoch, timestamp_ms }
+}
+
+#[test_only]
+public fun new_stake_withdrawn_for_testing(
+    staker: address,
+    role: u8,
+    amount: u64,
+    total_after: u64,
+    epoch: u64,
+    timestamp_ms: u64,
+): StakeWithdrawn {
+    StakeWithdrawn { staker, role, amount, total_after, epoch, timestamp_ms }
+}
+
+#[test_only]
+public fun new_stake_slashed_for_testing(
+    staker: address,
+    role: u8,
+    amount: u64,
+    total_after: u64,
+    reason: String,
+    slashed_by: address,
+    epoch: u64,
+    timestamp_ms: u64,
+): StakeSlashed {
+    StakeSlashed { staker, role, amount, total_after, reason, slashed_by, epoch, timestamp_ms }
+}

@@ -13,6 +13,10 @@ pub struct Stack {
     pub etcd_endpoints: Vec<String>,
     /// Kafka bootstrap servers, e.g. `127.0.0.1:9092`.
     pub kafka_brokers: String,
+    /// The project's log topic (created by `scripts/stack up`).
+    pub log_topic: String,
+    /// The master's outcome topic (created by `scripts/stack up`).
+    pub outcome_topic: String,
     /// The folder holding the stack's state (logs, data).
     pub dir: PathBuf,
 }
@@ -51,6 +55,8 @@ impl Stack {
                 .map(str::to_owned)
                 .collect(),
             kafka_brokers: get("DAAS_KAFKA_BROKERS")?,
+            log_topic: get("DAAS_LOG_TOPIC")?,
+            outcome_topic: get("DAAS_OUTCOME_TOPIC")?,
             dir: PathBuf::from(get("DAAS_STACK_DIR")?),
         })
     }

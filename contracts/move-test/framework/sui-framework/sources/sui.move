@@ -1,0 +1,4 @@
+module sui::sui;
+
+/// The SUI coin type.
+public struct SUI has drop {}
