@@ -31,12 +31,15 @@ const EInsufficientStake: u64 = 101;
 const EManifestTooLarge: u64 = 102;
 const EUnknownVerb: u64 = 103;
 const EEmptyName: u64 = 104;
+const ENotClusterAdmin: u64 = 105;
 
 /// A Kubernetes cluster driven by this package.
 public struct Cluster has key {
     id: UID,
     name: String,
     admin: address,
+    /// The staking pool whose `AdminCap` governs this cluster.
+    pool_id: ID,
     /// Number the next request gets.
     next_request_id: u64,
     /// (namespace, grantee) -> namespace role, kept by `daas::grants`.
@@ -70,8 +73,8 @@ public struct K8sAPIRequest has copy, drop {
 }
 
 /// Creates and shares a cluster.
-public fun create_cluster(_: &AdminCap, name: String, clock: &Clock, ctx: &mut TxContext) {
-    let cluster = new_cluster(name, ctx);
+public fun create_cluster(cap: &AdminCap, name: String, clock: &Clock, ctx: &mut TxContext) {
+    let cluster = new_cluster(name, cap.cap_pool_id(), ctx);
     event::emit(ClusterCreated {
         cluster_id: object::id(&cluster),
         name,
@@ -81,11 +84,12 @@ public fun create_cluster(_: &AdminCap, name: String, clock: &Clock, ctx: &mut T
     transfer::share_object(cluster);
 }
 
-fun new_cluster(name: String, ctx: &mut TxContext): Cluster {
+fun new_cluster(name: String, pool_id: ID, ctx: &mut TxContext): Cluster {
     Cluster {
         id: object::new(ctx),
         name,
         admin: ctx.sender(),
+        pool_id,
         next_request_id: 0,
         grants: table::new(ctx),
     }
@@ -164,6 +168,11 @@ public fun next_request_id(cluster: &Cluster): u64 { cluster.next_request_id }
 
 // === For daas::grants ===
 
+/// Aborts unless `cap` governs `cluster`.
+public(package) fun assert_admin(cluster: &Cluster, cap: &AdminCap) {
+    assert!(cap.cap_pool_id() == cluster.pool_id, ENotClusterAdmin);
+}
+
 public(package) fun grants_mut(cluster: &mut Cluster): &mut Table<GrantKey, u8> { &mut cluster.grants }
 
 public(package) fun grants(cluster: &Cluster): &Table<GrantKey, u8> { &cluster.grants }
@@ -175,7 +184,9 @@ public(package) fun grant_key(namespace: String, grantee: address): GrantKey {
 // === Test support ===
 
 #[test_only]
-public fun new_cluster_for_testing(name: String, ctx: &mut TxContext): Cluster { new_cluster(name, ctx) }
+public fun new_cluster_for_testing(name: String, cap: &AdminCap, ctx: &mut TxContext): Cluster {
+    new_cluster(name, cap.cap_pool_id(), ctx)
+}
 
 #[test_only]
 public fun destroy_cluster_for_testing(cluster: Cluster) { sui::test_utils::destroy(cluster) }

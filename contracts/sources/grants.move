@@ -38,7 +38,7 @@ public struct NamespaceRevoked has copy, drop {
 
 /// Grants (or changes) `grantee`'s role in `namespace` of `cluster`.
 public fun grant(
-    _: &AdminCap,
+    cap: &AdminCap,
     cluster: &mut Cluster,
     namespace: String,
     grantee: address,
@@ -46,6 +46,7 @@ public fun grant(
     clock: &Clock,
     ctx: &mut TxContext,
 ) {
+    cluster.assert_admin(cap);
     assert!(role <= NS_ROLE_EDITOR, EInvalidNamespaceRole);
     assert!(!namespace.is_empty(), EEmptyNamespace);
     let key = gateway::grant_key(namespace, grantee);
@@ -63,13 +64,14 @@ public fun grant(
 
 /// Ends `grantee`'s grant in `namespace` of `cluster`.
 public fun revoke(
-    _: &AdminCap,
+    cap: &AdminCap,
     cluster: &mut Cluster,
     namespace: String,
     grantee: address,
     clock: &Clock,
     ctx: &mut TxContext,
 ) {
+    cluster.assert_admin(cap);
     let key = gateway::grant_key(namespace, grantee);
     let grants = cluster.grants_mut();
     assert!(grants.contains(key), ENoGrant);

@@ -43,9 +43,12 @@ const ENoStake: u64 = 4;
 const EStillLocked: u64 = 5;
 const EAmountTooLarge: u64 = 6;
 const EZeroAmount: u64 = 7;
+const ENotPoolAdmin: u64 = 8;
 
 /// Authority to slash, create clusters, grant namespaces and register enclaves.
-public struct AdminCap has key, store { id: UID }
+/// Made once, at publish, for the one pool; bound to it so a cap can never act
+/// on another pool.
+public struct AdminCap has key, store { id: UID, pool_id: ID }
 
 /// The shared pool of all stakes.
 public struct StakingPool has key {
@@ -95,8 +98,9 @@ public struct StakeSlashed has copy, drop {
 }
 
 fun init(ctx: &mut TxContext) {
-    transfer::transfer(AdminCap { id: object::new(ctx) }, ctx.sender());
-    transfer::share_object(new_pool(ctx));
+    let pool = new_pool(ctx);
+    transfer::transfer(AdminCap { id: object::new(ctx), pool_id: object::id(&pool) }, ctx.sender());
+    transfer::share_object(pool);
 }
 
 fun new_pool(ctx: &mut TxContext): StakingPool {
@@ -198,7 +202,7 @@ public fun withdraw(
 /// Takes `amount` of `staker`'s `role` stake into the pool's slashed balance.
 /// Only the holder of the `AdminCap` can slash.
 public fun slash(
-    _: &AdminCap,
+    cap: &AdminCap,
     pool: &mut StakingPool,
     staker: address,
     role: u8,
@@ -207,6 +211,7 @@ public fun slash(
     clock: &Clock,
     ctx: &mut TxContext,
 ) {
+    assert!(cap.pool_id == object::id(pool), ENotPoolAdmin);
     assert!(role <= ROLE_ADMIN, EInvalidRole);
     let key = StakeKey { staker, role };
     assert!(pool.stakes.contains(key), ENoStake);
@@ -264,6 +269,9 @@ public fun lock_epochs(role: u8): u64 {
     else LOCK_ADMIN_EPOCHS
 }
 
+/// The pool an `AdminCap` governs.
+public fun cap_pool_id(cap: &AdminCap): ID { cap.pool_id }
+
 /// MIST in the slashed balance.
 public fun slashed_total(pool: &StakingPool): u64 { pool.slashed.value() }
 
@@ -276,7 +284,12 @@ public fun init_for_testing(ctx: &mut TxContext) { init(ctx) }
 public fun new_pool_for_testing(ctx: &mut TxContext): StakingPool { new_pool(ctx) }
 
 #[test_only]
-public fun new_admin_cap_for_testing(ctx: &mut TxContext): AdminCap { AdminCap { id: object::new(ctx) } }
+public fun new_admin_cap_for_testing(pool: &StakingPool, ctx: &mut TxContext): AdminCap {
+    AdminCap { id: object::new(ctx), pool_id: object::id(pool) }
+}
+
+#[test_only]
+public fun destroy_admin_cap_for_testing(cap: AdminCap) { sui::test_utils::destroy(cap) }
 
 #[test_only]
 public fun destroy_pool_for_testing(pool: StakingPool) {

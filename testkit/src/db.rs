@@ -57,10 +57,11 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // Drop runs inside the test's runtime, which may be shutting down: do the
-        // async cleanup on a thread with its own small runtime and wait for it.
-        let (name, admin_url, pool) =
-            (self.name.clone(), self.admin_url.clone(), self.pool.clone());
+        // Drop runs inside the test's runtime, which this thread blocks while it
+        // waits: do the cleanup on a thread with its own runtime and its own
+        // connection, and never touch `self.pool` there (its sockets belong to
+        // the blocked runtime). FORCE ends the pool's sessions server-side.
+        let (name, admin_url) = (self.name.clone(), self.admin_url.clone());
         let cleanup = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -69,7 +70,6 @@ impl Drop for TestDb {
                 return;
             };
             rt.block_on(async move {
-                pool.close().await;
                 if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                     let _ =
                         sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

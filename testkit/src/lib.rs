@@ -8,8 +8,9 @@
 //! - [`TestEtcd`]: a unique key prefix;
 //! - [`TestTopic`]: a unique one-partition topic.
 //!
-//! Each slice removes itself when dropped (best effort: a leftover never breaks
-//! another test because every name is unique).
+//! Databases and etcd prefixes remove themselves when dropped (best effort: a
+//! leftover never breaks another test because every name is unique). Topics
+//! stay: see [`TestTopic`] for why.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

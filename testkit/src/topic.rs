@@ -11,7 +11,13 @@ use rdkafka::{
 
 use crate::{Stack, unique_name};
 
-/// A topic that exists for one test and is deleted with it.
+/// A topic that exists for one test.
+///
+/// It is *not* deleted afterwards: tansu 0.6's DeleteTopics deletes every
+/// topic of the cluster, not just the one named (its `topic_delete_by.sql`
+/// filters on the cluster only), which would wipe the project's log and the
+/// other tests' topics. Names are unique, so leftovers are harmless;
+/// `scripts/stack reset` clears them with the rest of the stack's state.
 pub struct TestTopic {
     /// Topic name.
     pub name: String,
@@ -53,24 +59,4 @@ fn admin(brokers: &str) -> anyhow::Result<AdminClient<DefaultClientContext>> {
         .set("bootstrap.servers", brokers)
         .create()
         .with_context(|| format!("admin client for {brokers}"))
-}
-
-impl Drop for TestTopic {
-    fn drop(&mut self) {
-        let (name, brokers) = (self.name.clone(), self.brokers.clone());
-        let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(a) = admin(&brokers) {
-                    let _ = a.delete_topics(&[&name], &AdminOptions::new()).await;
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
 }
