@@ -269,6 +269,8 @@ pub enum DecodeError {
 }
 
 /// The result of decoding one event of our package.
+// Nearly every value is `Known`; boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     /// A known event type with valid contents.

@@ -358,8 +358,9 @@ impl Ledger {
         }
         let ns_key = (req.cluster_id, req.name.clone());
         if exists {
-            if !self.namespaces.contains_key(&ns_key) {
-                self.namespaces.insert(ns_key, req.sender);
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.namespaces.entry(ns_key)
+            {
+                slot.insert(req.sender);
                 changes.push(Change::NamespaceOwner {
                     cluster: req.cluster_id,
                     namespace: req.name.clone(),

@@ -10,7 +10,8 @@
 //! - [`admission`]: the decision on each kubectl request;
 //! - [`manifest`], [`kinds`]: manifest checks and the managed kinds' etcd layout;
 //! - [`roles`]: roles, minimums, lock periods, tiers (the contract's constants);
-//! - [`position`]: where a record sits in the chain's total order.
+//! - [`position`]: where a record sits in the chain's total order;
+//! - [`record`]: log records and their protobuf form on the log topic.
 
 pub mod address;
 pub mod admission;
@@ -20,6 +21,7 @@ pub mod kinds;
 pub mod ledger;
 pub mod manifest;
 pub mod position;
+pub mod record;
 pub mod roles;
 
 pub use address::{Address, ObjectId};
@@ -27,4 +29,5 @@ pub use bytes::Bytes;
 pub use events::{DecodeError, Decoded, Event};
 pub use ledger::Ledger;
 pub use position::LogPosition;
+pub use record::{Body, LogEntry};
 pub use roles::{NamespaceRole, Role, Verb};

@@ -58,6 +58,17 @@ fn req(sender: Address, verb: &str, kind: &str, ns: &str, name: &str, manifest: 
     })
 }
 
+fn granted(namespace: &str, grantee: Address, role: u8) -> Event {
+    Event::NamespaceGranted(NamespaceGranted {
+        cluster_id: CLUSTER,
+        namespace: namespace.into(),
+        grantee,
+        role,
+        granted_by: ADMIN,
+        timestamp_ms: 1,
+    })
+}
+
 fn ns_manifest(name: &str) -> String {
     format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
 }
@@ -151,14 +162,7 @@ fn the_creator_owns_a_namespace_and_others_need_a_grant() {
     );
     assert!(msg.contains("belongs to"), "{msg}");
 
-    l.apply(&Event::NamespaceGranted(NamespaceGranted {
-        cluster_id: CLUSTER,
-        namespace: "team-a".into(),
-        grantee: BOB,
-        role: 0,
-        granted_by: ADMIN,
-        timestamp_ms: 1,
-    }));
+    l.apply(&granted("team-a", BOB, 0));
     rejected(
         &mut l,
         &req(
@@ -171,14 +175,7 @@ fn the_creator_owns_a_namespace_and_others_need_a_grant() {
         ),
         RejectCode::NamespaceForbidden,
     );
-    l.apply(&Event::NamespaceGranted(NamespaceGranted {
-        cluster_id: CLUSTER,
-        namespace: "team-a".into(),
-        grantee: BOB,
-        role: 1,
-        granted_by: ADMIN,
-        timestamp_ms: 1,
-    }));
+    l.apply(&granted("team-a", BOB, 1));
     assert_eq!(
         action(
             &mut l,

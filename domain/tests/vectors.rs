@@ -287,3 +287,21 @@ fn snake_case_of_move_names() {
     assert_eq!(snake("StakeDeposited"), "stake_deposited");
     assert_eq!(snake("PcrSetRegistered"), "pcr_set_registered");
 }
+
+#[test]
+fn every_event_round_trips_through_the_log_record() {
+    for sample in samples() {
+        let (module, name) = sample.move_type();
+        let entry = daas_domain::LogEntry::from_chain(
+            daas_domain::LogPosition::new(1, 2, 3),
+            [7; 32],
+            1,
+            format!("0x{}::{module}::{name}", "ab".repeat(32)),
+            addr(1),
+            sample.to_bcs(),
+        );
+        assert_eq!(entry.body, daas_domain::Body::Event(sample.clone()));
+        let back = daas_domain::LogEntry::decode(&entry.encode()).expect("decodes");
+        assert_eq!(back, entry, "{name}");
+    }
+}

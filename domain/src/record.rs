@@ -1,0 +1,471 @@
+//! Log records: one chain event with its place in the order, and its
+//! conversion to and from the protobuf `daas.v1.LogRecord` on the log topic.
+//!
+//! The raw BCS travels in every record. A reader prefers the typed `oneof`;
+//! when the writer did not know the type (`unknown`) and this reader does, it
+//! decodes the BCS itself, so old records gain meaning after an upgrade.
+
+use daas_proto::v1::{self, log_record::Event as Pb};
+
+use crate::{
+    Address, Bytes, Decoded, Event, LogPosition,
+    events::{self, *},
+};
+
+/// What a record carries.
+// Nearly every record is an `Event`; boxing it would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A decoded event of our package.
+    Event(Event),
+    /// An event type of our package this reader does not know; see [`LogEntry::bcs`].
+    Unknown,
+    /// A known type whose contents did not decode, with the reason.
+    Poison(String),
+}
+
+/// One record of the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Place in chain order.
+    pub position: LogPosition,
+    /// Digest of the emitting transaction (32 bytes).
+    pub transaction_digest: [u8; 32],
+    /// Checkpoint timestamp, ms.
+    pub checkpoint_timestamp_ms: u64,
+    /// Full Move type, `0x<package>::<module>::<Name>`.
+    pub event_type: String,
+    /// Transaction sender.
+    pub sender: Address,
+    /// The event contents as emitted.
+    pub bcs: Vec<u8>,
+    /// The decoded meaning.
+    pub body: Body,
+}
+
+/// Why protobuf bytes are not a usable record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not a protobuf `LogRecord`.
+    #[error("not a daas.v1.LogRecord: {0}")]
+    Protobuf(String),
+    /// A required field is absent.
+    #[error("field {0} is missing")]
+    Missing(&'static str),
+    /// A fixed-size field has the wrong size.
+    #[error("field {field} must be {want} bytes, got {got}")]
+    Length {
+        /// The field.
+        field: &'static str,
+        /// Expected size.
+        want: usize,
+        /// Actual size.
+        got: usize,
+    },
+    /// An enum field holds a value outside its range.
+    #[error("field {field} has no valid value ({value})")]
+    Enum {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: i32,
+    },
+    /// The event type string is not `address::module::Name`.
+    #[error("event type {0:?} is not address::module::Name")]
+    EventType(String),
+}
+
+/// `(module, name)` of a full Move event type `0x…::module::Name`.
+pub fn split_event_type(event_type: &str) -> Option<(&str, &str)> {
+    let mut parts = event_type.splitn(3, "::");
+    let (_address, module, name) = (parts.next()?, parts.next()?, parts.next()?);
+    (!module.is_empty() && !name.is_empty() && !name.contains("::")).then_some((module, name))
+}
+
+impl LogEntry {
+    /// Decodes an event's contents into an entry: known, unknown or poison.
+    /// Never fails: bad contents become [`Body::Poison`] with the reason.
+    pub fn from_chain(
+        position: LogPosition,
+        transaction_digest: [u8; 32],
+        checkpoint_timestamp_ms: u64,
+        event_type: String,
+        sender: Address,
+        bcs: Vec<u8>,
+    ) -> Self {
+        let body = match split_event_type(&event_type) {
+            None => Body::Poison(format!(
+                "event type {event_type:?} is not address::module::Name"
+            )),
+            Some((module, name)) => match events::decode(module, name, &bcs) {
+                Ok(Decoded::Known(e)) => Body::Event(e),
+                Ok(Decoded::Unknown) => Body::Unknown,
+                Err(e) => Body::Poison(e.to_string()),
+            },
+        };
+        Self {
+            position,
+            transaction_digest,
+            checkpoint_timestamp_ms,
+            event_type,
+            sender,
+            bcs,
+            body,
+        }
+    }
+
+    /// The protobuf record.
+    pub fn to_proto(&self) -> v1::LogRecord {
+        v1::LogRecord {
+            position: Some(v1::Position {
+                checkpoint: self.position.checkpoint,
+                transaction_index: self.position.transaction_index,
+                event_index: self.position.event_index,
+            }),
+            transaction_digest: self.transaction_digest.to_vec(),
+            checkpoint_timestamp_ms: self.checkpoint_timestamp_ms,
+            event_type: self.event_type.clone(),
+            sender: self.sender.0.to_vec(),
+            bcs: self.bcs.clone(),
+            event: Some(match &self.body {
+                Body::Event(e) => event_to_proto(e),
+                Body::Unknown => Pb::Unknown(v1::Unknown {}),
+                Body::Poison(reason) => Pb::Poison(v1::Poison {
+                    reason: reason.clone(),
+                }),
+            }),
+        }
+    }
+
+    /// Encoded protobuf bytes, as produced to the log topic.
+    pub fn encode(&self) -> Vec<u8> {
+        prost::Message::encode_to_vec(&self.to_proto())
+    }
+
+    /// Decodes protobuf bytes read from the log topic.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let record: v1::LogRecord =
+            prost::Message::decode(bytes).map_err(|e| RecordError::Protobuf(e.to_string()))?;
+        Self::from_proto(record)
+    }
+
+    /// From a protobuf record.
+    pub fn from_proto(r: v1::LogRecord) -> Result<Self, RecordError> {
+        let p = r.position.ok_or(RecordError::Missing("position"))?;
+        let position = LogPosition::new(p.checkpoint, p.transaction_index, p.event_index);
+        let transaction_digest = fixed::<32>("transaction_digest", &r.transaction_digest)?;
+        let sender = Address(fixed::<32>("sender", &r.sender)?);
+        let body = match r.event.ok_or(RecordError::Missing("event"))? {
+            Pb::Unknown(_) => {
+                // A newer reader may know what the writer did not.
+                let (module, name) = split_event_type(&r.event_type)
+                    .ok_or_else(|| RecordError::EventType(r.event_type.clone()))?;
+                match events::decode(module, name, &r.bcs) {
+                    Ok(Decoded::Known(e)) => Body::Event(e),
+                    Ok(Decoded::Unknown) => Body::Unknown,
+                    Err(e) => Body::Poison(e.to_string()),
+                }
+            }
+            Pb::Poison(p) => Body::Poison(p.reason),
+            typed => Body::Event(event_from_proto(typed)?),
+        };
+        Ok(Self {
+            position,
+            transaction_digest,
+            checkpoint_timestamp_ms: r.checkpoint_timestamp_ms,
+            event_type: r.event_type,
+            sender,
+            bcs: r.bcs,
+            body,
+        })
+    }
+}
+
+fn fixed<const N: usize>(field: &'static str, bytes: &[u8]) -> Result<[u8; N], RecordError> {
+    <[u8; N]>::try_from(bytes).map_err(|_| RecordError::Length {
+        field,
+        want: N,
+        got: bytes.len(),
+    })
+}
+
+fn addr(field: &'static str, bytes: &[u8]) -> Result<Address, RecordError> {
+    fixed::<32>(field, bytes).map(Address)
+}
+
+/// Move role `u8` → protobuf `Role` (the protobuf reserves 0 for "unspecified").
+fn role_to_proto(role: u8) -> i32 {
+    i32::from(role) + 1
+}
+
+fn role_from_proto(field: &'static str, value: i32) -> Result<u8, RecordError> {
+    match value {
+        1..=3 => Ok((value - 1) as u8),
+        _ => Err(RecordError::Enum { field, value }),
+    }
+}
+
+fn event_to_proto(e: &Event) -> Pb {
+    let b = |a: &Address| a.0.to_vec();
+    match e {
+        Event::StakeDeposited(e) => Pb::StakeDeposited(v1::StakeDeposited {
+            staker: b(&e.staker),
+            role: role_to_proto(e.role),
+            amount: e.amount,
+            total_after: e.total_after,
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::StakeWithdrawn(e) => Pb::StakeWithdrawn(v1::StakeWithdrawn {
+            staker: b(&e.staker),
+            role: role_to_proto(e.role),
+            amount: e.amount,
+            total_after: e.total_after,
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::StakeSlashed(e) => Pb::StakeSlashed(v1::StakeSlashed {
+            staker: b(&e.staker),
+            role: role_to_proto(e.role),
+            amount: e.amount,
+            total_after: e.total_after,
+            reason: e.reason.clone(),
+            slashed_by: b(&e.slashed_by),
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::ClusterCreated(e) => Pb::ClusterCreated(v1::ClusterCreated {
+            cluster_id: b(&e.cluster_id),
+            name: e.name.clone(),
+            admin: b(&e.admin),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::K8sApiRequest(e) => Pb::K8sApiRequest(v1::K8sApiRequest {
+            cluster_id: b(&e.cluster_id),
+            request_id: e.request_id,
+            sender: b(&e.sender),
+            verb: e.verb.clone(),
+            api_version: e.api_version.clone(),
+            kind: e.kind.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            manifest: e.manifest.0.clone(),
+            stake: e.stake,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::NodeRegistered(e) => Pb::NodeRegistered(v1::NodeRegistered {
+            operator: b(&e.operator),
+            node_name: e.node_name.clone(),
+            public_key: e.public_key.0.clone(),
+            endpoint: e.endpoint.clone(),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::NodeDeregistered(e) => Pb::NodeDeregistered(v1::NodeDeregistered {
+            operator: b(&e.operator),
+            node_name: e.node_name.clone(),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::NamespaceGranted(e) => Pb::NamespaceGranted(v1::NamespaceGranted {
+            cluster_id: b(&e.cluster_id),
+            namespace: e.namespace.clone(),
+            grantee: b(&e.grantee),
+            role: role_to_proto(e.role),
+            granted_by: b(&e.granted_by),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::NamespaceRevoked(e) => Pb::NamespaceRevoked(v1::NamespaceRevoked {
+            cluster_id: b(&e.cluster_id),
+            namespace: e.namespace.clone(),
+            grantee: b(&e.grantee),
+            revoked_by: b(&e.revoked_by),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::PcrSetRegistered(e) => Pb::PcrSetRegistered(v1::PcrSetRegistered {
+            version: e.version,
+            pcr0: e.pcr0.0.clone(),
+            pcr1: e.pcr1.0.clone(),
+            pcr2: e.pcr2.0.clone(),
+            registered_by: b(&e.registered_by),
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Event::EnclaveRegistered(e) => Pb::EnclaveRegistered(v1::EnclaveRegistered {
+            pcr_version: e.pcr_version,
+            public_key: e.public_key.0.clone(),
+            attestation_digest: e.attestation_digest.0.clone(),
+            registered_by: b(&e.registered_by),
+            timestamp_ms: e.timestamp_ms,
+        }),
+    }
+}
+
+fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
+    Ok(match pb {
+        Pb::StakeDeposited(e) => Event::StakeDeposited(StakeDeposited {
+            staker: addr("staker", &e.staker)?,
+            role: role_from_proto("role", e.role)?,
+            amount: e.amount,
+            total_after: e.total_after,
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::StakeWithdrawn(e) => Event::StakeWithdrawn(StakeWithdrawn {
+            staker: addr("staker", &e.staker)?,
+            role: role_from_proto("role", e.role)?,
+            amount: e.amount,
+            total_after: e.total_after,
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::StakeSlashed(e) => Event::StakeSlashed(StakeSlashed {
+            staker: addr("staker", &e.staker)?,
+            role: role_from_proto("role", e.role)?,
+            amount: e.amount,
+            total_after: e.total_after,
+            reason: e.reason,
+            slashed_by: addr("slashed_by", &e.slashed_by)?,
+            epoch: e.epoch,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::ClusterCreated(e) => Event::ClusterCreated(ClusterCreated {
+            cluster_id: addr("cluster_id", &e.cluster_id)?,
+            name: e.name,
+            admin: addr("admin", &e.admin)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::K8sApiRequest(e) => Event::K8sApiRequest(K8sApiRequest {
+            cluster_id: addr("cluster_id", &e.cluster_id)?,
+            request_id: e.request_id,
+            sender: addr("sender", &e.sender)?,
+            verb: e.verb,
+            api_version: e.api_version,
+            kind: e.kind,
+            namespace: e.namespace,
+            name: e.name,
+            manifest: Bytes(e.manifest),
+            stake: e.stake,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::NodeRegistered(e) => Event::NodeRegistered(NodeRegistered {
+            operator: addr("operator", &e.operator)?,
+            node_name: e.node_name,
+            public_key: Bytes(e.public_key),
+            endpoint: e.endpoint,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::NodeDeregistered(e) => Event::NodeDeregistered(NodeDeregistered {
+            operator: addr("operator", &e.operator)?,
+            node_name: e.node_name,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::NamespaceGranted(e) => Event::NamespaceGranted(NamespaceGranted {
+            cluster_id: addr("cluster_id", &e.cluster_id)?,
+            namespace: e.namespace,
+            grantee: addr("grantee", &e.grantee)?,
+            role: match e.role {
+                1 | 2 => (e.role - 1) as u8,
+                value => {
+                    return Err(RecordError::Enum {
+                        field: "role",
+                        value,
+                    });
+                }
+            },
+            granted_by: addr("granted_by", &e.granted_by)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::NamespaceRevoked(e) => Event::NamespaceRevoked(NamespaceRevoked {
+            cluster_id: addr("cluster_id", &e.cluster_id)?,
+            namespace: e.namespace,
+            grantee: addr("grantee", &e.grantee)?,
+            revoked_by: addr("revoked_by", &e.revoked_by)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::PcrSetRegistered(e) => Event::PcrSetRegistered(PcrSetRegistered {
+            version: e.version,
+            pcr0: Bytes(e.pcr0),
+            pcr1: Bytes(e.pcr1),
+            pcr2: Bytes(e.pcr2),
+            registered_by: addr("registered_by", &e.registered_by)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::EnclaveRegistered(e) => Event::EnclaveRegistered(EnclaveRegistered {
+            pcr_version: e.pcr_version,
+            public_key: Bytes(e.public_key),
+            attestation_digest: Bytes(e.attestation_digest),
+            registered_by: addr("registered_by", &e.registered_by)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
+        Pb::Unknown(_) | Pb::Poison(_) => return Err(RecordError::Missing("event")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(event_type: &str, bcs: Vec<u8>) -> LogEntry {
+        LogEntry::from_chain(
+            LogPosition::new(9, 1, 2),
+            [3; 32],
+            1_700_000_000_000,
+            event_type.into(),
+            Address([4; 32]),
+            bcs,
+        )
+    }
+
+    #[test]
+    fn known_unknown_and_poison_round_trip() {
+        let e = Event::StakeDeposited(StakeDeposited {
+            staker: Address([1; 32]),
+            role: 2,
+            amount: 10,
+            total_after: 10,
+            epoch: 1,
+            timestamp_ms: 2,
+        });
+        let known = entry("0xabc::staking::StakeDeposited", e.to_bcs());
+        assert_eq!(known.body, Body::Event(e));
+        let unknown = entry("0xabc::staking::StakeFrozen", vec![1]);
+        assert_eq!(unknown.body, Body::Unknown);
+        let poison = entry("0xabc::staking::StakeDeposited", vec![1, 2]);
+        assert!(matches!(&poison.body, Body::Poison(r) if r.contains("malformed")));
+        for x in [known, unknown, poison] {
+            assert_eq!(LogEntry::decode(&x.encode()), Ok(x));
+        }
+    }
+
+    #[test]
+    fn a_newer_reader_decodes_what_the_writer_called_unknown() {
+        let e = Event::NodeDeregistered(NodeDeregistered {
+            operator: Address([1; 32]),
+            node_name: "n".into(),
+            timestamp_ms: 3,
+        });
+        let mut pb = entry("0xabc::nodes::NodeDeregistered", e.to_bcs()).to_proto();
+        pb.event = Some(Pb::Unknown(v1::Unknown {}));
+        let back = LogEntry::from_proto(pb).expect("record");
+        assert_eq!(back.body, Body::Event(e));
+    }
+
+    #[test]
+    fn bad_records_are_typed_errors() {
+        assert!(matches!(
+            LogEntry::decode(&[0xff, 0xff]),
+            Err(RecordError::Protobuf(_))
+        ));
+        let mut pb = entry("0xabc::x::Y", vec![]).to_proto();
+        pb.sender = vec![1; 31];
+        assert!(matches!(
+            LogEntry::from_proto(pb),
+            Err(RecordError::Length {
+                field: "sender",
+                want: 32,
+                got: 31
+            })
+        ));
+        assert_eq!(split_event_type("0x1::m::N"), Some(("m", "N")));
+        assert_eq!(split_event_type("nonsense"), None);
+    }
+}
