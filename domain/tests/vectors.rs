@@ -18,6 +18,9 @@ fn contracts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts")
 }
 
+/// The attestation document of the EnclaveRegistered vector (its SHA-256 is in the event).
+const ATTESTATION: &[u8] = b"attestation-document";
+
 fn addr(b: u8) -> Address {
     let mut a = [0u8; 32];
     a[0] = 0xa0;
@@ -120,7 +123,8 @@ fn samples() -> Vec<Event> {
         Event::EnclaveRegistered(EnclaveRegistered {
             pcr_version: 1,
             public_key: Bytes(vec![0x44; 32]),
-            attestation_digest: Bytes(vec![0x55; 32]),
+            // A real digest, so the dev chain's scenario can reproduce it.
+            attestation_digest: Bytes(<sha2::Sha256 as sha2::Digest>::digest(ATTESTATION).to_vec()),
             registered_by: addr(9),
             timestamp_ms: u64::MAX,
         }),

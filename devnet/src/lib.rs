@@ -1,0 +1,7 @@
+//! The dev chain: a single-process node that serves Sui's gRPC API
+//! (`sui.rpc.v2`) and runs the `daas` Move package natively.
+//!
+//! - [`contract`]: the Move package's entry functions in Rust (same checks,
+//!   abort codes and event bytes).
+
+pub mod contract;
