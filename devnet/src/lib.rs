@@ -1,11 +1,17 @@
 //! The dev chain: a single-process node that serves Sui's gRPC API
 //! (`sui.rpc.v2`) and runs the `daas` Move package natively.
 //!
+//! - [`chain`]: checkpoints, epochs and the indexes, driven by log records;
 //! - [`contract`]: the Move package's entry functions in Rust (same checks,
 //!   abort codes and event bytes);
 //! - [`objects`]: the object store (coins, caps, shared objects);
-//! - [`executor`]: transaction validation and execution.
+//! - [`executor`]: transaction validation and execution;
+//! - [`wal`]: the write-ahead log the chain replays on restart;
+//! - [`node`]: the running node (lock, log, checkpoint timer, faucet).
 
+pub mod chain;
 pub mod contract;
 pub mod executor;
+pub mod node;
 pub mod objects;
+pub mod wal;

@@ -1,0 +1,338 @@
+//! The running node: one chain behind a lock, its log, the checkpoint timer,
+//! the faucet, and a watch channel that tells subscribers a checkpoint sealed.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use sui_crypto::{SuiSigner, ed25519::Ed25519PrivateKey};
+use sui_sdk_types::{
+    Address, Argument, Command, GasPayment, Identifier, Input, MoveCall, ProgrammableTransaction,
+    SharedInput, SplitCoins, Transaction, TransactionExpiration, TransactionKind, TransferObjects,
+    UserSignature,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    chain::{Chain, Genesis, Record},
+    executor::{Executed, GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
+    objects::Kind,
+    wal::{Wal, WalError},
+};
+
+/// How the node runs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Where the log and keys live.
+    pub data_dir: PathBuf,
+    /// Time between checkpoints.
+    pub checkpoint_interval: Duration,
+    /// Epoch length, ms (used only when a new chain is created).
+    pub epoch_duration_ms: u64,
+}
+
+/// Why the node could not start or act.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The log failed.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// A key file failed.
+    #[error("key file {path}: {reason}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The log does not replay (wrong genesis, a record that no longer validates).
+    #[error("chain log does not replay: {0}")]
+    Replay(String),
+    /// A transaction was refused.
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+}
+
+/// The node.
+pub struct Node {
+    chain: Mutex<Inner>,
+    sealed: watch::Sender<u64>,
+    admin: Ed25519PrivateKey,
+    faucet: Ed25519PrivateKey,
+    config: NodeConfig,
+}
+
+struct Inner {
+    chain: Chain,
+    wal: Wal,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn load_or_make_key(path: &Path) -> Result<Ed25519PrivateKey, NodeError> {
+    let err = |reason: String| NodeError::Key {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        return Ed25519PrivateKey::from_suiprivkey(text.trim()).map_err(|e| err(e.to_string()));
+    }
+    let key = Ed25519PrivateKey::generate(rand_core::OsRng);
+    let text = key.to_suiprivkey().map_err(|e| err(e.to_string()))?;
+    std::fs::write(path, format!("{text}\n")).map_err(|e| err(e.to_string()))?;
+    Ok(key)
+}
+
+impl Node {
+    /// Opens the chain in `config.data_dir`, replaying its log, or creates a new
+    /// chain there (genesis, then the default cluster's creation, sealed).
+    pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Key {
+            path: config.data_dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let admin = load_or_make_key(&config.data_dir.join("admin.key"))?;
+        let faucet = load_or_make_key(&config.data_dir.join("faucet.key"))?;
+        let (mut wal, records) = Wal::open(&config.data_dir.join("chain.wal"))?;
+        let mut records = records.into_iter();
+        let fresh;
+        let mut chain = match records.next() {
+            Some(Record::Genesis(g)) => {
+                fresh = false;
+                Chain::new(g)
+            }
+            Some(_) => return Err(NodeError::Replay("the first record is not genesis".into())),
+            None => {
+                fresh = true;
+                let g = Genesis {
+                    timestamp_ms: now_ms(),
+                    admin: admin.public_key().derive_address(),
+                    faucet: faucet.public_key().derive_address(),
+                    epoch_duration_ms: config.epoch_duration_ms,
+                };
+                wal.append(&Record::Genesis(g.clone()))?;
+                Chain::new(g)
+            }
+        };
+        for record in records {
+            chain
+                .apply(record)
+                .map_err(|e| NodeError::Replay(e.to_string()))?;
+        }
+        let height = chain.checkpoint_height();
+        let node = Arc::new(Self {
+            chain: Mutex::new(Inner { chain, wal }),
+            sealed: watch::Sender::new(height),
+            admin,
+            faucet,
+            config,
+        });
+        if fresh {
+            node.create_default_cluster()?;
+            node.seal()?;
+        }
+        Ok(node)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock would be a bug; the state is still
+        // consistent record by record, so keep serving.
+        self.chain.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with the chain read-locked.
+    pub fn read<T>(&self, f: impl FnOnce(&Chain) -> T) -> T {
+        f(&self.lock().chain)
+    }
+
+    /// A receiver that changes whenever a checkpoint is sealed (value: the new height).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.sealed.subscribe()
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The genesis admin's key (holds the AdminCap).
+    pub fn admin_key(&self) -> &Ed25519PrivateKey {
+        &self.admin
+    }
+
+    /// Validates, logs and executes a signed transaction.
+    pub fn execute(
+        &self,
+        tx: Transaction,
+        signatures: Vec<UserSignature>,
+    ) -> Result<Executed, NodeError> {
+        let mut inner = self.lock();
+        let now = now_ms();
+        inner.chain.validate(now, &tx, &signatures)?;
+        let record = Record::Transaction {
+            timestamp_ms: inner.chain.world.clock_ms,
+            transaction: tx,
+            signatures,
+        };
+        inner.wal.append(&record)?;
+        let executed = inner.chain.apply(record)?;
+        executed.ok_or_else(|| NodeError::Replay("a transaction record produced no result".into()))
+    }
+
+    /// Runs `tx` against a copy of the state: effects and events, nothing kept.
+    pub fn simulate(&self, tx: Transaction) -> Result<Executed, NodeError> {
+        let mut world = {
+            let inner = self.lock();
+            inner.chain.world.clone()
+        };
+        world.clock_ms = world.clock_ms.max(now_ms());
+        world.validate_inputs(&tx)?;
+        Ok(world.run(tx, Vec::new())?)
+    }
+
+    /// Seals pending transactions into a checkpoint now.
+    pub fn seal(&self) -> Result<u64, NodeError> {
+        let mut inner = self.lock();
+        let record = Record::Seal {
+            timestamp_ms: now_ms(),
+        };
+        inner.wal.append(&record)?;
+        inner.chain.apply(record)?;
+        let height = inner.chain.checkpoint_height();
+        drop(inner);
+        self.sealed.send_replace(height);
+        Ok(height)
+    }
+
+    /// Seals a checkpoint every `checkpoint_interval` until `shutdown`.
+    pub async fn run_checkpoints(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> Result<(), NodeError> {
+        let mut tick = tokio::time::interval(self.config.checkpoint_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tick.tick() => {
+                    let node = self.clone();
+                    tokio::task::spawn_blocking(move || node.seal())
+                        .await
+                        .map_err(|e| NodeError::Replay(e.to_string()))??;
+                }
+            }
+        }
+    }
+
+    /// Sends `amount` MIST from the faucet account to `recipient`.
+    pub fn faucet(&self, recipient: Address, amount: u64) -> Result<Executed, NodeError> {
+        let sender = self.faucet.public_key().derive_address();
+        let gas = self.read(|c| {
+            c.world
+                .objects
+                .owned_by(&sender)
+                .filter(|o| matches!(o.kind, Kind::Coin { .. }))
+                .max_by_key(|o| o.balance())
+                .map(|o| o.reference(c.world.ids.package, c.world.clock_ms))
+        });
+        let gas = gas.ok_or_else(|| Rejected::Gas("the faucet has no coin left".into()))?;
+        let ptb = ProgrammableTransaction {
+            inputs: vec![
+                Input::Pure(bcs_u64(amount)),
+                Input::Pure(recipient.into_inner().to_vec()),
+            ],
+            commands: vec![
+                Command::SplitCoins(SplitCoins {
+                    coin: Argument::Gas,
+                    amounts: vec![Argument::Input(0)],
+                }),
+                Command::TransferObjects(TransferObjects {
+                    objects: vec![Argument::Result(0)],
+                    address: Argument::Input(1),
+                }),
+            ],
+        };
+        let tx = self.transaction(sender, ptb, vec![gas]);
+        let sig = self
+            .faucet
+            .sign_transaction(&tx)
+            .map_err(|e| Rejected::Signature(e.to_string()))?;
+        self.execute(tx, vec![sig])
+    }
+
+    fn transaction(
+        &self,
+        sender: Address,
+        ptb: ProgrammableTransaction,
+        gas: Vec<sui_sdk_types::ObjectReference>,
+    ) -> Transaction {
+        Transaction {
+            kind: TransactionKind::ProgrammableTransaction(ptb),
+            sender,
+            gas_payment: GasPayment {
+                objects: gas,
+                owner: sender,
+                price: REFERENCE_GAS_PRICE,
+                budget: 10 * GAS_UNITS_PER_TRANSACTION * REFERENCE_GAS_PRICE,
+            },
+            expiration: TransactionExpiration::None,
+        }
+    }
+
+    /// The admin's first act: `gateway::create_cluster(cap, "default", clock)`.
+    fn create_default_cluster(&self) -> Result<Executed, NodeError> {
+        let admin = self.admin.public_key().derive_address();
+        let (gas, cap, ids) = self.read(|c| {
+            let gas = c
+                .world
+                .objects
+                .owned_by(&admin)
+                .find(|o| matches!(o.kind, Kind::Coin { .. }))
+                .map(|o| o.reference(c.world.ids.package, c.world.clock_ms));
+            let cap = c
+                .world
+                .objects
+                .get(&c.world.ids.admin_cap)
+                .map(|o| o.reference(c.world.ids.package, c.world.clock_ms));
+            (gas, cap, c.world.ids.clone())
+        });
+        let (Some(gas), Some(cap)) = (gas, cap) else {
+            return Err(NodeError::Replay(
+                "genesis lacks the admin's coin or cap".into(),
+            ));
+        };
+        let ptb = ProgrammableTransaction {
+            inputs: vec![
+                Input::ImmutableOrOwned(cap),
+                Input::Pure(bcs::to_bytes("default").unwrap_or_default()),
+                Input::Shared(SharedInput::new(Address::from_static("0x6"), 1, false)),
+            ],
+            commands: vec![Command::MoveCall(MoveCall {
+                package: ids.package,
+                module: Identifier::from_static("gateway"),
+                function: Identifier::from_static("create_cluster"),
+                type_arguments: vec![],
+                arguments: vec![Argument::Input(0), Argument::Input(1), Argument::Input(2)],
+            })],
+        };
+        let tx = self.transaction(admin, ptb, vec![gas]);
+        let sig = self
+            .admin
+            .sign_transaction(&tx)
+            .map_err(|e| Rejected::Signature(e.to_string()))?;
+        self.execute(tx, vec![sig])
+    }
+}
+
+fn bcs_u64(v: u64) -> Vec<u8> {
+    v.to_le_bytes().to_vec()
+}
