@@ -7,11 +7,13 @@
 //! - [`objects`]: the object store (coins, caps, shared objects);
 //! - [`executor`]: transaction validation and execution;
 //! - [`wal`]: the write-ahead log the chain replays on restart;
-//! - [`node`]: the running node (lock, log, checkpoint timer, faucet).
+//! - [`node`]: the running node (lock, log, checkpoint timer, faucet);
+//! - [`rpc`]: the gRPC services (`sui.rpc.v2`).
 
 pub mod chain;
 pub mod contract;
 pub mod executor;
 pub mod node;
 pub mod objects;
+pub mod rpc;
 pub mod wal;

@@ -1,0 +1,313 @@
+//! `TransactionExecutionService` (execute, simulate with input resolution and
+//! gas selection) and the `StateService` calls a transaction builder needs
+//! (owned objects, balances).
+
+use sui_rpc::proto::sui::rpc::v2::{
+    self as pb, ExecuteTransactionRequest, ExecuteTransactionResponse, GetBalanceRequest,
+    GetBalanceResponse, ListOwnedObjectsRequest, ListOwnedObjectsResponse,
+    SimulateTransactionRequest, SimulateTransactionResponse, input::InputKind,
+    state_service_server::StateService,
+    transaction_execution_service_server::TransactionExecutionService,
+};
+use sui_sdk_types::{
+    Address, GasPayment, Input, ObjectReference, ProgrammableTransaction, SharedInput, Transaction,
+    TransactionExpiration, TransactionKind, UserSignature,
+};
+use tonic::{Request, Response, Status};
+
+use super::{Rpc, ledger::executed_to_proto};
+use crate::{
+    executor::{GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
+    node::NodeError,
+    objects::Kind,
+};
+
+/// The gas budget chosen when a simulation is asked to select gas and none is set.
+pub const DEFAULT_GAS_BUDGET: u64 = 10 * GAS_UNITS_PER_TRANSACTION * REFERENCE_GAS_PRICE;
+
+fn status(e: NodeError) -> Status {
+    match e {
+        NodeError::Rejected(
+            r @ (Rejected::UnknownObject(_)
+            | Rejected::StaleObject { .. }
+            | Rejected::NotOwned { .. }),
+        ) => Status::failed_precondition(r.to_string()),
+        NodeError::Rejected(r) => Status::invalid_argument(r.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+fn address(s: Option<&str>, what: &str) -> Result<Address, Status> {
+    let s = s.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))?;
+    let a: daas_domain::Address = s
+        .parse()
+        .map_err(|e| Status::invalid_argument(format!("{what}: {e}")))?;
+    Ok(Address::new(a.0))
+}
+
+impl Rpc {
+    /// Turns a possibly partial protobuf transaction into a complete one:
+    /// object inputs get their current reference (or initial shared version),
+    /// and, when asked, gas coins, budget and price are chosen.
+    fn resolve(&self, tx: &pb::Transaction, select_gas: bool) -> Result<Transaction, Status> {
+        if let Some(bcs) = &tx.bcs {
+            return bcs
+                .deserialize()
+                .map_err(|e| Status::invalid_argument(format!("transaction BCS: {e}")));
+        }
+        let sender = address(tx.sender.as_deref(), "transaction.sender")?;
+        let kind = tx
+            .kind
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("transaction.kind is required"))?;
+        let Some(pb::transaction_kind::Data::ProgrammableTransaction(ptb)) = &kind.data else {
+            return Err(Status::invalid_argument("only programmable transactions"));
+        };
+        let commands = ptb
+            .commands
+            .iter()
+            .map(|c| {
+                sui_sdk_types::Command::try_from(c)
+                    .map_err(|e| Status::invalid_argument(format!("command: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.node.read(|chain| {
+            let objects = &chain.world.objects;
+            let pkg = chain.world.ids.package;
+            let clock = chain.world.clock_ms;
+            let mut inputs = Vec::new();
+            let mut used = Vec::new();
+            for input in &ptb.inputs {
+                let kind = input.kind();
+                if kind == InputKind::Pure {
+                    inputs.push(Input::Pure(
+                        input.pure.as_deref().unwrap_or_default().to_vec(),
+                    ));
+                    continue;
+                }
+                let id = address(input.object_id.as_deref(), "input.object_id")?;
+                let obj = objects.get(&id).ok_or_else(|| {
+                    Status::not_found(format!("input object {id} does not exist"))
+                })?;
+                used.push(id);
+                inputs.push(match obj.initial_shared_version() {
+                    Some(v) => {
+                        let mutable = input.mutable.unwrap_or(!matches!(obj.kind, Kind::Clock));
+                        Input::Shared(SharedInput::new(id, v, mutable))
+                    }
+                    None => Input::ImmutableOrOwned(obj.reference(pkg, clock)),
+                });
+            }
+            let payment = tx.gas_payment.clone().unwrap_or_default();
+            let price = payment.price.unwrap_or(REFERENCE_GAS_PRICE);
+            let budget = payment.budget.unwrap_or(DEFAULT_GAS_BUDGET);
+            let mut gas: Vec<ObjectReference> = payment
+                .objects
+                .iter()
+                .map(|r| {
+                    let id = address(r.object_id.as_deref(), "gas object id")?;
+                    objects
+                        .get(&id)
+                        .map(|o| o.reference(pkg, clock))
+                        .ok_or_else(|| Status::not_found(format!("gas object {id} does not exist")))
+                })
+                .collect::<Result<_, _>>()?;
+            if gas.is_empty() && select_gas {
+                let mut coins: Vec<_> = objects
+                    .owned_by(&sender)
+                    .filter(|o| o.balance().is_some() && !used.contains(&o.id))
+                    .collect();
+                coins.sort_by_key(|o| std::cmp::Reverse(o.balance()));
+                let mut total = 0u64;
+                for c in coins {
+                    if total >= budget {
+                        break;
+                    }
+                    total = total.saturating_add(c.balance().unwrap_or(0));
+                    gas.push(c.reference(pkg, clock));
+                }
+                if total < budget {
+                    return Err(Status::failed_precondition(format!(
+                        "{sender} has {total} MIST in coins, less than the gas budget {budget}"
+                    )));
+                }
+            }
+            Ok(Transaction {
+                kind: TransactionKind::ProgrammableTransaction(ProgrammableTransaction {
+                    inputs,
+                    commands,
+                }),
+                sender,
+                gas_payment: GasPayment {
+                    objects: gas,
+                    owner: sender,
+                    price,
+                    budget,
+                },
+                expiration: TransactionExpiration::None,
+            })
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl TransactionExecutionService for Rpc {
+    async fn execute_transaction(
+        &self,
+        request: Request<ExecuteTransactionRequest>,
+    ) -> Result<Response<ExecuteTransactionResponse>, Status> {
+        let req = request.into_inner();
+        let tx = req
+            .transaction
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
+        let tx = self.resolve(tx, false)?;
+        let signatures = req
+            .signatures
+            .iter()
+            .map(|s| {
+                UserSignature::try_from(s)
+                    .map_err(|e| Status::invalid_argument(format!("signature: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let node = self.node.clone();
+        let executed = tokio::task::spawn_blocking(move || node.execute(tx, signatures))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(status)?;
+        let mut r = ExecuteTransactionResponse::default();
+        r.transaction = Some(executed_to_proto(&executed, None, None));
+        Ok(Response::new(r))
+    }
+
+    async fn simulate_transaction(
+        &self,
+        request: Request<SimulateTransactionRequest>,
+    ) -> Result<Response<SimulateTransactionResponse>, Status> {
+        let req = request.into_inner();
+        let tx = req
+            .transaction
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
+        let tx = self.resolve(tx, req.do_gas_selection.unwrap_or(false))?;
+        let node = self.node.clone();
+        let executed = tokio::task::spawn_blocking(move || node.simulate(tx))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(status)?;
+        let mut r = SimulateTransactionResponse::default();
+        r.transaction = Some(executed_to_proto(&executed, None, None));
+        r.suggested_gas_price = Some(REFERENCE_GAS_PRICE);
+        Ok(Response::new(r))
+    }
+}
+
+#[tonic::async_trait]
+impl StateService for Rpc {
+    async fn list_owned_objects(
+        &self,
+        request: Request<ListOwnedObjectsRequest>,
+    ) -> Result<Response<ListOwnedObjectsResponse>, Status> {
+        let req = request.into_inner();
+        let owner = address(req.owner.as_deref(), "owner")?;
+        let page = req.page_size.unwrap_or(50).clamp(1, 1000) as usize;
+        let after = match req.page_token.as_deref() {
+            Some(t) => Some(
+                Address::from_bytes(t)
+                    .map_err(|e| Status::invalid_argument(format!("page_token: {e}")))?,
+            ),
+            None => None,
+        };
+        let want_type = req.object_type.clone();
+        let (objects, next) = self.node.read(|c| {
+            let pkg = c.world.ids.package;
+            let mut out = Vec::new();
+            let mut next = None;
+            for o in c
+                .world
+                .objects
+                .owned_by(&owner)
+                .filter(|o| after.is_none_or(|a| o.id > a))
+            {
+                let ty = o.type_tag(pkg).to_string();
+                if want_type.as_deref().is_some_and(|w| !type_matches(w, &ty)) {
+                    continue;
+                }
+                if out.len() == page {
+                    next = out.last().map(|(id, _): &(Address, pb::Object)| {
+                        prost::bytes::Bytes::copy_from_slice(id.as_bytes())
+                    });
+                    break;
+                }
+                let mut p: pb::Object = o.to_sdk(pkg, c.world.clock_ms).into();
+                p.balance = o.balance();
+                out.push((o.id, p));
+            }
+            (out.into_iter().map(|(_, p)| p).collect::<Vec<_>>(), next)
+        });
+        let mut r = ListOwnedObjectsResponse::default();
+        r.objects = objects;
+        r.next_page_token = next;
+        Ok(Response::new(r))
+    }
+
+    async fn get_balance(
+        &self,
+        request: Request<GetBalanceRequest>,
+    ) -> Result<Response<GetBalanceResponse>, Status> {
+        let req = request.into_inner();
+        let owner = address(req.owner.as_deref(), "owner")?;
+        let coin_type = req.coin_type.unwrap_or_else(|| "0x2::sui::SUI".into());
+        if !type_matches(&coin_type, "0x2::sui::SUI") {
+            return Err(Status::not_found(format!(
+                "the dev chain has only SUI, not {coin_type}"
+            )));
+        }
+        let total = self.node.read(|c| c.world.objects.balance_of(&owner));
+        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        let mut b = pb::Balance::default();
+        b.coin_type = Some(coin_type);
+        b.balance = Some(total);
+        b.coin_balance = Some(total);
+        b.address_balance = Some(0);
+        let mut r = GetBalanceResponse::default();
+        r.balance = Some(b);
+        Ok(Response::new(r))
+    }
+}
+
+/// Compares Move types written with short or long addresses (`0x2` vs `0x000…002`).
+fn type_matches(want: &str, have: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.split(|c| c == '<' || c == '>' || c == ',')
+            .flat_map(|part| part.split("::"))
+            .map(|seg| {
+                let seg = seg.trim();
+                match seg.parse::<daas_domain::Address>() {
+                    Ok(a) if seg.starts_with("0x") => a.to_string(),
+                    _ => seg.to_owned(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("::")
+    };
+    norm(want) == norm(have)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_matches;
+
+    #[test]
+    fn short_and_long_addresses_match() {
+        assert!(type_matches(
+            "0x2::sui::SUI",
+            "0x0000000000000000000000000000000000000000000000000000000000000002::sui::SUI"
+        ));
+        assert!(type_matches(
+            "0x2::coin::Coin<0x2::sui::SUI>",
+            "0x2::coin::Coin<0x0000000000000000000000000000000000000000000000000000000000000002::sui::SUI>"
+        ));
+        assert!(!type_matches("0x2::sui::SUI", "0x3::sui::SUI"));
+    }
+}

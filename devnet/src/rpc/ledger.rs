@@ -1,0 +1,251 @@
+//! `LedgerService` and `SubscriptionService`: what the chain has, and what it
+//! gets next.
+
+use std::pin::Pin;
+
+use futures::Stream;
+use prost_types::Timestamp;
+use sui_rpc::proto::sui::rpc::v2::{
+    self as pb, GetCheckpointRequest, GetCheckpointResponse, GetEpochRequest, GetEpochResponse,
+    GetObjectRequest, GetObjectResponse, GetServiceInfoRequest, GetServiceInfoResponse,
+    GetTransactionRequest, GetTransactionResponse, ListEventsRequest, ListEventsResponse,
+    SubscribeEventsRequest, SubscribeEventsResponse, get_checkpoint_request::CheckpointId,
+    ledger_service_server::LedgerService, subscription_service_server::SubscriptionService,
+};
+use sui_sdk_types::{Address, Digest};
+use tonic::{Request, Response, Status};
+
+use super::{Rpc, events};
+use crate::{
+    chain::{Chain, SealedCheckpoint},
+    executor::{Executed, REFERENCE_GAS_PRICE},
+};
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// A timestamp from milliseconds since the Unix epoch.
+pub fn timestamp(ms: u64) -> Timestamp {
+    Timestamp {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+/// The protobuf form of an executed transaction.
+pub fn executed_to_proto(
+    t: &Executed,
+    checkpoint: Option<u64>,
+    timestamp_ms: Option<u64>,
+) -> pb::ExecutedTransaction {
+    let mut out = pb::ExecutedTransaction::default();
+    out.digest = Some(t.digest.to_string());
+    out.transaction = Some(t.transaction.clone().into());
+    out.signatures = t.signatures.iter().cloned().map(Into::into).collect();
+    out.effects = Some(t.effects.clone().into());
+    out.events = Some(sui_sdk_types::TransactionEvents(t.events.clone()).into());
+    out.checkpoint = checkpoint;
+    out.timestamp = timestamp_ms.map(timestamp);
+    out
+}
+
+fn checkpoint_to_proto(cp: &SealedCheckpoint) -> pb::Checkpoint {
+    let mut out = pb::Checkpoint::default();
+    out.sequence_number = Some(cp.summary.sequence_number);
+    out.digest = Some(cp.digest.to_string());
+    out.summary = Some(cp.summary.clone().into());
+    out.contents = Some(cp.contents.clone().into());
+    out.transactions = cp
+        .transactions
+        .iter()
+        .map(|t| {
+            executed_to_proto(
+                t,
+                Some(cp.summary.sequence_number),
+                Some(cp.summary.timestamp_ms),
+            )
+        })
+        .collect();
+    out
+}
+
+/// The service's view of the chain, also sent as response headers.
+pub fn service_info(chain: &Chain) -> GetServiceInfoResponse {
+    let mut r = GetServiceInfoResponse::default();
+    r.chain_id = Some(chain.chain_id().to_string());
+    r.chain = Some("localnet".into());
+    r.epoch = Some(chain.epoch());
+    r.checkpoint_height = Some(chain.checkpoint_height());
+    r.timestamp = Some(timestamp(chain.tip().summary.timestamp_ms));
+    r.lowest_available_checkpoint = Some(0);
+    r.lowest_available_checkpoint_objects = Some(0);
+    r.server = Some(format!("daas-devnet/{}", env!("CARGO_PKG_VERSION")));
+    r
+}
+
+fn parse_address(s: Option<&str>, what: &str) -> Result<Address, Status> {
+    let s = s.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))?;
+    let a: daas_domain::Address = s
+        .parse()
+        .map_err(|e| Status::invalid_argument(format!("{what}: {e}")))?;
+    Ok(Address::new(a.0))
+}
+
+#[tonic::async_trait]
+impl LedgerService for Rpc {
+    async fn get_service_info(
+        &self,
+        _: Request<GetServiceInfoRequest>,
+    ) -> Result<Response<GetServiceInfoResponse>, Status> {
+        Ok(Response::new(self.node.read(service_info)))
+    }
+
+    async fn get_object(
+        &self,
+        request: Request<GetObjectRequest>,
+    ) -> Result<Response<GetObjectResponse>, Status> {
+        let req = request.into_inner();
+        let id = parse_address(req.object_id.as_deref(), "object_id")?;
+        let object = self.node.read(|c| {
+            let o = c.world.objects.get(&id)?;
+            if req.version.is_some_and(|v| v != o.version) {
+                return None;
+            }
+            let mut out: pb::Object = o.to_sdk(c.world.ids.package, c.world.clock_ms).into();
+            out.balance = o.balance();
+            Some(out)
+        });
+        let object = object
+            .ok_or_else(|| Status::not_found(format!("object {id} not found at that version")))?;
+        let mut r = GetObjectResponse::default();
+        r.object = Some(object);
+        Ok(Response::new(r))
+    }
+
+    async fn get_transaction(
+        &self,
+        request: Request<GetTransactionRequest>,
+    ) -> Result<Response<GetTransactionResponse>, Status> {
+        let req = request.into_inner();
+        let digest: Digest = req
+            .digest
+            .as_deref()
+            .ok_or_else(|| Status::invalid_argument("digest is required"))?
+            .parse()
+            .map_err(|e| Status::invalid_argument(format!("digest: {e}")))?;
+        let found = self.node.read(|c| {
+            c.transaction(&digest).map(|(t, cp)| {
+                let ts = cp
+                    .and_then(|n| c.checkpoints.get(n as usize))
+                    .map(|x| x.summary.timestamp_ms);
+                executed_to_proto(t, cp, ts)
+            })
+        });
+        let t =
+            found.ok_or_else(|| Status::not_found(format!("transaction {digest} not found")))?;
+        let mut r = GetTransactionResponse::default();
+        r.transaction = Some(t);
+        Ok(Response::new(r))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<GetCheckpointRequest>,
+    ) -> Result<Response<GetCheckpointResponse>, Status> {
+        let req = request.into_inner();
+        let cp = self.node.read(|c| {
+            let cp = match &req.checkpoint_id {
+                None => Some(c.tip()),
+                Some(CheckpointId::SequenceNumber(n)) => c.checkpoints.get(*n as usize),
+                Some(CheckpointId::Digest(d)) => {
+                    c.checkpoints.iter().find(|cp| cp.digest.to_string() == *d)
+                }
+                Some(_) => None,
+            };
+            cp.map(checkpoint_to_proto)
+        });
+        let cp = cp.ok_or_else(|| Status::not_found("checkpoint not found"))?;
+        let mut r = GetCheckpointResponse::default();
+        r.checkpoint = Some(cp);
+        Ok(Response::new(r))
+    }
+
+    async fn get_epoch(
+        &self,
+        request: Request<GetEpochRequest>,
+    ) -> Result<Response<GetEpochResponse>, Status> {
+        let req = request.into_inner();
+        let epoch = self.node.read(|c| {
+            let e = req.epoch.unwrap_or(c.epoch());
+            let in_epoch: Vec<&SealedCheckpoint> = c
+                .checkpoints
+                .iter()
+                .filter(|cp| cp.summary.epoch == e)
+                .collect();
+            let first = in_epoch.first()?;
+            let mut out = pb::Epoch::default();
+            out.epoch = Some(e);
+            out.first_checkpoint = Some(first.summary.sequence_number);
+            out.start = Some(timestamp(first.summary.timestamp_ms));
+            if e < c.epoch() {
+                let last = in_epoch.last()?;
+                out.last_checkpoint = Some(last.summary.sequence_number);
+                out.end = Some(timestamp(last.summary.timestamp_ms));
+            }
+            out.reference_gas_price = Some(REFERENCE_GAS_PRICE);
+            Some(out)
+        });
+        let epoch = epoch.ok_or_else(|| Status::not_found("epoch not found"))?;
+        let mut r = GetEpochResponse::default();
+        r.epoch = Some(epoch);
+        Ok(Response::new(r))
+    }
+
+    async fn list_events(
+        &self,
+        request: Request<ListEventsRequest>,
+    ) -> Result<Response<BoxStream<ListEventsResponse>>, Status> {
+        let req = request.into_inner();
+        let frames = self
+            .node
+            .read(|c| events::list(&c.events, c.checkpoint_height(), &req))?;
+        let stream = futures::stream::iter(frames.into_iter().map(Ok));
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[tonic::async_trait]
+impl SubscriptionService for Rpc {
+    async fn subscribe_events(
+        &self,
+        request: Request<SubscribeEventsRequest>,
+    ) -> Result<Response<BoxStream<SubscribeEventsResponse>>, Status> {
+        let req = request.into_inner();
+        let filter = events::Filter::compile(req.filter.as_ref())?;
+        let node = self.node.clone();
+        let mut sealed = node.subscribe();
+        // Bounded: a slow subscriber holds this task, never the chain.
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let mut last = *sealed.borrow_and_update();
+        tokio::spawn(async move {
+            if tx.send(Ok(events::progress(last))).await.is_err() {
+                return;
+            }
+            while sealed.changed().await.is_ok() {
+                let height = *sealed.borrow_and_update();
+                for c in last + 1..=height {
+                    let frames =
+                        node.read(|chain| events::subscription_frames(&chain.events, c, &filter));
+                    for f in frames {
+                        if tx.send(Ok(f)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                last = height;
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
