@@ -226,11 +226,16 @@ impl SubscriptionService for Rpc {
         // Bounded: a slow subscriber holds this task, never the chain.
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let mut last = *sealed.borrow_and_update();
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             if tx.send(Ok(events::progress(last))).await.is_err() {
                 return;
             }
-            while sealed.changed().await.is_ok() {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    changed = sealed.changed() => if changed.is_err() { return },
+                }
                 let height = *sealed.borrow_and_update();
                 for c in last + 1..=height {
                     let frames =

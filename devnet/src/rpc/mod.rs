@@ -26,12 +26,14 @@ use crate::node::Node;
 #[derive(Clone)]
 pub struct Rpc {
     node: Arc<Node>,
+    /// Ends open subscriptions, so a graceful shutdown does not wait on them.
+    shutdown: CancellationToken,
 }
 
 impl Rpc {
-    /// Services over `node`.
-    pub fn new(node: Arc<Node>) -> Self {
-        Self { node }
+    /// Services over `node`; subscriptions end when `shutdown` is cancelled.
+    pub fn new(node: Arc<Node>, shutdown: CancellationToken) -> Self {
+        Self { node, shutdown }
     }
 }
 
@@ -41,7 +43,7 @@ pub async fn serve(
     node: Arc<Node>,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
-    let rpc = Rpc::new(node.clone());
+    let rpc = Rpc::new(node.clone(), shutdown.clone());
     tonic::transport::Server::builder()
         .layer(HeadersLayer { node })
         .add_service(LedgerServiceServer::new(rpc.clone()).max_decoding_message_size(16 << 20))

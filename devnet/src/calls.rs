@@ -1,0 +1,168 @@
+//! Offline builders of our package's transactions: the load generator and the
+//! tests sign these without asking the node to resolve anything.
+
+use sui_crypto::{SuiSigner, ed25519::Ed25519PrivateKey};
+use sui_sdk_types::{
+    Address, Argument, Command, GasPayment, Identifier, Input, MoveCall, ObjectReference,
+    ProgrammableTransaction, SharedInput, SplitCoins, Transaction, TransactionExpiration,
+    TransactionKind, UserSignature,
+};
+
+use crate::executor::{GAS_UNITS_PER_TRANSACTION, Ids, REFERENCE_GAS_PRICE};
+
+/// One argument of a Move call.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    /// A shared object by id, at initial version 1 (the genesis objects), mutable.
+    Shared(Address),
+    /// A shared object created later, with its initial shared version.
+    SharedAt(Address, u64),
+    /// The clock (read-only).
+    Clock,
+    /// An owned object.
+    Owned(ObjectReference),
+    /// A pure value, already BCS.
+    Pure(Vec<u8>),
+    /// A new coin of this many MIST split from the gas coin.
+    FromGas(u64),
+}
+
+impl Arg {
+    /// A BCS-encoded pure value.
+    pub fn pure<T: serde::Serialize>(v: &T) -> Self {
+        Arg::Pure(bcs::to_bytes(v).unwrap_or_default())
+    }
+}
+
+/// A signed call of `module::function` in our package, paid with `gas`.
+pub fn move_call(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    module: &'static str,
+    function: &'static str,
+    args: Vec<Arg>,
+) -> (Transaction, UserSignature) {
+    let sender = key.public_key().derive_address();
+    let mut inputs = Vec::new();
+    let mut commands = Vec::new();
+    let mut arguments = Vec::new();
+    for a in args {
+        let arg = match a {
+            Arg::Shared(id) => {
+                inputs.push(Input::Shared(SharedInput::new(id, 1, true)));
+                Argument::Input(inputs.len() as u16 - 1)
+            }
+            Arg::SharedAt(id, v) => {
+                inputs.push(Input::Shared(SharedInput::new(id, v, true)));
+                Argument::Input(inputs.len() as u16 - 1)
+            }
+            Arg::Clock => {
+                inputs.push(Input::Shared(SharedInput::new(
+                    Address::from_static("0x6"),
+                    1,
+                    false,
+                )));
+                Argument::Input(inputs.len() as u16 - 1)
+            }
+            Arg::Owned(r) => {
+                inputs.push(Input::ImmutableOrOwned(r));
+                Argument::Input(inputs.len() as u16 - 1)
+            }
+            Arg::Pure(b) => {
+                inputs.push(Input::Pure(b));
+                Argument::Input(inputs.len() as u16 - 1)
+            }
+            Arg::FromGas(amount) => {
+                inputs.push(Input::Pure(amount.to_le_bytes().to_vec()));
+                commands.push(Command::SplitCoins(SplitCoins {
+                    coin: Argument::Gas,
+                    amounts: vec![Argument::Input(inputs.len() as u16 - 1)],
+                }));
+                Argument::Result(commands.len() as u16 - 1)
+            }
+        };
+        arguments.push(arg);
+    }
+    commands.push(Command::MoveCall(MoveCall {
+        package: ids.package,
+        module: Identifier::from_static(module),
+        function: Identifier::from_static(function),
+        type_arguments: vec![],
+        arguments,
+    }));
+    let tx = Transaction {
+        kind: TransactionKind::ProgrammableTransaction(ProgrammableTransaction {
+            inputs,
+            commands,
+        }),
+        sender,
+        gas_payment: GasPayment {
+            objects: vec![gas],
+            owner: sender,
+            price: REFERENCE_GAS_PRICE,
+            budget: 10 * GAS_UNITS_PER_TRANSACTION * REFERENCE_GAS_PRICE,
+        },
+        expiration: TransactionExpiration::None,
+    };
+    // Signing with an in-memory Ed25519 key cannot fail.
+    let sig = key.sign_transaction(&tx).expect("ed25519 signing");
+    (tx, sig)
+}
+
+/// `staking::stake(pool, coin, role, clock)` with a coin split from gas.
+pub fn stake(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    amount: u64,
+    role: u8,
+) -> (Transaction, UserSignature) {
+    move_call(
+        key,
+        ids,
+        gas,
+        "staking",
+        "stake",
+        vec![
+            Arg::Shared(ids.pool),
+            Arg::FromGas(amount),
+            Arg::pure(&role),
+            Arg::Clock,
+        ],
+    )
+}
+
+/// `gateway::submit_request(cluster, pool, verb, api_version, kind, namespace, name, manifest, clock)`.
+#[allow(clippy::too_many_arguments)]
+pub fn submit_request(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    cluster: (Address, u64),
+    verb: &str,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    manifest: &[u8],
+) -> (Transaction, UserSignature) {
+    move_call(
+        key,
+        ids,
+        gas,
+        "gateway",
+        "submit_request",
+        vec![
+            Arg::SharedAt(cluster.0, cluster.1),
+            Arg::Shared(ids.pool),
+            Arg::pure(&verb),
+            Arg::pure(&api_version),
+            Arg::pure(&kind),
+            Arg::pure(&namespace),
+            Arg::pure(&name),
+            Arg::pure(&manifest),
+            Arg::Clock,
+        ],
+    )
+}
