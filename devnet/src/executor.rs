@@ -696,7 +696,7 @@ impl World {
                 )
             }
             ("gateway", "submit_request") => {
-                arity(10)?;
+                arity(9)?;
                 let cluster_id = cluster(0)?;
                 object(1, ids.pool)?;
                 let strings = (2..7).map(string_at).collect::<Result<Vec<_>, _>>()?;
