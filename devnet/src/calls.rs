@@ -166,3 +166,42 @@ pub fn submit_request(
         ],
     )
 }
+
+/// `staking::top_up(pool, coin, role, clock)` with a coin split from gas.
+pub fn top_up(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    amount: u64,
+    role: u8,
+) -> (Transaction, UserSignature) {
+    move_call(
+        key,
+        ids,
+        gas,
+        "staking",
+        "top_up",
+        vec![
+            Arg::Shared(ids.pool),
+            Arg::FromGas(amount),
+            Arg::pure(&role),
+            Arg::Clock,
+        ],
+    )
+}
+
+/// The gas coin's new reference after a transaction, from its effects.
+pub fn gas_after(effects: &sui_sdk_types::TransactionEffects) -> Option<ObjectReference> {
+    let sui_sdk_types::TransactionEffects::V2(e) = effects else {
+        return None;
+    };
+    let changed = e.changed_objects.get(e.gas_object_index? as usize)?;
+    match &changed.output_state {
+        sui_sdk_types::ObjectOut::ObjectWrite { digest, .. } => Some(ObjectReference::new(
+            changed.object_id,
+            e.lamport_version,
+            *digest,
+        )),
+        _ => None,
+    }
+}

@@ -7,6 +7,8 @@
 //!   abort codes and event bytes);
 //! - [`objects`]: the object store (coins, caps, shared objects);
 //! - [`executor`]: transaction validation and execution;
+//! - [`faucet`]: the faucet's HTTP endpoint (`POST /v2/gas`, as Sui's);
+//! - [`loadgen`]: many accounts submitting signed transactions at once;
 //! - [`wal`]: the write-ahead log the chain replays on restart;
 //! - [`node`]: the running node (lock, log, checkpoint timer, faucet);
 //! - [`rpc`]: the gRPC services (`sui.rpc.v2`).
@@ -15,6 +17,8 @@ pub mod calls;
 pub mod chain;
 pub mod contract;
 pub mod executor;
+pub mod faucet;
+pub mod loadgen;
 pub mod node;
 pub mod objects;
 pub mod rpc;

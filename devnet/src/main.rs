@@ -1,23 +1,194 @@
 //! `devnet`: the local Sui-API-compatible dev chain.
 
-use clap::Parser;
-use daas_service::LogArgs;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use daas_devnet::{
+    chain::PACKAGE_ID,
+    faucet::{self, FaucetRequest, FaucetResponse},
+    loadgen::{self, LoadArgs},
+    node::{Node, NodeConfig},
+    rpc,
+};
+use daas_service::{LogArgs, shutdown_on_signals};
+use tokio::net::TcpListener;
 
 /// A single-process dev chain that serves Sui's gRPC API (`sui.rpc.v2`) and runs
-/// the k3s-daas Move package natively, so the product works offline.
-///
-/// Not built yet: the server arrives with the dev chain issue (#4). Until then
-/// this binary only documents itself and exits with status 2.
+/// the k3s-daas Move package natively, so the whole product works offline. Point
+/// any `sui-rpc` client at it; point the same client at a real full node later.
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(version, after_help = EXAMPLES)]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn main() -> std::process::ExitCode {
+const EXAMPLES: &str = "\
+Examples:
+  # Start a chain in ./devnet-data (created on first start), gRPC on 9000, faucet on 9123:
+  devnet run --data-dir ./devnet-data
+
+  # Start over from a fresh genesis, one checkpoint per second, 1-minute epochs:
+  devnet run --data-dir ./devnet-data --reset --checkpoint-interval-ms 1000 --epoch-duration-ms 60000
+
+  # Send 5 SUI to an address:
+  devnet faucet 0x8c5a4e7f1a0d3e9b2c6f4a1e0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170 5000000000
+
+  # What a running chain is (package id, default cluster, admin):
+  cat ./devnet-data/devnet.json
+
+  # 20,000 signed transactions from 200 accounts against a running chain:
+  devnet loadgen --node-url http://127.0.0.1:9000 --faucet-url http://127.0.0.1:9123 --transactions 20000";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the chain: gRPC API, faucet, checkpoints.
+    Run(RunArgs),
+    /// Ask a running chain's faucet for SUI.
+    Faucet {
+        /// Recipient address.
+        address: String,
+        /// MIST to send (1 SUI = 1,000,000,000 MIST).
+        amount: u64,
+        /// The faucet's URL.
+        #[arg(long, env = "DAAS_FAUCET_URL", default_value = "http://127.0.0.1:9123")]
+        faucet_url: String,
+    },
+    /// Submit many signed transactions from many accounts, as fast as the node takes them.
+    Loadgen(LoadArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Where the chain's log, keys and `devnet.json` live.
+    #[arg(long, env = "DAAS_DEVNET_DIR", default_value = ".stack/devnet")]
+    data_dir: PathBuf,
+    /// gRPC listen address.
+    #[arg(long, env = "DAAS_DEVNET_LISTEN", default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Faucet (HTTP) listen address.
+    #[arg(long, env = "DAAS_FAUCET_LISTEN", default_value = "127.0.0.1:9123")]
+    faucet_listen: SocketAddr,
+    /// Time between checkpoints, ms.
+    #[arg(long, default_value_t = 250)]
+    checkpoint_interval_ms: u64,
+    /// Epoch length, ms (fixed at genesis: takes effect with a new chain).
+    #[arg(long, default_value_t = 60_000)]
+    epoch_duration_ms: u64,
+    /// Delete the chain in `--data-dir` and start from a new genesis.
+    #[arg(long)]
+    reset: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cli.log.init();
-    eprintln!("devnet: the dev chain server is not built yet (issue #4)");
-    std::process::ExitCode::from(2)
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Faucet {
+            address,
+            amount,
+            faucet_url,
+        } => {
+            let body = FaucetRequest::FixedAmountRequest {
+                recipient: address.clone(),
+                amount: Some(amount),
+            };
+            let resp: FaucetResponse = reqwest::Client::new()
+                .post(format!("{}/v2/gas", faucet_url.trim_end_matches('/')))
+                .json(&body)
+                .send()
+                .await
+                .with_context(|| format!("faucet at {faucet_url} did not answer"))?
+                .json()
+                .await
+                .context("faucet answer")?;
+            match resp.coins_sent {
+                Some(coins) => {
+                    for c in coins {
+                        println!(
+                            "sent {} MIST to {address}: coin {} (tx {})",
+                            c.amount, c.id, c.transfer_tx_digest
+                        );
+                    }
+                    Ok(())
+                }
+                None => anyhow::bail!("faucet refused: {}", resp.status),
+            }
+        }
+        Command::Loadgen(args) => {
+            let report = loadgen::run(&args).await?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.reset && args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)
+            .with_context(|| format!("removing {}", args.data_dir.display()))?;
+    }
+    let node = Node::open(NodeConfig {
+        data_dir: args.data_dir.clone(),
+        checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms.max(1)),
+        epoch_duration_ms: args.epoch_duration_ms,
+    })
+    .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?;
+    let grpc = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding gRPC on {}", args.listen))?;
+    let faucet_listener = TcpListener::bind(args.faucet_listen)
+        .await
+        .with_context(|| format!("binding the faucet on {}", args.faucet_listen))?;
+    let info = node.read(|c| {
+        serde_json::json!({
+            "chain_id": c.chain_id().to_string(),
+            "package": PACKAGE_ID.to_string(),
+            "pool": c.world.ids.pool.to_string(),
+            "node_registry": c.world.ids.node_registry.to_string(),
+            "enclave_registry": c.world.ids.enclave_registry.to_string(),
+            "admin_cap": c.world.ids.admin_cap.to_string(),
+            "default_cluster": c.default_cluster.map(|a| a.to_string()),
+            "default_cluster_initial_version": c.default_cluster
+                .and_then(|a| c.world.objects.get(&a))
+                .and_then(|o| o.initial_shared_version()),
+            "admin": c.genesis.admin.to_string(),
+            "admin_key_file": args.data_dir.join("admin.key"),
+            "faucet": c.genesis.faucet.to_string(),
+            "grpc_url": format!("http://{}", args.listen),
+            "faucet_url": format!("http://{}", args.faucet_listen),
+        })
+    });
+    let info_path = args.data_dir.join("devnet.json");
+    std::fs::write(&info_path, serde_json::to_string_pretty(&info)?)
+        .with_context(|| format!("writing {}", info_path.display()))?;
+    tracing::info!(
+        package = %PACKAGE_ID,
+        default_cluster = %info["default_cluster"],
+        admin = %info["admin"],
+        grpc = %args.listen,
+        faucet = %args.faucet_listen,
+        info = %info_path.display(),
+        "dev chain up"
+    );
+
+    let shutdown = shutdown_on_signals()?;
+    let checkpoints = tokio::spawn(node.clone().run_checkpoints(shutdown.clone()));
+    let faucet_task = tokio::spawn(faucet::serve(
+        faucet_listener,
+        node.clone(),
+        shutdown.clone(),
+    ));
+    rpc::serve(grpc, node.clone(), shutdown.clone())
+        .await
+        .context("gRPC server")?;
+    shutdown.cancel();
+    checkpoints.await??;
+    faucet_task.await??;
+    Ok(())
 }

@@ -175,7 +175,14 @@ impl Node {
         tx: Transaction,
         signatures: Vec<UserSignature>,
     ) -> Result<Executed, NodeError> {
-        let mut inner = self.lock();
+        Self::execute_in(&mut self.lock(), tx, signatures)
+    }
+
+    fn execute_in(
+        inner: &mut Inner,
+        tx: Transaction,
+        signatures: Vec<UserSignature>,
+    ) -> Result<Executed, NodeError> {
         let now = now_ms();
         inner.chain.validate(now, &tx, &signatures)?;
         let record = Record::Transaction {
@@ -236,14 +243,17 @@ impl Node {
     /// Sends `amount` MIST from the faucet account to `recipient`.
     pub fn faucet(&self, recipient: Address, amount: u64) -> Result<Executed, NodeError> {
         let sender = self.faucet.public_key().derive_address();
-        let gas = self.read(|c| {
-            c.world
-                .objects
-                .owned_by(&sender)
-                .filter(|o| matches!(o.kind, Kind::Coin { .. }))
-                .max_by_key(|o| o.balance())
-                .map(|o| o.reference(c.world.ids.package, c.world.clock_ms))
-        });
+        // One lock from reading the faucet's coin to executing: concurrent
+        // requests must not pay with the same coin version.
+        let mut inner = self.lock();
+        let c = &inner.chain;
+        let gas = c
+            .world
+            .objects
+            .owned_by(&sender)
+            .filter(|o| matches!(o.kind, Kind::Coin { .. }))
+            .max_by_key(|o| o.balance())
+            .map(|o| o.reference(c.world.ids.package, c.world.clock_ms));
         let gas = gas.ok_or_else(|| Rejected::Gas("the faucet has no coin left".into()))?;
         let ptb = ProgrammableTransaction {
             inputs: vec![
@@ -266,7 +276,7 @@ impl Node {
             .faucet
             .sign_transaction(&tx)
             .map_err(|e| Rejected::Signature(e.to_string()))?;
-        self.execute(tx, vec![sig])
+        Self::execute_in(&mut inner, tx, vec![sig])
     }
 
     fn transaction(
