@@ -1,6 +1,7 @@
 //! The dev chain: a single-process node that serves Sui's gRPC API
 //! (`sui.rpc.v2`) and runs the `daas` Move package natively.
 //!
+//! - [`bench`]: the benchmark (`devnet bench`);
 //! - [`calls`]: offline builders of our package's transactions;
 //! - [`chain`]: checkpoints, epochs and the indexes, driven by log records;
 //! - [`contract`]: the Move package's entry functions in Rust (same checks,
@@ -13,6 +14,7 @@
 //! - [`node`]: the running node (lock, log, checkpoint timer, faucet);
 //! - [`rpc`]: the gRPC services (`sui.rpc.v2`).
 
+pub mod bench;
 pub mod calls;
 pub mod chain;
 pub mod contract;

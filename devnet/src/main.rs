@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use daas_devnet::{
+    bench::{self, BenchArgs},
     chain::PACKAGE_ID,
     faucet::{self, FaucetRequest, FaucetResponse},
     loadgen::{self, LoadArgs},
@@ -41,7 +42,10 @@ Examples:
   cat ./devnet-data/devnet.json
 
   # 20,000 signed transactions from 200 accounts against a running chain:
-  devnet loadgen --node-url http://127.0.0.1:9000 --faucet-url http://127.0.0.1:9123 --transactions 20000";
+  devnet loadgen --node-url http://127.0.0.1:9000 --faucet-url http://127.0.0.1:9123 --transactions 20000
+
+  # Benchmark (build with --release first): execution and event streaming, with baselines:
+  devnet bench --transactions 20000";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -59,6 +63,8 @@ enum Command {
     },
     /// Submit many signed transactions from many accounts, as fast as the node takes them.
     Loadgen(LoadArgs),
+    /// Benchmark a fresh in-process chain: tx/s and streamed events/s, with baselines.
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -119,6 +125,10 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => anyhow::bail!("faucet refused: {}", resp.status),
             }
+        }
+        Command::Bench(args) => {
+            println!("{}", bench::run(&args).await?);
+            Ok(())
         }
         Command::Loadgen(args) => {
             let report = loadgen::run(&args).await?;
