@@ -203,3 +203,74 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
     running.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_checkpoints_chains_digests_and_headers_describe_the_chain() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = probe.local_addr()?;
+    drop(probe);
+    let running = start(dir.path(), addr).await?;
+    let client = Client::new(format!("http://{addr}"))?;
+
+    let mut stream = Box::pin(
+        client.stream_checkpoints(
+            sui_rpc::client::CheckpointStreamRequest::new()
+                .with_read_mask(FieldMask::from_paths(["*"]))
+                .with_start(sui_rpc::client::CheckpointStreamStart::Checkpoint(0)),
+        ),
+    );
+    let mut previous: Option<(u64, String)> = None;
+    let mut seen = 0;
+    while seen < 6 {
+        let frame = tokio::time::timeout(Duration::from_secs(20), stream.next())
+            .await?
+            .expect("open")?;
+        let Some(cp) = frame.checkpoint else { continue };
+        let seq = cp.sequence_number.expect("sequence");
+        let summary: sui_sdk_types::CheckpointSummary = cp
+            .summary
+            .as_ref()
+            .and_then(|s| s.bcs.as_ref())
+            .expect("summary bcs")
+            .deserialize()?;
+        if let Some((prev_seq, prev_digest)) = &previous {
+            assert_eq!(seq, prev_seq + 1, "checkpoints are contiguous");
+            assert_eq!(
+                summary.previous_digest.map(|d| d.to_string()).as_ref(),
+                Some(prev_digest),
+                "digests chain"
+            );
+        }
+        assert_eq!(
+            summary.digest().to_string(),
+            cp.digest.clone().expect("digest")
+        );
+        previous = Some((seq, cp.digest.expect("digest")));
+        seen += 1;
+    }
+
+    let response = client
+        .clone()
+        .ledger_client()
+        .get_service_info(sui_rpc::proto::sui::rpc::v2::GetServiceInfoRequest::default())
+        .await?;
+    let headers = response.metadata().clone();
+    for name in [
+        "x-sui-chain-id",
+        "x-sui-chain",
+        "x-sui-checkpoint-height",
+        "x-sui-epoch",
+        "x-sui-timestamp-ms",
+        "x-sui-lowest-available-checkpoint",
+    ] {
+        assert!(headers.get(name).is_some(), "missing header {name}");
+    }
+    let info = response.into_inner();
+    assert_eq!(
+        headers.get("x-sui-chain-id").and_then(|v| v.to_str().ok()),
+        info.chain_id.as_deref()
+    );
+    running.stop().await;
+    Ok(())
+}

@@ -8,14 +8,16 @@ use prost_types::Timestamp;
 use sui_rpc::proto::sui::rpc::v2::{
     self as pb, GetCheckpointRequest, GetCheckpointResponse, GetEpochRequest, GetEpochResponse,
     GetObjectRequest, GetObjectResponse, GetServiceInfoRequest, GetServiceInfoResponse,
-    GetTransactionRequest, GetTransactionResponse, ListEventsRequest, ListEventsResponse,
-    SubscribeEventsRequest, SubscribeEventsResponse, get_checkpoint_request::CheckpointId,
-    ledger_service_server::LedgerService, subscription_service_server::SubscriptionService,
+    GetTransactionRequest, GetTransactionResponse, ListCheckpointsRequest, ListCheckpointsResponse,
+    ListEventsRequest, ListEventsResponse, SubscribeCheckpointsRequest,
+    SubscribeCheckpointsResponse, SubscribeEventsRequest, SubscribeEventsResponse,
+    get_checkpoint_request::CheckpointId, ledger_service_server::LedgerService,
+    subscription_service_server::SubscriptionService,
 };
 use sui_sdk_types::{Address, Digest};
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, events};
+use super::{Rpc, checkpoints, events};
 use crate::{
     chain::{Chain, SealedCheckpoint},
     executor::{Executed, REFERENCE_GAS_PRICE},
@@ -200,6 +202,19 @@ impl LedgerService for Rpc {
         Ok(Response::new(r))
     }
 
+    async fn list_checkpoints(
+        &self,
+        request: Request<ListCheckpointsRequest>,
+    ) -> Result<Response<BoxStream<ListCheckpointsResponse>>, Status> {
+        let req = request.into_inner();
+        let frames = self
+            .node
+            .read(|c| checkpoints::list(&c.checkpoints, &req, checkpoint_to_proto))?;
+        Ok(Response::new(Box::pin(futures::stream::iter(
+            frames.into_iter().map(Ok),
+        ))))
+    }
+
     async fn list_events(
         &self,
         request: Request<ListEventsRequest>,
@@ -215,6 +230,48 @@ impl LedgerService for Rpc {
 
 #[tonic::async_trait]
 impl SubscriptionService for Rpc {
+    async fn subscribe_checkpoints(
+        &self,
+        request: Request<SubscribeCheckpointsRequest>,
+    ) -> Result<Response<BoxStream<SubscribeCheckpointsResponse>>, Status> {
+        if request.into_inner().filter.is_some() {
+            return Err(Status::unimplemented(
+                "the dev chain does not filter checkpoints",
+            ));
+        }
+        let node = self.node.clone();
+        let mut sealed = node.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let mut next = *sealed.borrow_and_update();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let height = *sealed.borrow_and_update();
+                // The stream begins at the latest checkpoint, then follows each new one.
+                while next <= height {
+                    let cp =
+                        node.read(|c| c.checkpoints.get(next as usize).map(checkpoint_to_proto));
+                    let Some(cp) = cp else { return };
+                    if tx
+                        .send(Ok(checkpoints::subscription_frame(cp, next)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    next += 1;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    changed = sealed.changed() => if changed.is_err() { return },
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
     async fn subscribe_events(
         &self,
         request: Request<SubscribeEventsRequest>,

@@ -3,6 +3,7 @@
 //! (`x-sui-chain-id`, `x-sui-chain`, `x-sui-checkpoint-height`, `x-sui-epoch`,
 //! `x-sui-timestamp-ms`, `x-sui-lowest-available-checkpoint`).
 
+pub mod checkpoints;
 pub mod events;
 pub mod execution;
 pub mod ledger;
