@@ -38,6 +38,8 @@ pub struct Genesis {
 }
 
 /// One entry of the write-ahead log.
+// Nearly every record is a transaction; boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Record {
     /// The first record of every chain.

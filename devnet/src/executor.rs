@@ -180,14 +180,15 @@ enum Fate {
     Consumed,
 }
 
+// Boxed: the error is large and failures are the rare path.
 struct Failure {
-    error: ExecutionError,
+    error: Box<ExecutionError>,
     command: Option<u64>,
 }
 
 fn fail(error: ExecutionError, command: usize) -> Failure {
     Failure {
-        error,
+        error: Box::new(error),
         command: Some(command as u64),
     }
 }
@@ -398,7 +399,7 @@ impl World {
             Ok(scratch) => (ExecutionStatus::Success, Some(scratch)),
             Err(f) => (
                 ExecutionStatus::Failure {
-                    error: f.error,
+                    error: *f.error,
                     command: f.command,
                 },
                 None,
@@ -424,7 +425,7 @@ impl World {
             .gas_payment
             .objects
             .iter()
-            .filter_map(|r| self.objects.get(&*r.object_id()).and_then(Obj::balance))
+            .filter_map(|r| self.objects.get(r.object_id()).and_then(Obj::balance))
             .sum();
         let cost = GAS_UNITS_PER_TRANSACTION * tx.gas_payment.price;
         let mut s = Scratch {
@@ -440,7 +441,7 @@ impl World {
         };
         for (i, input) in ptb.inputs.iter().enumerate() {
             if let Input::ImmutableOrOwned(r) = input
-                && let Some(b) = self.objects.get(&*r.object_id()).and_then(Obj::balance)
+                && let Some(b) = self.objects.get(r.object_id()).and_then(Obj::balance)
             {
                 s.input_coins.insert(i, b);
             }
@@ -455,7 +456,7 @@ impl World {
             || (move_calls == 1 && !matches!(ptb.commands.last(), Some(Command::MoveCall(_))))
         {
             return Err(Failure {
-                error: ExecutionError::FeatureNotYetSupported,
+                error: Box::new(ExecutionError::FeatureNotYetSupported),
                 command: None,
             });
         }
@@ -550,7 +551,7 @@ impl World {
         {
             let (result, subresult) = locate_new_coin(&results, n);
             return Err(Failure {
-                error: ExecutionError::UnusedValueWithoutDrop { result, subresult },
+                error: Box::new(ExecutionError::UnusedValueWithoutDrop { result, subresult }),
                 command: None,
             });
         }
@@ -882,7 +883,7 @@ impl World {
             .gas_payment
             .objects
             .iter()
-            .filter_map(|r| self.objects.get(&*r.object_id()).and_then(Obj::balance))
+            .filter_map(|r| self.objects.get(r.object_id()).and_then(Obj::balance))
             .sum();
         for r in &tx.gas_payment.objects[1..] {
             write(&mut self.objects, &mut changed, *r.object_id(), None, false);
@@ -917,7 +918,7 @@ impl World {
                 let Input::ImmutableOrOwned(r) = input else {
                     continue;
                 };
-                let Some(mut o) = self.objects.get(&*r.object_id()).cloned() else {
+                let Some(mut o) = self.objects.get(r.object_id()).cloned() else {
                     continue;
                 };
                 if s.deleted_inputs.contains(&i) {
@@ -996,7 +997,7 @@ impl World {
                 let Input::ImmutableOrOwned(r) = input else {
                     continue;
                 };
-                let Some(mut o) = self.objects.get(&*r.object_id()).cloned() else {
+                let Some(mut o) = self.objects.get(r.object_id()).cloned() else {
                     continue;
                 };
                 o.version = lamport;

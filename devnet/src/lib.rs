@@ -10,6 +10,7 @@
 //! - [`executor`]: transaction validation and execution;
 //! - [`faucet`]: the faucet's HTTP endpoint (`POST /v2/gas`, as Sui's);
 //! - [`loadgen`]: many accounts submitting signed transactions at once;
+//! - [`metrics`]: Prometheus counters and gauges;
 //! - [`wal`]: the write-ahead log the chain replays on restart;
 //! - [`node`]: the running node (lock, log, checkpoint timer, faucet);
 //! - [`rpc`]: the gRPC services (`sui.rpc.v2`).
@@ -21,6 +22,7 @@ pub mod contract;
 pub mod executor;
 pub mod faucet;
 pub mod loadgen;
+pub mod metrics;
 pub mod node;
 pub mod objects;
 pub mod rpc;

@@ -81,6 +81,13 @@ struct RunArgs {
     /// Time between checkpoints, ms.
     #[arg(long, default_value_t = 250)]
     checkpoint_interval_ms: u64,
+    /// Prometheus metrics listen address (`GET /metrics`).
+    #[arg(
+        long,
+        env = "DAAS_DEVNET_METRICS_LISTEN",
+        default_value = "127.0.0.1:9184"
+    )]
+    metrics_listen: SocketAddr,
     /// Epoch length, ms (fixed at genesis: takes effect with a new chain).
     #[arg(long, default_value_t = 60_000)]
     epoch_duration_ms: u64,
@@ -187,7 +194,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         "dev chain up"
     );
 
+    let metrics_listener = TcpListener::bind(args.metrics_listen)
+        .await
+        .with_context(|| format!("binding metrics on {}", args.metrics_listen))?;
+    let mut registry = prometheus_client::registry::Registry::default();
+    node.metrics.register(&mut registry);
+
     let shutdown = shutdown_on_signals()?;
+    let metrics_task = tokio::spawn(daas_service::serve_metrics(
+        metrics_listener,
+        std::sync::Arc::new(registry),
+        shutdown.clone(),
+    ));
     let checkpoints = tokio::spawn(node.clone().run_checkpoints(shutdown.clone()));
     let faucet_task = tokio::spawn(faucet::serve(
         faucet_listener,
@@ -200,5 +218,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     shutdown.cancel();
     checkpoints.await??;
     faucet_task.await??;
+    metrics_task.await??;
     Ok(())
 }

@@ -59,6 +59,8 @@ pub enum NodeError {
 /// The node.
 pub struct Node {
     chain: Mutex<Inner>,
+    /// Counters and gauges for the Prometheus endpoint.
+    pub metrics: crate::metrics::Metrics,
     sealed: watch::Sender<u64>,
     admin: Ed25519PrivateKey,
     faucet: Ed25519PrivateKey,
@@ -129,7 +131,10 @@ impl Node {
                 .map_err(|e| NodeError::Replay(e.to_string()))?;
         }
         let height = chain.checkpoint_height();
+        let metrics = crate::metrics::Metrics::default();
+        metrics.checkpoint_height.set(height as i64);
         let node = Arc::new(Self {
+            metrics,
             chain: Mutex::new(Inner { chain, wal }),
             sealed: watch::Sender::new(height),
             admin,
@@ -175,7 +180,19 @@ impl Node {
         tx: Transaction,
         signatures: Vec<UserSignature>,
     ) -> Result<Executed, NodeError> {
-        Self::execute_in(&mut self.lock(), tx, signatures)
+        let result = Self::execute_in(&mut self.lock(), tx, signatures);
+        self.count(&result);
+        result
+    }
+
+    fn count(&self, result: &Result<Executed, NodeError>) {
+        match result {
+            Ok(e) if e.effects.status() == &sui_sdk_types::ExecutionStatus::Success => {
+                self.metrics.executed.inc()
+            }
+            Ok(_) => self.metrics.failed.inc(),
+            Err(_) => self.metrics.rejected.inc(),
+        };
     }
 
     fn execute_in(
@@ -214,8 +231,10 @@ impl Node {
         };
         inner.wal.append(&record)?;
         inner.chain.apply(record)?;
-        let height = inner.chain.checkpoint_height();
+        let (height, epoch) = (inner.chain.checkpoint_height(), inner.chain.epoch());
         drop(inner);
+        self.metrics.checkpoint_height.set(height as i64);
+        self.metrics.epoch.set(epoch as i64);
         self.sealed.send_replace(height);
         Ok(height)
     }
@@ -276,7 +295,10 @@ impl Node {
             .faucet
             .sign_transaction(&tx)
             .map_err(|e| Rejected::Signature(e.to_string()))?;
-        Self::execute_in(&mut inner, tx, vec![sig])
+        let result = Self::execute_in(&mut inner, tx, vec![sig]);
+        drop(inner);
+        self.count(&result);
+        result
     }
 
     fn transaction(

@@ -279,7 +279,7 @@ impl StateService for Rpc {
 /// Compares Move types written with short or long addresses (`0x2` vs `0x000…002`).
 fn type_matches(want: &str, have: &str) -> bool {
     let norm = |s: &str| -> String {
-        s.split(|c| c == '<' || c == '>' || c == ',')
+        s.split(['<', '>', ','])
             .flat_map(|part| part.split("::"))
             .map(|seg| {
                 let seg = seg.trim();
