@@ -118,19 +118,35 @@ pub fn stake(
     amount: u64,
     role: u8,
 ) -> (Transaction, UserSignature) {
-    move_call(
-        key,
-        ids,
-        gas,
-        "staking",
-        "stake",
-        vec![
-            Arg::Shared(ids.pool),
-            Arg::FromGas(amount),
-            Arg::pure(&role),
-            Arg::Clock,
-        ],
-    )
+    pay_into_pool(key, ids, gas, "stake", amount, role)
+}
+
+/// `staking::top_up(pool, coin, role, clock)` with a coin split from gas.
+pub fn top_up(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    amount: u64,
+    role: u8,
+) -> (Transaction, UserSignature) {
+    pay_into_pool(key, ids, gas, "top_up", amount, role)
+}
+
+fn pay_into_pool(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    function: &'static str,
+    amount: u64,
+    role: u8,
+) -> (Transaction, UserSignature) {
+    let args = vec![
+        Arg::Shared(ids.pool),
+        Arg::FromGas(amount),
+        Arg::pure(&role),
+        Arg::Clock,
+    ];
+    move_call(key, ids, gas, "staking", function, args)
 }
 
 /// `gateway::submit_request(cluster, pool, verb, api_version, kind, namespace, name, manifest, clock)`.
@@ -162,29 +178,6 @@ pub fn submit_request(
             Arg::pure(&namespace),
             Arg::pure(&name),
             Arg::pure(&manifest),
-            Arg::Clock,
-        ],
-    )
-}
-
-/// `staking::top_up(pool, coin, role, clock)` with a coin split from gas.
-pub fn top_up(
-    key: &Ed25519PrivateKey,
-    ids: &Ids,
-    gas: ObjectReference,
-    amount: u64,
-    role: u8,
-) -> (Transaction, UserSignature) {
-    move_call(
-        key,
-        ids,
-        gas,
-        "staking",
-        "top_up",
-        vec![
-            Arg::Shared(ids.pool),
-            Arg::FromGas(amount),
-            Arg::pure(&role),
             Arg::Clock,
         ],
     )

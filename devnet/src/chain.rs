@@ -338,6 +338,16 @@ impl Chain {
         }
     }
 
+    /// The reference of `owner`'s largest SUI coin (what pays gas best).
+    pub fn largest_coin(&self, owner: &Address) -> Option<sui_sdk_types::ObjectReference> {
+        self.world
+            .objects
+            .owned_by(owner)
+            .filter(|o| o.balance().is_some())
+            .max_by_key(|o| o.balance())
+            .map(|o| o.reference(self.world.ids.package, self.world.clock_ms))
+    }
+
     /// A transaction by digest, with its checkpoint if sealed.
     pub fn transaction(&self, digest: &Digest) -> Option<(&Executed, Option<u64>)> {
         match self.transactions.get(digest)? {

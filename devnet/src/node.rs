@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     chain::{Chain, Genesis, Record},
     executor::{Executed, GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
-    objects::Kind,
     wal::{Wal, WalError},
 };
 
@@ -265,14 +264,7 @@ impl Node {
         // One lock from reading the faucet's coin to executing: concurrent
         // requests must not pay with the same coin version.
         let mut inner = self.lock();
-        let c = &inner.chain;
-        let gas = c
-            .world
-            .objects
-            .owned_by(&sender)
-            .filter(|o| matches!(o.kind, Kind::Coin { .. }))
-            .max_by_key(|o| o.balance())
-            .map(|o| o.reference(c.world.ids.package, c.world.clock_ms));
+        let gas = inner.chain.largest_coin(&sender);
         let gas = gas.ok_or_else(|| Rejected::Gas("the faucet has no coin left".into()))?;
         let ptb = ProgrammableTransaction {
             inputs: vec![
@@ -324,12 +316,7 @@ impl Node {
     fn create_default_cluster(&self) -> Result<Executed, NodeError> {
         let admin = self.admin.public_key().derive_address();
         let (gas, cap, ids) = self.read(|c| {
-            let gas = c
-                .world
-                .objects
-                .owned_by(&admin)
-                .find(|o| matches!(o.kind, Kind::Coin { .. }))
-                .map(|o| o.reference(c.world.ids.package, c.world.clock_ms));
+            let gas = c.largest_coin(&admin);
             let cap = c
                 .world
                 .objects

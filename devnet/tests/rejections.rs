@@ -29,15 +29,8 @@ fn funded(node: &Node) -> (Ed25519PrivateKey, Address) {
 }
 
 fn gas_of(node: &Node, owner: Address) -> ObjectReference {
-    node.read(|c| {
-        c.world
-            .objects
-            .owned_by(&owner)
-            .filter(|o| o.balance().is_some())
-            .max_by_key(|o| o.balance())
-            .map(|o| o.reference(c.world.ids.package, c.world.clock_ms))
-            .expect("coin")
-    })
+    node.read(|c| c.largest_coin(&owner))
+        .expect("a funded account has a coin")
 }
 
 fn event_count(node: &Node) -> usize {

@@ -21,7 +21,7 @@ use sui_rpc::{
         event_literal::Predicate,
     },
 };
-use sui_sdk_types::Address;
+use sui_sdk_types::{Address, ObjectReference};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -69,16 +69,9 @@ impl Running {
     }
 }
 
-fn gas_of(node: &Node, owner: Address) -> sui_sdk_types::ObjectReference {
-    node.read(|c| {
-        c.world
-            .objects
-            .owned_by(&owner)
-            .filter(|o| o.balance().is_some())
-            .max_by_key(|o| o.balance())
-            .map(|o| o.reference(c.world.ids.package, c.world.clock_ms))
-            .expect("a funded account has a coin")
-    })
+fn gas_of(node: &Node, owner: Address) -> ObjectReference {
+    node.read(|c| c.largest_coin(&owner))
+        .expect("a funded account has a coin")
 }
 
 /// Makes `n` accounts stake, one event each.
