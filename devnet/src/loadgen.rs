@@ -71,9 +71,18 @@ async fn execute(
     tx: Transaction,
     sig: UserSignature,
 ) -> anyhow::Result<ObjectReference> {
+    use sui_rpc::{field::FieldMaskTree, merge::Merge, proto::sui::rpc::v2 as pb};
+    // The BCS forms are all the node needs; rendering every field as text costs more.
+    let bcs_only = FieldMaskTree::from_field_mask(
+        &<prost_types::FieldMask as sui_rpc::field::FieldMaskUtil>::from_paths(["bcs"]),
+    );
     let mut req = ExecuteTransactionRequest::default();
-    req.transaction = Some(tx.into());
-    req.signatures = vec![sig.into()];
+    req.transaction = Some(pb::Transaction::merge_from(tx, &bcs_only));
+    req.signatures = vec![pb::UserSignature::merge_from(sig, &bcs_only)];
+    // Only what the next transaction needs: the effects' BCS (for the new gas coin).
+    req.read_mask = Some(
+        <prost_types::FieldMask as sui_rpc::field::FieldMaskUtil>::from_paths(["effects.bcs"]),
+    );
     let resp = client
         .execution_client()
         .execute_transaction(req)

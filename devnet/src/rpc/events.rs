@@ -19,8 +19,9 @@ use crate::chain::IndexedEvent;
 /// `(checkpoint, transaction index, event index)`.
 pub type Pos = (u64, u64, u32);
 
-/// Items per `ListEvents` response when the request sets no limit.
-pub const DEFAULT_LIMIT: u32 = 1_000;
+/// Items per `ListEvents` response when the request sets no limit (as large
+/// as the maximum: a backfill should not pay a round trip per thousand events).
+pub const DEFAULT_LIMIT: u32 = 10_000;
 /// Largest limit honoured; larger ones are coerced down, as the API allows.
 pub const MAX_LIMIT: u32 = 10_000;
 

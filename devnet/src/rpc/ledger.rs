@@ -14,6 +14,7 @@ use sui_rpc::proto::sui::rpc::v2::{
     get_checkpoint_request::CheckpointId, ledger_service_server::LedgerService,
     subscription_service_server::SubscriptionService,
 };
+use sui_rpc::{field::FieldMaskTree, merge::Merge};
 use sui_sdk_types::{Address, Digest};
 use tonic::{Request, Response, Status};
 
@@ -33,20 +34,48 @@ pub fn timestamp(ms: u64) -> Timestamp {
     }
 }
 
-/// The protobuf form of an executed transaction.
+/// The protobuf form of an executed transaction, with every field.
 pub fn executed_to_proto(
     t: &Executed,
     checkpoint: Option<u64>,
     timestamp_ms: Option<u64>,
 ) -> pb::ExecutedTransaction {
+    executed_to_proto_masked(t, checkpoint, timestamp_ms, &FieldMaskTree::new_wildcard())
+}
+
+/// The protobuf form of an executed transaction, only the fields `mask` asks
+/// for (rendering digests and addresses as text is most of the cost).
+pub fn executed_to_proto_masked(
+    t: &Executed,
+    checkpoint: Option<u64>,
+    timestamp_ms: Option<u64>,
+    mask: &FieldMaskTree,
+) -> pb::ExecutedTransaction {
     let mut out = pb::ExecutedTransaction::default();
-    out.digest = Some(t.digest.to_string());
-    out.transaction = Some(t.transaction.clone().into());
-    out.signatures = t.signatures.iter().cloned().map(Into::into).collect();
-    out.effects = Some(t.effects.clone().into());
-    out.events = Some(sui_sdk_types::TransactionEvents(t.events.clone()).into());
-    out.checkpoint = checkpoint;
-    out.timestamp = timestamp_ms.map(timestamp);
+    if mask.contains("digest") {
+        out.digest = Some(t.digest.to_string());
+    }
+    if let Some(sub) = mask.subtree("transaction") {
+        out.transaction = Some(pb::Transaction::merge_from(t.transaction.clone(), &sub));
+    }
+    if mask.contains("signatures") {
+        out.signatures = t.signatures.iter().cloned().map(Into::into).collect();
+    }
+    if let Some(sub) = mask.subtree("effects") {
+        out.effects = Some(pb::TransactionEffects::merge_from(&t.effects, &sub));
+    }
+    if let Some(sub) = mask.subtree("events") {
+        out.events = Some(pb::TransactionEvents::merge_from(
+            sui_sdk_types::TransactionEvents(t.events.clone()),
+            &sub,
+        ));
+    }
+    if mask.contains("checkpoint") {
+        out.checkpoint = checkpoint;
+    }
+    if mask.contains("timestamp") {
+        out.timestamp = timestamp_ms.map(timestamp);
+    }
     out
 }
 
