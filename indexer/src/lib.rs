@@ -1,5 +1,9 @@
 //! The indexer: Sui full node (gRPC `sui.rpc.v2`) → the log topic.
 //!
-//! - [`sink`] owns the Kafka producer side: the broker connection and the log topic.
+//! - [`source`] owns the node connection: our package's events, in order;
+//! - [`sink`] owns the broker: the idempotent producer and the log's last record;
+//! - [`pipeline`] resumes after the last record and produces each event once.
 
+pub mod pipeline;
 pub mod sink;
+pub mod source;

@@ -1,9 +1,16 @@
 //! `indexer`: streams our package's events from a Sui full node into the log topic.
 
+use std::{net::SocketAddr, sync::Arc};
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use daas_indexer::sink::{BrokerArgs, check_log_topic};
-use daas_service::LogArgs;
+use daas_indexer::{
+    pipeline::{self, Metrics},
+    sink::{BrokerArgs, check_log_topic},
+    source::SourceArgs,
+};
+use daas_service::{LogArgs, serve_metrics, shutdown_on_signals};
+use tokio::net::TcpListener;
 
 /// Streams k3s-daas events from a Sui full node (gRPC sui.rpc.v2) into the one
 /// ordered Kafka log topic, each exactly once, in chain order.
@@ -18,16 +25,35 @@ struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  # Check that the broker answers and the log topic has the expected shape
-  # (settings from the local stack's env file):
+  # Index the local dev chain into the local stack's log (settings from the env file):
   set -a; . .stack/env; set +a
-  indexer check
+  indexer run --node-url http://127.0.0.1:9000
 
-  # The same against another broker:
-  indexer check --brokers 10.0.0.5:9092 --topic daas.log.v1";
+  # Backfill from checkpoint 1200000 of a real full node, then follow it live:
+  indexer run --node-url https://fullnode.testnet.sui.io:443 --package 0x<package id> --start-checkpoint 1200000
+
+  # Check that the broker answers and the log topic has the expected shape:
+  indexer check --brokers 127.0.0.1:9092 --topic daas.log.v1";
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Index: resume after the log's last record, backfill, then follow the chain live.
+    Run {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        broker: BrokerArgs,
+        /// Prometheus metrics listen address (`GET /metrics`).
+        #[arg(
+            long,
+            env = "DAAS_INDEXER_METRICS_LISTEN",
+            default_value = "127.0.0.1:9185"
+        )]
+        metrics_listen: SocketAddr,
+        /// Records the producer may hold unacknowledged (memory bound under a slow broker).
+        #[arg(long, default_value_t = 10_000)]
+        max_in_flight: usize,
+    },
     /// Check the broker and the log topic, print what was found, exit non-zero on a problem.
     Check(BrokerArgs),
 }
@@ -40,6 +66,36 @@ async fn main() -> anyhow::Result<()> {
         Command::Check(broker) => {
             let report = check_log_topic(&broker).await.context("indexer check")?;
             println!("indexer: {report}");
+        }
+        Command::Run {
+            source,
+            broker,
+            metrics_listen,
+            max_in_flight,
+        } => {
+            let shutdown = shutdown_on_signals()?;
+            let metrics = Metrics::default();
+            let mut registry = prometheus_client::registry::Registry::default();
+            metrics.register(&mut registry);
+            let listener = TcpListener::bind(metrics_listen)
+                .await
+                .with_context(|| format!("binding metrics on {metrics_listen}"))?;
+            let metrics_task = tokio::spawn(serve_metrics(
+                listener,
+                Arc::new(registry),
+                shutdown.clone(),
+            ));
+            let result = pipeline::run(
+                &source,
+                &broker,
+                max_in_flight.max(1),
+                metrics,
+                shutdown.clone(),
+            )
+            .await;
+            shutdown.cancel();
+            let _ = metrics_task.await;
+            result.context("indexer")?;
         }
     }
     Ok(())

@@ -1,11 +1,19 @@
 //! The Kafka side of the indexer: the only module that talks to the broker.
+//!
+//! One idempotent producer (`acks=all`, LZ4, batches of up to 64 KiB) writes
+//! the log topic's single partition in order. The last record already in the
+//! topic tells where to resume: exactly once without Kafka transactions (which
+//! the local broker lacks).
 
-use std::time::Duration;
+use std::{collections::VecDeque, time::Duration};
 
 use clap::Args;
+use daas_domain::{LogEntry, LogPosition};
 use rdkafka::{
-    ClientConfig,
+    ClientConfig, Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, Consumer},
+    error::KafkaError,
+    producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer},
 };
 
 /// Where the log lives.
@@ -29,7 +37,7 @@ pub enum CheckError {
         brokers: String,
         /// The client's error.
         #[source]
-        source: rdkafka::error::KafkaError,
+        source: KafkaError,
     },
     /// The blocking check task panicked or was cancelled.
     #[error("check task failed: {0}")]
@@ -45,31 +53,57 @@ pub enum CheckError {
         /// Partitions found.
         partitions: usize,
     },
+    /// The last record of the topic is not a log record: this is not our log.
+    #[error("the last record of {topic} (offset {offset}) is not a daas.v1.LogRecord: {reason}")]
+    NotOurLog {
+        /// The topic.
+        topic: String,
+        /// Its offset.
+        offset: i64,
+        /// The decoder's reason.
+        reason: String,
+    },
 }
 
 /// Connects to the broker and reports the log topic's shape and record count.
 pub async fn check_log_topic(args: &BrokerArgs) -> Result<String, CheckError> {
     let args = args.clone();
     // rdkafka's metadata calls block: keep them off the async executor.
-    tokio::task::spawn_blocking(move || check_blocking(&args))
-        .await
-        .map_err(|e| CheckError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        let (lo, hi) = watermarks(&args)?;
+        Ok(format!(
+            "broker {} ok; topic {}: 1 partition, offsets {lo}..{hi} ({} records)",
+            args.brokers,
+            args.topic,
+            hi - lo
+        ))
+    })
+    .await
+    .map_err(|e| CheckError::Task(e.to_string()))?
 }
 
-fn check_blocking(args: &BrokerArgs) -> Result<String, CheckError> {
+fn consumer(args: &BrokerArgs) -> Result<BaseConsumer, CheckError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", &args.brokers)
+        .set("enable.auto.commit", "false")
+        .set("group.id", "daas-indexer-resume")
+        .create()
+        .map_err(|source| CheckError::Unreachable {
+            brokers: args.brokers.clone(),
+            source,
+        })
+}
+
+/// Checks the topic's shape and returns its (low, high) watermarks. Blocking.
+fn watermarks(args: &BrokerArgs) -> Result<(i64, i64), CheckError> {
     let unreachable = |source| CheckError::Unreachable {
         brokers: args.brokers.clone(),
         source,
     };
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &args.brokers)
-        .create()
-        .map_err(unreachable)?;
+    let consumer = consumer(args)?;
     let timeout = Duration::from_secs(10);
-    // All topics, not just ours: tansu 0.6 answers a metadata request naming one
-    // topic with UNKNOWN_TOPIC_OR_PART even when it exists.
     let metadata = consumer
-        .fetch_metadata(None, timeout)
+        .fetch_metadata(Some(&args.topic), timeout)
         .map_err(unreachable)?;
     let topic = metadata
         .topics()
@@ -82,13 +116,177 @@ fn check_blocking(args: &BrokerArgs) -> Result<String, CheckError> {
             partitions: topic.partitions().len(),
         });
     }
-    let (lo, hi) = consumer
+    consumer
         .fetch_watermarks(&args.topic, 0, timeout)
-        .map_err(unreachable)?;
-    Ok(format!(
-        "broker {} ok; topic {}: 1 partition, offsets {lo}..{hi} ({} records)",
-        args.brokers,
-        args.topic,
-        hi - lo
-    ))
+        .map_err(unreachable)
+}
+
+/// The position of the last record in the log, `None` when the log is empty. Blocking.
+pub fn last_position(args: &BrokerArgs) -> Result<Option<LogPosition>, CheckError> {
+    let (lo, hi) = watermarks(args)?;
+    if hi <= lo {
+        return Ok(None);
+    }
+    let consumer = consumer(args)?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&args.topic, 0, Offset::Offset(hi - 1))
+        .map_err(|source| CheckError::Unreachable {
+            brokers: args.brokers.clone(),
+            source,
+        })?;
+    consumer
+        .assign(&tpl)
+        .map_err(|source| CheckError::Unreachable {
+            brokers: args.brokers.clone(),
+            source,
+        })?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => {
+                let payload = m.payload().unwrap_or_default();
+                return LogEntry::decode(payload)
+                    .map(|e| Some(e.position))
+                    .map_err(|e| CheckError::NotOurLog {
+                        topic: args.topic.clone(),
+                        offset: m.offset(),
+                        reason: e.to_string(),
+                    });
+            }
+            Some(Err(source)) => {
+                return Err(CheckError::Unreachable {
+                    brokers: args.brokers.clone(),
+                    source,
+                });
+            }
+            None if std::time::Instant::now() > deadline => {
+                return Err(CheckError::Unreachable {
+                    brokers: args.brokers.clone(),
+                    source: KafkaError::MessageConsumption(
+                        rdkafka::types::RDKafkaErrorCode::RequestTimedOut,
+                    ),
+                });
+            }
+            None => {}
+        }
+    }
+}
+
+/// The producer, with a bounded window of records awaiting delivery.
+pub struct Sink {
+    producer: FutureProducer,
+    topic: String,
+    in_flight: VecDeque<(LogPosition, DeliveryFuture)>,
+    max_in_flight: usize,
+}
+
+/// A record the broker refused for good (after librdkafka's own retries).
+#[derive(Debug, thiserror::Error)]
+#[error("producing {position} to the log failed")]
+pub struct ProduceError {
+    /// The record's position.
+    pub position: LogPosition,
+    /// The client's error.
+    #[source]
+    pub source: KafkaError,
+}
+
+impl Sink {
+    /// An idempotent producer for the log topic.
+    pub fn new(args: &BrokerArgs, max_in_flight: usize) -> Result<Self, KafkaError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", &args.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "5")
+            .set("batch.size", "65536")
+            .set("message.timeout.ms", "0") // retry forever: never drop a record
+            .create()?;
+        Ok(Self {
+            producer,
+            topic: args.topic.clone(),
+            in_flight: VecDeque::new(),
+            max_in_flight,
+        })
+    }
+
+    /// Queues one record; when the window is full, first waits for the oldest
+    /// delivery (backpressure reaches the source through this await). Returns
+    /// how many earlier records were acknowledged meanwhile.
+    pub async fn send(&mut self, entry: &LogEntry, key: &[u8]) -> Result<u64, ProduceError> {
+        let mut delivered = self.reap()?;
+        if self.in_flight.len() >= self.max_in_flight && self.await_oldest().await?.is_some() {
+            delivered += 1;
+        }
+        let payload = entry.encode();
+        let record = FutureRecord::to(&self.topic).payload(&payload).key(key);
+        let future = self
+            .producer
+            .send_result(record)
+            .map_err(|(source, _)| ProduceError {
+                position: entry.position,
+                source,
+            })?;
+        self.in_flight.push_back((entry.position, future));
+        Ok(delivered)
+    }
+
+    /// Pops the deliveries that already completed, in order.
+    fn reap(&mut self) -> Result<u64, ProduceError> {
+        use futures::FutureExt;
+        let mut n = 0;
+        while let Some((position, front)) = self.in_flight.front_mut() {
+            let Some(result) = front.now_or_never() else {
+                break;
+            };
+            let position = *position;
+            self.in_flight.pop_front();
+            match result {
+                Ok(Ok(_)) => n += 1,
+                Ok(Err((source, _))) => return Err(ProduceError { position, source }),
+                Err(_) => {
+                    return Err(ProduceError {
+                        position,
+                        source: KafkaError::Canceled,
+                    });
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Waits for the oldest queued record's acknowledgement. Cancel-safe: the
+    /// record leaves the window only once its outcome is known.
+    pub async fn await_oldest(&mut self) -> Result<Option<LogPosition>, ProduceError> {
+        let Some((position, future)) = self.in_flight.front_mut() else {
+            return Ok(None);
+        };
+        let position = *position;
+        let result = future.await;
+        self.in_flight.pop_front();
+        match result {
+            Ok(Ok(_)) => Ok(Some(position)),
+            Ok(Err((source, _))) => Err(ProduceError { position, source }),
+            Err(_) => Err(ProduceError {
+                position,
+                source: KafkaError::Canceled,
+            }),
+        }
+    }
+
+    /// Waits for every queued record; returns the last delivered position.
+    pub async fn flush(&mut self) -> Result<Option<LogPosition>, ProduceError> {
+        let mut last = None;
+        while !self.in_flight.is_empty() {
+            last = self.await_oldest().await?.or(last);
+        }
+        let _ = self.producer.flush(Duration::from_secs(30));
+        Ok(last)
+    }
+
+    /// Records queued and not yet acknowledged.
+    pub fn pending(&self) -> usize {
+        self.in_flight.len()
+    }
 }
