@@ -80,22 +80,35 @@ pub fn executed_to_proto_masked(
 }
 
 fn checkpoint_to_proto(cp: &SealedCheckpoint) -> pb::Checkpoint {
+    checkpoint_to_proto_masked(cp, &FieldMaskTree::new_wildcard())
+}
+
+/// A checkpoint with only the parts `mask` asks for: a checkpoint's
+/// transactions can be megabytes, and a reader of timestamps wants none of them.
+fn checkpoint_to_proto_masked(cp: &SealedCheckpoint, mask: &FieldMaskTree) -> pb::Checkpoint {
     let mut out = pb::Checkpoint::default();
     out.sequence_number = Some(cp.summary.sequence_number);
     out.digest = Some(cp.digest.to_string());
-    out.summary = Some(cp.summary.clone().into());
-    out.contents = Some(cp.contents.clone().into());
-    out.transactions = cp
-        .transactions
-        .iter()
-        .map(|t| {
-            executed_to_proto(
-                t,
-                Some(cp.summary.sequence_number),
-                Some(cp.summary.timestamp_ms),
-            )
-        })
-        .collect();
+    if mask.contains("summary") {
+        out.summary = Some(cp.summary.clone().into());
+    }
+    if mask.contains("contents") {
+        out.contents = Some(cp.contents.clone().into());
+    }
+    if let Some(sub) = mask.subtree("transactions") {
+        out.transactions = cp
+            .transactions
+            .iter()
+            .map(|t| {
+                executed_to_proto_masked(
+                    t,
+                    Some(cp.summary.sequence_number),
+                    Some(cp.summary.timestamp_ms),
+                    &sub,
+                )
+            })
+            .collect();
+    }
     out
 }
 
@@ -183,6 +196,10 @@ impl LedgerService for Rpc {
         request: Request<GetCheckpointRequest>,
     ) -> Result<Response<GetCheckpointResponse>, Status> {
         let req = request.into_inner();
+        let mask = match &req.read_mask {
+            Some(m) if !m.paths.is_empty() => FieldMaskTree::from_field_mask(m),
+            _ => FieldMaskTree::new_wildcard(),
+        };
         let cp = self.node.read(|c| {
             let cp = match &req.checkpoint_id {
                 None => Some(c.tip()),
@@ -192,7 +209,7 @@ impl LedgerService for Rpc {
                 }
                 Some(_) => None,
             };
-            cp.map(checkpoint_to_proto)
+            cp.map(|cp| checkpoint_to_proto_masked(cp, &mask))
         });
         let cp = cp.ok_or_else(|| Status::not_found("checkpoint not found"))?;
         let mut r = GetCheckpointResponse::default();
