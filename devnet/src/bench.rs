@@ -99,6 +99,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         data_dir: dir.path().to_path_buf(),
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
     })?;
     let grpc = TcpListener::bind("127.0.0.1:0").await?;
     let faucet_listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -91,6 +91,10 @@ struct RunArgs {
     /// Epoch length, ms (fixed at genesis: takes effect with a new chain).
     #[arg(long, default_value_t = 60_000)]
     epoch_duration_ms: u64,
+    /// Act as a pruned node: report this as the lowest available checkpoint and
+    /// serve nothing older (to test readers against missing history).
+    #[arg(long, default_value_t = 0)]
+    lowest_available_checkpoint: u64,
     /// Delete the chain in `--data-dir` and start from a new genesis.
     #[arg(long)]
     reset: bool,
@@ -154,6 +158,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir.clone(),
         checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms.max(1)),
         epoch_duration_ms: args.epoch_duration_ms,
+        lowest_available_checkpoint: args.lowest_available_checkpoint,
     })
     .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?;
     let grpc = TcpListener::bind(args.listen)

@@ -31,6 +31,9 @@ pub struct NodeConfig {
     pub checkpoint_interval: Duration,
     /// Epoch length, ms (used only when a new chain is created).
     pub epoch_duration_ms: u64,
+    /// Checkpoints below this are reported as pruned and not served (to test
+    /// readers against a node that no longer has old data). 0 = keep all.
+    pub lowest_available_checkpoint: u64,
 }
 
 /// Why the node could not start or act.

@@ -26,6 +26,7 @@ async fn a_built_stake_executes() -> anyhow::Result<()> {
         data_dir: dir.path().to_path_buf(),
         checkpoint_interval: Duration::from_millis(50),
         epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
     })?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -11,6 +11,7 @@ fn config(dir: &std::path::Path) -> NodeConfig {
         data_dir: dir.to_path_buf(),
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 60_000,
+        lowest_available_checkpoint: 0,
     }
 }
 

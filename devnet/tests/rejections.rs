@@ -17,6 +17,7 @@ fn node(dir: &std::path::Path) -> std::sync::Arc<Node> {
         data_dir: dir.to_path_buf(),
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
     })
     .expect("open")
 }

@@ -36,6 +36,7 @@ async fn start(dir: &std::path::Path, addr: SocketAddr) -> anyhow::Result<Runnin
         data_dir: dir.to_path_buf(),
         checkpoint_interval: Duration::from_millis(50),
         epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
     })?;
     let listener = TcpListener::bind(addr).await?;
     let shutdown = CancellationToken::new();

@@ -113,6 +113,7 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Resu
         data_dir: dir.path().to_path_buf(),
         checkpoint_interval: Duration::from_millis(100),
         epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
     })?;
     let filler = node.clone();
     tokio::task::spawn_blocking(move || fill(&filler, EVENTS)).await?;

@@ -113,15 +113,15 @@ fn checkpoint_to_proto_masked(cp: &SealedCheckpoint, mask: &FieldMaskTree) -> pb
 }
 
 /// The service's view of the chain, also sent as response headers.
-pub fn service_info(chain: &Chain) -> GetServiceInfoResponse {
+pub fn service_info(chain: &Chain, lowest_available: u64) -> GetServiceInfoResponse {
     let mut r = GetServiceInfoResponse::default();
     r.chain_id = Some(chain.chain_id().to_string());
     r.chain = Some("localnet".into());
     r.epoch = Some(chain.epoch());
     r.checkpoint_height = Some(chain.checkpoint_height());
     r.timestamp = Some(timestamp(chain.tip().summary.timestamp_ms));
-    r.lowest_available_checkpoint = Some(0);
-    r.lowest_available_checkpoint_objects = Some(0);
+    r.lowest_available_checkpoint = Some(lowest_available);
+    r.lowest_available_checkpoint_objects = Some(lowest_available);
     r.server = Some(format!("daas-devnet/{}", env!("CARGO_PKG_VERSION")));
     r
 }
@@ -134,13 +134,31 @@ fn parse_address(s: Option<&str>, what: &str) -> Result<Address, Status> {
     Ok(Address::new(a.0))
 }
 
+impl Rpc {
+    /// Refuses reads that start below the (simulated) pruning point.
+    fn check_available(&self, start: u64, after: Option<&[u8]>) -> Result<(), Status> {
+        let lowest = self.node.config().lowest_available_checkpoint;
+        let first = match after {
+            Some(c) => events::decode(c)?.0.max(start),
+            None => start,
+        };
+        if first < lowest {
+            return Err(Status::out_of_range(format!(
+                "checkpoint {first} was pruned; the lowest available checkpoint is {lowest}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 #[tonic::async_trait]
 impl LedgerService for Rpc {
     async fn get_service_info(
         &self,
         _: Request<GetServiceInfoRequest>,
     ) -> Result<Response<GetServiceInfoResponse>, Status> {
-        Ok(Response::new(self.node.read(service_info)))
+        let lowest = self.node.config().lowest_available_checkpoint;
+        Ok(Response::new(self.node.read(|c| service_info(c, lowest))))
     }
 
     async fn get_object(
@@ -266,6 +284,10 @@ impl LedgerService for Rpc {
         request: Request<ListEventsRequest>,
     ) -> Result<Response<BoxStream<ListEventsResponse>>, Status> {
         let req = request.into_inner();
+        self.check_available(
+            req.start_checkpoint.unwrap_or(0),
+            req.options.as_ref().and_then(|o| o.after.as_deref()),
+        )?;
         let frames = self
             .node
             .read(|c| events::list(&c.events, c.checkpoint_height(), &req))?;

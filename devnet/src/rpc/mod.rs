@@ -103,6 +103,7 @@ where
         let node = self.node.clone();
         Box::pin(async move {
             let mut res = fut.await?;
+            let lowest = node.config().lowest_available_checkpoint;
             let values = node.read(|c| {
                 [
                     ("x-sui-chain-id", c.chain_id().to_string()),
@@ -113,7 +114,7 @@ where
                         "x-sui-timestamp-ms",
                         c.tip().summary.timestamp_ms.to_string(),
                     ),
-                    ("x-sui-lowest-available-checkpoint", "0".to_owned()),
+                    ("x-sui-lowest-available-checkpoint", lowest.to_string()),
                 ]
             });
             for (name, value) in values {
