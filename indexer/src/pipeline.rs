@@ -9,7 +9,11 @@ use std::sync::{
 use daas_domain::{Body, Event, LogEntry, LogPosition};
 use futures::StreamExt;
 use prometheus_client::{
-    metrics::{counter::Counter, gauge::Gauge},
+    metrics::{
+        counter::Counter,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
     registry::Registry,
 };
 use tokio_util::sync::CancellationToken;
@@ -40,7 +44,7 @@ pub enum IndexerError {
 }
 
 /// The indexer's Prometheus metrics.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Metrics {
     /// Events of our package read from the node (including ones skipped as already logged).
     pub events_in: Counter,
@@ -54,6 +58,23 @@ pub struct Metrics {
     pub checkpoint_lag: Gauge,
     /// Records queued in the producer, not yet acknowledged.
     pub in_flight: Gauge,
+    /// Seconds from queueing a record to the broker's acknowledgement.
+    pub produce_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            events_in: Counter::default(),
+            events_out: Counter::default(),
+            events_skipped: Counter::default(),
+            checkpoint: Gauge::default(),
+            checkpoint_lag: Gauge::default(),
+            in_flight: Gauge::default(),
+            // 1 ms to ~8 s.
+            produce_latency: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
+        }
+    }
 }
 
 impl Metrics {
@@ -127,7 +148,7 @@ pub async fn run(
     source.ensure_available(from).await?;
     tracing::info!(resume_after = ?last.map(|p| p.to_string()), from_checkpoint = from, "indexing");
 
-    let mut sink = Sink::new(broker, max_in_flight)?;
+    let mut sink = Sink::new(broker, max_in_flight, metrics.produce_latency.clone())?;
     let mut stream = Box::pin(source.stream(from));
     let produced_checkpoint = Arc::new(AtomicU64::new(from));
     let lag_task = tokio::spawn(track_lag(

@@ -176,8 +176,10 @@ pub fn last_position(args: &BrokerArgs) -> Result<Option<LogPosition>, CheckErro
 pub struct Sink {
     producer: FutureProducer,
     topic: String,
-    in_flight: VecDeque<(LogPosition, DeliveryFuture)>,
+    in_flight: VecDeque<(LogPosition, std::time::Instant, DeliveryFuture)>,
     max_in_flight: usize,
+    /// Seconds from queueing a record to its acknowledgement.
+    pub latency: prometheus_client::metrics::histogram::Histogram,
 }
 
 /// A record the broker refused for good (after librdkafka's own retries).
@@ -193,7 +195,11 @@ pub struct ProduceError {
 
 impl Sink {
     /// An idempotent producer for the log topic.
-    pub fn new(args: &BrokerArgs, max_in_flight: usize) -> Result<Self, KafkaError> {
+    pub fn new(
+        args: &BrokerArgs,
+        max_in_flight: usize,
+        latency: prometheus_client::metrics::histogram::Histogram,
+    ) -> Result<Self, KafkaError> {
         let producer = ClientConfig::new()
             .set("bootstrap.servers", &args.brokers)
             .set("enable.idempotence", "true")
@@ -208,6 +214,7 @@ impl Sink {
             topic: args.topic.clone(),
             in_flight: VecDeque::new(),
             max_in_flight,
+            latency,
         })
     }
 
@@ -228,7 +235,8 @@ impl Sink {
                 position: entry.position,
                 source,
             })?;
-        self.in_flight.push_back((entry.position, future));
+        self.in_flight
+            .push_back((entry.position, std::time::Instant::now(), future));
         Ok(delivered)
     }
 
@@ -236,11 +244,12 @@ impl Sink {
     fn reap(&mut self) -> Result<u64, ProduceError> {
         use futures::FutureExt;
         let mut n = 0;
-        while let Some((position, front)) = self.in_flight.front_mut() {
+        while let Some((position, queued, front)) = self.in_flight.front_mut() {
             let Some(result) = front.now_or_never() else {
                 break;
             };
             let position = *position;
+            self.latency.observe(queued.elapsed().as_secs_f64());
             self.in_flight.pop_front();
             match result {
                 Ok(Ok(_)) => n += 1,
@@ -259,11 +268,12 @@ impl Sink {
     /// Waits for the oldest queued record's acknowledgement. Cancel-safe: the
     /// record leaves the window only once its outcome is known.
     pub async fn await_oldest(&mut self) -> Result<Option<LogPosition>, ProduceError> {
-        let Some((position, future)) = self.in_flight.front_mut() else {
+        let Some((position, queued, future)) = self.in_flight.front_mut() else {
             return Ok(None);
         };
-        let position = *position;
+        let (position, queued) = (*position, *queued);
         let result = future.await;
+        self.latency.observe(queued.elapsed().as_secs_f64());
         self.in_flight.pop_front();
         match result {
             Ok(Ok(_)) => Ok(Some(position)),
