@@ -1,38 +1,23 @@
 //! A node that no longer has the checkpoint the log needs makes the indexer
 //! exit non-zero, naming the checkpoint and the node's lowest one.
 
-use std::{process::Command, sync::Arc, time::Duration};
+use std::process::Command;
 
-use daas_devnet::{
-    node::{Node, NodeConfig},
-    rpc,
-};
-use daas_testkit::{Stack, TestTopic};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use daas_testkit::{Stack, TestChain, TestTopic, free_addr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pruned_node_is_a_clear_non_zero_exit() -> anyhow::Result<()> {
     let stack = Stack::from_env()?;
     let topic = TestTopic::new(&stack).await?;
     let dir = tempfile::tempdir()?;
-    let node = Node::open(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        checkpoint_interval: Duration::from_millis(100),
-        epoch_duration_ms: 3_600_000,
-        lowest_available_checkpoint: 1,
-    })?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let node_url = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(rpc::serve(listener, Arc::clone(&node), shutdown.clone()));
-
+    let chain = TestChain::start(dir.path(), free_addr()?, 100, 1).await?;
+    let url = chain.url.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_indexer"))
             .args([
                 "run",
                 "--node-url",
-                &node_url,
+                &url,
                 "--brokers",
                 &stack.kafka_brokers,
                 "--topic",
@@ -50,7 +35,6 @@ async fn a_pruned_node_is_a_clear_non_zero_exit() -> anyhow::Result<()> {
             && stderr.contains("needs checkpoint 0"),
         "the reason names both checkpoints: {stderr}"
     );
-    shutdown.cancel();
-    let _ = server.await;
+    chain.stop().await;
     Ok(())
 }

@@ -6,7 +6,8 @@
 //!
 //! - [`TestDb`]: a fresh database with the workspace migrations applied;
 //! - [`TestEtcd`]: a unique key prefix;
-//! - [`TestTopic`]: a unique one-partition topic.
+//! - [`TestTopic`]: a unique one-partition topic;
+//! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -20,16 +21,18 @@
 //! # Ok(()) }
 //! ```
 
+mod chain;
 mod db;
 mod etcd;
 mod stack;
 mod topic;
 mod wait;
 
+pub use chain::{TestChain, fill, free_addr};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::TestEtcd;
 pub use stack::Stack;
-pub use topic::TestTopic;
+pub use topic::{TestTopic, high_watermark, read_log};
 pub use wait::wait_for;
 
 /// A short unique suffix for names of databases, prefixes and topics.

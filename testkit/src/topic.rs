@@ -60,3 +60,45 @@ fn admin(brokers: &str) -> anyhow::Result<AdminClient<DefaultClientContext>> {
         .create()
         .with_context(|| format!("admin client for {brokers}"))
 }
+
+/// The high watermark (record count) of partition 0 of `topic`.
+pub fn high_watermark(brokers: &str, topic: &str) -> anyhow::Result<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    Ok(c.fetch_watermarks(topic, 0, Duration::from_secs(10))?.1)
+}
+
+/// Every record of `topic` up to its high watermark now, decoded as log entries.
+pub fn read_log(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::LogEntry>> {
+    use rdkafka::{
+        Message, Offset, TopicPartitionList,
+        consumer::{BaseConsumer, Consumer},
+    };
+    let n = high_watermark(brokers, topic)? as usize;
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", topic)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(0))?;
+    c.assign(&tpl)?;
+    let mut out = Vec::with_capacity(n);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while out.len() < n {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "read {} of {n} records of {topic} before the deadline",
+                out.len()
+            );
+        }
+        if let Some(m) = c.poll(Duration::from_millis(200)) {
+            out.push(daas_domain::LogEntry::decode(
+                m?.payload().unwrap_or_default(),
+            )?);
+        }
+    }
+    Ok(out)
+}

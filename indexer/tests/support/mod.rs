@@ -1,0 +1,53 @@
+//! What the indexer's integration tests share: spawning the binary, waiting
+//! for the log to reach a size.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use daas_testkit::{high_watermark, wait_for};
+
+/// Starts the indexer binary against `node_url`, writing `topic`.
+pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Child> {
+    Command::new(env!("CARGO_BIN_EXE_indexer"))
+        .args([
+            "run",
+            "--node-url",
+            node_url,
+            "--brokers",
+            brokers,
+            "--topic",
+            topic,
+        ])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit()) // a failing indexer says why in the test output
+        .spawn()
+}
+
+/// Waits until `topic` holds at least `n` records.
+pub async fn wait_count(brokers: &str, topic: &str, n: usize) -> anyhow::Result<()> {
+    wait_for(
+        "the log to reach its size",
+        Duration::from_secs(180),
+        || {
+            let (b, t) = (brokers.to_owned(), topic.to_owned());
+            async move { Ok((high_watermark(&b, &t)? >= n as i64).then_some(())) }
+        },
+    )
+    .await
+}
+
+/// The log's (position, BCS) pairs.
+pub fn log_of(
+    brokers: &str,
+    topic: &str,
+) -> anyhow::Result<Vec<(daas_domain::LogPosition, Vec<u8>)>> {
+    Ok(daas_testkit::read_log(brokers, topic)?
+        .into_iter()
+        .map(|e| (e.position, e.bcs))
+        .collect())
+}

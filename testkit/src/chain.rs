@@ -1,0 +1,125 @@
+//! An in-process dev chain with its gRPC server, for tests that need a Sui
+//! node: start it, fill it with events, restart it on the same address.
+
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use daas_devnet::{
+    calls,
+    node::{Node, NodeConfig},
+    rpc,
+};
+use daas_domain::LogPosition;
+use sui_crypto::ed25519::Ed25519PrivateKey;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A running dev chain.
+pub struct TestChain {
+    /// The node (execute transactions on it directly, read its chain).
+    pub node: Arc<Node>,
+    /// Its gRPC URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its address (to restart it on the same one).
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A free loopback address.
+pub fn free_addr() -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+impl TestChain {
+    /// Opens (or creates) the chain in `dir` and serves it on `addr`, sealing
+    /// a checkpoint every `checkpoint_ms`.
+    pub async fn start(
+        dir: &Path,
+        addr: SocketAddr,
+        checkpoint_ms: u64,
+        lowest_available_checkpoint: u64,
+    ) -> anyhow::Result<Self> {
+        let node = Node::open(NodeConfig {
+            data_dir: dir.to_path_buf(),
+            checkpoint_interval: Duration::from_millis(checkpoint_ms),
+            epoch_duration_ms: 3_600_000,
+            lowest_available_checkpoint,
+        })?;
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let (n, s) = (node.clone(), shutdown.clone());
+        let server = tokio::spawn(async move {
+            let _ = rpc::serve(listener, n, s).await;
+        });
+        let (n, s) = (node.clone(), shutdown.clone());
+        let checkpoints = tokio::spawn(async move {
+            let _ = n.run_checkpoints(s).await;
+        });
+        Ok(Self {
+            node,
+            url: format!("http://{addr}"),
+            addr,
+            shutdown,
+            tasks: vec![server, checkpoints],
+        })
+    }
+
+    /// Stops serving and sealing; the data folder keeps the chain.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Every event of the chain's sealed checkpoints: (position, BCS contents).
+    pub fn events(&self) -> Vec<(LogPosition, Vec<u8>)> {
+        self.node.read(|c| {
+            c.events
+                .iter()
+                .map(|e| {
+                    (
+                        LogPosition::new(
+                            e.checkpoint,
+                            e.transaction_index,
+                            u64::from(e.event_index),
+                        ),
+                        e.event.contents.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
+}
+
+/// Executes `n` transactions with one event each (a stake per account, then
+/// 1-MIST top-ups) from `accounts` fresh accounts, straight into the node,
+/// sealing every 2,000. Blocking: run it with `spawn_blocking`.
+pub fn fill(node: &Node, n: usize, accounts: usize) {
+    let ids = node.read(|c| c.world.ids.clone());
+    let accounts = accounts.max(1);
+    let mut keys = Vec::new();
+    for _ in 0..accounts {
+        let key = Ed25519PrivateKey::generate(rand_core::OsRng);
+        let who = key.public_key().derive_address();
+        node.faucet(who, 100_000_000_000).expect("faucet");
+        let gas = node.read(|c| c.largest_coin(&who)).expect("a funded coin");
+        keys.push((key, gas, true));
+    }
+    for i in 0..n {
+        let (key, gas, first) = &mut keys[i % accounts];
+        let (tx, sig) = if *first {
+            calls::stake(key, &ids, gas.clone(), 500_000_000, 0)
+        } else {
+            calls::top_up(key, &ids, gas.clone(), 1, 0)
+        };
+        *first = false;
+        let done = node.execute(tx, vec![sig]).expect("execute");
+        *gas = calls::gas_after(&done.effects).expect("the gas coin after");
+        if i % 2_000 == 1_999 {
+            node.seal().expect("seal");
+        }
+    }
+    node.seal().expect("seal");
+}
