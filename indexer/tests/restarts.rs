@@ -118,3 +118,26 @@ async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() -> anyhow::R
     chain.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_flushes_and_exits_zero() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let topic = TestTopic::new(&stack).await?;
+    let dir = tempfile::tempdir()?;
+    let chain = TestChain::start(dir.path(), free_addr()?, 50, 0).await?;
+    let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
+    let node = chain.node.clone();
+    tokio::task::spawn_blocking(move || fill(&node, 300, 30)).await?;
+    let expected = chain.events();
+    wait_count(&stack.kafka_brokers, &topic.name, expected.len()).await?;
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await??;
+    assert!(exit.success(), "SIGTERM is a clean shutdown: {exit}");
+    assert_eq!(log_of(&stack.kafka_brokers, &topic.name)?, expected);
+    chain.stop().await;
+    Ok(())
+}
