@@ -2,8 +2,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use daas_projector::store::{self, DatabaseArgs};
-use daas_service::LogArgs;
+use daas_projector::{
+    pipeline,
+    store::{self, DatabaseArgs},
+};
+use daas_service::{LogArgs, shutdown_on_signals};
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
 /// requests) for analysts, exactly once.
@@ -18,6 +21,10 @@ struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
+  # Project the local stack's log into its database (settings from the env file):
+  set -a; . .stack/env; set +a
+  projector run
+
   # Check the database and apply pending migrations (local stack settings):
   set -a; . .stack/env; set +a
   projector check
@@ -27,6 +34,13 @@ Examples:
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Consume the log from the stored position and keep the tables up to date.
+    Run {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        log: pipeline::LogArgs,
+    },
     /// Connect, apply pending migrations, print the server and schema version.
     Check(DatabaseArgs),
 }
@@ -36,6 +50,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cli.log.init();
     match cli.command {
+        Command::Run { db, log } => {
+            let shutdown = shutdown_on_signals()?;
+            pipeline::run(&db, &log, shutdown)
+                .await
+                .context("projector run")?;
+        }
         Command::Check(db) => {
             let report = store::check(&db).await.context("projector check")?;
             println!("projector: {report}");
