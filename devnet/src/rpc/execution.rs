@@ -16,7 +16,7 @@ use sui_sdk_types::{
 use tonic::{Request, Response, Status};
 
 use super::{
-    Rpc,
+    Rpc, address,
     ledger::{executed_to_proto, executed_to_proto_masked},
 };
 use crate::{
@@ -38,14 +38,6 @@ fn status(e: NodeError) -> Status {
         NodeError::Rejected(r) => Status::invalid_argument(r.to_string()),
         other => Status::internal(other.to_string()),
     }
-}
-
-fn address(s: Option<&str>, what: &str) -> Result<Address, Status> {
-    let s = s.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))?;
-    let a: daas_domain::Address = s
-        .parse()
-        .map_err(|e| Status::invalid_argument(format!("{what}: {e}")))?;
-    Ok(Address::new(a.0))
 }
 
 impl Rpc {

@@ -15,7 +15,7 @@ use sui_rpc::proto::sui::rpc::v2::{
     subscription_service_server::SubscriptionService,
 };
 use sui_rpc::{field::FieldMaskTree, merge::Merge};
-use sui_sdk_types::{Address, Digest};
+use sui_sdk_types::Digest;
 use tonic::{Request, Response, Status};
 
 use super::{Rpc, checkpoints, events};
@@ -126,14 +126,6 @@ pub fn service_info(chain: &Chain, lowest_available: u64) -> GetServiceInfoRespo
     r
 }
 
-fn parse_address(s: Option<&str>, what: &str) -> Result<Address, Status> {
-    let s = s.ok_or_else(|| Status::invalid_argument(format!("{what} is required")))?;
-    let a: daas_domain::Address = s
-        .parse()
-        .map_err(|e| Status::invalid_argument(format!("{what}: {e}")))?;
-    Ok(Address::new(a.0))
-}
-
 impl Rpc {
     /// Refuses reads that start below the (simulated) pruning point.
     fn check_available(&self, start: u64, after: Option<&[u8]>) -> Result<(), Status> {
@@ -166,7 +158,7 @@ impl LedgerService for Rpc {
         request: Request<GetObjectRequest>,
     ) -> Result<Response<GetObjectResponse>, Status> {
         let req = request.into_inner();
-        let id = parse_address(req.object_id.as_deref(), "object_id")?;
+        let id = super::address(req.object_id.as_deref(), "object_id")?;
         let object = self.node.read(|c| {
             let o = c.world.objects.get(&id)?;
             if req.version.is_some_and(|v| v != o.version) {

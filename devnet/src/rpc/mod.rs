@@ -38,6 +38,18 @@ impl Rpc {
     }
 }
 
+/// Parses a required address field of a request (short forms like `0x2` allowed).
+pub(crate) fn address(
+    s: Option<&str>,
+    what: &str,
+) -> Result<sui_sdk_types::Address, tonic::Status> {
+    let s = s.ok_or_else(|| tonic::Status::invalid_argument(format!("{what} is required")))?;
+    let a: daas_domain::Address = s
+        .parse()
+        .map_err(|e| tonic::Status::invalid_argument(format!("{what}: {e}")))?;
+    Ok(sui_sdk_types::Address::new(a.0))
+}
+
 /// Serves the API on `listener` until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
