@@ -43,7 +43,6 @@ pub fn move_call(
     function: &'static str,
     args: Vec<Arg>,
 ) -> (Transaction, UserSignature) {
-    let sender = key.public_key().derive_address();
     let mut inputs = Vec::new();
     let mut commands = Vec::new();
     let mut arguments = Vec::new();
@@ -91,14 +90,22 @@ pub fn move_call(
         type_arguments: vec![],
         arguments,
     }));
+    sign(key, ProgrammableTransaction { inputs, commands }, vec![gas])
+}
+
+/// The signed transaction running `ptb` from `key`'s address, paid with `gas`
+/// at the reference price and a budget of ten times the cost.
+pub fn sign(
+    key: &Ed25519PrivateKey,
+    ptb: ProgrammableTransaction,
+    gas: Vec<ObjectReference>,
+) -> (Transaction, UserSignature) {
+    let sender = key.public_key().derive_address();
     let tx = Transaction {
-        kind: TransactionKind::ProgrammableTransaction(ProgrammableTransaction {
-            inputs,
-            commands,
-        }),
+        kind: TransactionKind::ProgrammableTransaction(ptb),
         sender,
         gas_payment: GasPayment {
-            objects: vec![gas],
+            objects: gas,
             owner: sender,
             price: REFERENCE_GAS_PRICE,
             budget: 10 * GAS_UNITS_PER_TRANSACTION * REFERENCE_GAS_PRICE,

@@ -7,18 +7,18 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use sui_crypto::{SuiSigner, ed25519::Ed25519PrivateKey};
+use sui_crypto::ed25519::Ed25519PrivateKey;
 use sui_sdk_types::{
-    Address, Argument, Command, GasPayment, Identifier, Input, MoveCall, ProgrammableTransaction,
-    SharedInput, SplitCoins, Transaction, TransactionExpiration, TransactionKind, TransferObjects,
-    UserSignature,
+    Address, Argument, Command, Input, ProgrammableTransaction, SplitCoins, Transaction,
+    TransferObjects, UserSignature,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    calls::{self, Arg},
     chain::{Chain, Genesis, Record},
-    executor::{Executed, GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
+    executor::{Executed, Rejected},
     wal::{Wal, WalError},
 };
 
@@ -271,7 +271,7 @@ impl Node {
         let gas = gas.ok_or_else(|| Rejected::Gas("the faucet has no coin left".into()))?;
         let ptb = ProgrammableTransaction {
             inputs: vec![
-                Input::Pure(bcs_u64(amount)),
+                Input::Pure(amount.to_le_bytes().to_vec()),
                 Input::Pure(recipient.into_inner().to_vec()),
             ],
             commands: vec![
@@ -285,34 +285,11 @@ impl Node {
                 }),
             ],
         };
-        let tx = self.transaction(sender, ptb, vec![gas]);
-        let sig = self
-            .faucet
-            .sign_transaction(&tx)
-            .map_err(|e| Rejected::Signature(e.to_string()))?;
+        let (tx, sig) = calls::sign(&self.faucet, ptb, vec![gas]);
         let result = Self::execute_in(&mut inner, tx, vec![sig]);
         drop(inner);
         self.count(&result);
         result
-    }
-
-    fn transaction(
-        &self,
-        sender: Address,
-        ptb: ProgrammableTransaction,
-        gas: Vec<sui_sdk_types::ObjectReference>,
-    ) -> Transaction {
-        Transaction {
-            kind: TransactionKind::ProgrammableTransaction(ptb),
-            sender,
-            gas_payment: GasPayment {
-                objects: gas,
-                owner: sender,
-                price: REFERENCE_GAS_PRICE,
-                budget: 10 * GAS_UNITS_PER_TRANSACTION * REFERENCE_GAS_PRICE,
-            },
-            expiration: TransactionExpiration::None,
-        }
     }
 
     /// The admin's first act: `gateway::create_cluster(cap, "default", clock)`.
@@ -332,29 +309,14 @@ impl Node {
                 "genesis lacks the admin's coin or cap".into(),
             ));
         };
-        let ptb = ProgrammableTransaction {
-            inputs: vec![
-                Input::ImmutableOrOwned(cap),
-                Input::Pure(bcs::to_bytes("default").unwrap_or_default()),
-                Input::Shared(SharedInput::new(Address::from_static("0x6"), 1, false)),
-            ],
-            commands: vec![Command::MoveCall(MoveCall {
-                package: ids.package,
-                module: Identifier::from_static("gateway"),
-                function: Identifier::from_static("create_cluster"),
-                type_arguments: vec![],
-                arguments: vec![Argument::Input(0), Argument::Input(1), Argument::Input(2)],
-            })],
-        };
-        let tx = self.transaction(admin, ptb, vec![gas]);
-        let sig = self
-            .admin
-            .sign_transaction(&tx)
-            .map_err(|e| Rejected::Signature(e.to_string()))?;
+        let (tx, sig) = calls::move_call(
+            &self.admin,
+            &ids,
+            gas,
+            "gateway",
+            "create_cluster",
+            vec![Arg::Owned(cap), Arg::pure(&"default"), Arg::Clock],
+        );
         self.execute(tx, vec![sig])
     }
-}
-
-fn bcs_u64(v: u64) -> Vec<u8> {
-    v.to_le_bytes().to_vec()
 }
