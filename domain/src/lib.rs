@@ -11,7 +11,8 @@
 //! - [`manifest`], [`kinds`]: manifest checks and the managed kinds' etcd layout;
 //! - [`roles`]: roles, minimums, lock periods, tiers (the contract's constants);
 //! - [`position`]: where a record sits in the chain's total order;
-//! - [`record`]: log records and their protobuf form on the log topic.
+//! - [`record`]: log records and their protobuf form on the log topic;
+//! - [`outcome`]: the master's outcome per request, on the outcome topic.
 
 pub mod address;
 pub mod admission;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod kinds;
 pub mod ledger;
 pub mod manifest;
+pub mod outcome;
 pub mod position;
 pub mod record;
 pub mod roles;
@@ -28,6 +30,7 @@ pub use address::{Address, ObjectId};
 pub use bytes::Bytes;
 pub use events::{DecodeError, Decoded, Event};
 pub use ledger::Ledger;
+pub use outcome::{Outcome, OutcomeResult};
 pub use position::LogPosition;
 pub use record::{Body, LogEntry};
 pub use roles::{NamespaceRole, Role, Verb};

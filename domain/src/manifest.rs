@@ -57,8 +57,18 @@ pub fn parse(bytes: &[u8], info: &KindInfo, claimed: Claimed<'_>) -> Result<Valu
     let text =
         std::str::from_utf8(bytes).map_err(|e| ManifestError::Syntax(format!("not UTF-8: {e}")))?;
     // JSON is (nearly) YAML; one parser for both keeps the behaviour identical.
-    let value: Value =
-        serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+    // JSON first when it looks like JSON: kubectl and `daas apply` send JSON,
+    // and the JSON parser is several times faster. Anything it refuses gets
+    // the YAML parser's verdict, so both forms accept the same documents.
+    let json = text
+        .trim_start()
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Value>(text).ok())
+        .flatten();
+    let value: Value = match json {
+        Some(v) => v,
+        None => serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?,
+    };
     let Value::Object(ref obj) = value else {
         return Err(ManifestError::Syntax(
             "the document is not a mapping".into(),

@@ -182,7 +182,10 @@ impl LogEntry {
     }
 }
 
-fn fixed<const N: usize>(field: &'static str, bytes: &[u8]) -> Result<[u8; N], RecordError> {
+pub(crate) fn fixed<const N: usize>(
+    field: &'static str,
+    bytes: &[u8],
+) -> Result<[u8; N], RecordError> {
     <[u8; N]>::try_from(bytes).map_err(|_| RecordError::Length {
         field,
         want: N,

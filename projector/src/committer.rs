@@ -8,57 +8,162 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{
+    PgPool, Postgres, Transaction,
+    types::chrono::{DateTime, Utc},
+};
 
-use crate::processor::{AccessRow, Rows};
+use crate::{
+    copy::CopyText,
+    processor::{AccessRow, Rows, Stream},
+};
 
-/// Where a consumer stands: the next offset to read.
+/// How far one topic's records move with a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Position {
-    /// Consumer name (`projector`).
-    pub consumer: String,
+pub struct Cursor {
     /// Topic.
     pub topic: String,
-    /// First offset not yet applied.
-    pub next_offset: i64,
+    /// Next offset before the batch (what the table must hold now).
+    pub from: i64,
+    /// Next offset after the batch.
+    pub to: i64,
+}
+
+/// The positions a batch moves: the log's and, when consumed, the outcomes'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Positions {
+    /// Consumer name (`projector`).
+    pub consumer: String,
+    /// The log topic.
+    pub log: Cursor,
+    /// The outcome topic, when the projector follows it.
+    pub outcomes: Option<Cursor>,
+}
+
+impl Positions {
+    fn cursors(&self) -> impl Iterator<Item = &Cursor> {
+        std::iter::once(&self.log).chain(self.outcomes.as_ref())
+    }
+}
+
+/// Why a batch was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// Postgres failed (connection lost, server restarting, …). Retry the same batch.
+    #[error("postgres: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// The stored position is neither the batch's start nor its end: another
+    /// writer moved it (a rebuild swapped the projection in, or a second
+    /// projector runs). Restart from the stored position.
+    #[error("position of {topic} is {found}, expected {expected} (another writer moved it)")]
+    Moved {
+        /// Topic.
+        topic: String,
+        /// Where this projector thought it stood.
+        expected: i64,
+        /// What the table holds.
+        found: i64,
+    },
 }
 
 /// Reads the stored position (0 when the consumer never committed).
-pub async fn load_position(pool: &PgPool, consumer: &str, topic: &str) -> Result<i64, sqlx::Error> {
+pub async fn load_position<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    consumer: &str,
+    topic: &str,
+) -> Result<i64, sqlx::Error> {
     let next: Option<i64> = sqlx::query_scalar(
         "SELECT next_offset FROM consumer_positions WHERE consumer = $1 AND topic = $2 AND partition = 0",
     )
     .bind(consumer)
     .bind(topic)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(next.unwrap_or(0))
 }
 
-fn ts(ms: i64) -> f64 {
-    ms as f64 / 1000.0
+/// Serialises writers of one projection (its schema): batches and the
+/// rebuild's swap take this transaction-scoped lock first.
+pub(crate) async fn lock_projection(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('daas-projector'), hashtext($1))")
+        .bind(schema)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
-/// Writes `rows` and moves the position to `position.next_offset`, atomically.
-pub async fn commit(pool: &PgPool, rows: &Rows, position: &Position) -> Result<(), sqlx::Error> {
+/// Chain time (ms) as an exact `timestamptz`.
+fn ts(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Runs one COPY of `data` inside the transaction.
+async fn copy_in(
+    tx: &mut Transaction<'_, Postgres>,
+    statement: &str,
+    data: &CopyText,
+) -> Result<(), sqlx::Error> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let mut copy = tx.copy_in_raw(statement).await?;
+    copy.send(data.as_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Writes `rows` and moves the positions from `from` to `to`, atomically,
+/// after checking that the stored positions are still at `from`.
+///
+/// After a failed commit the caller restarts from the stored positions (it
+/// cannot know whether a commit whose acknowledgement was lost took effect).
+pub async fn commit(pool: &PgPool, rows: &Rows, positions: &Positions) -> Result<(), CommitError> {
     let mut tx = pool.begin().await?;
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(&mut *tx)
+        .await?;
+    lock_projection(&mut tx, &schema).await?;
+    for c in positions.cursors() {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT next_offset FROM consumer_positions
+                              WHERE consumer = $1 AND topic = $2 AND partition = 0 FOR UPDATE), 0)",
+        )
+        .bind(&positions.consumer)
+        .bind(&c.topic)
+        .fetch_one(&mut *tx)
+        .await?;
+        if found != c.from {
+            return Err(CommitError::Moved {
+                topic: c.topic.clone(),
+                expected: c.from,
+                found,
+            });
+        }
+    }
     write_stakes(&mut tx, rows).await?;
     write_history(&mut tx, rows).await?;
     write_nodes(&mut tx, rows).await?;
     write_access(&mut tx, rows).await?;
     write_requests(&mut tx, rows).await?;
-    write_quarantine(&mut tx, rows, &position.topic).await?;
-    sqlx::query(
-        "INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
-         VALUES ($1, $2, 0, $3, now())
-         ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-    )
-    .bind(&position.consumer)
-    .bind(&position.topic)
-    .bind(position.next_offset)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    write_outcomes(&mut tx, rows, positions).await?;
+    write_quarantine(&mut tx, rows, positions).await?;
+    for c in positions.cursors() {
+        sqlx::query(
+            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
+             VALUES ($1, $2, 0, $3, now())
+             ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+        )
+        .bind(&positions.consumer)
+        .bind(&c.topic)
+        .bind(c.to)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn write_stakes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), sqlx::Error> {
@@ -81,7 +186,7 @@ async fn write_stakes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result
     }
     sqlx::query(
         "INSERT INTO stakes (staker, role, amount_mist, updated_at)
-         SELECT s, r, a, to_timestamp(t) FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::float8[]) AS u(s, r, a, t)
+         SELECT s, r, a, t FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::timestamptz[]) AS u(s, r, a, t)
          ON CONFLICT (staker, role) DO UPDATE SET amount_mist = EXCLUDED.amount_mist, updated_at = EXCLUDED.updated_at",
     )
     .bind(&stakers)
@@ -99,27 +204,27 @@ async fn write_stakes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result
 }
 
 async fn write_history(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), sqlx::Error> {
-    let h = &rows.history;
-    sqlx::query(
-        "INSERT INTO stake_history (checkpoint, tx_index, event_index, staker, role, change, amount_mist, total_after_mist, reason, epoch, chain_time)
-         SELECT c, ti, ei, s, r, ch, a, ta, re, e, to_timestamp(t)
-         FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::float8[])
-              AS u(c, ti, ei, s, r, ch, a, ta, re, e, t)",
+    let mut c = CopyText::new();
+    for r in &rows.history {
+        c.int(r.position.0)
+            .int(r.position.1)
+            .int(r.position.2)
+            .text(&r.staker)
+            .text(r.role)
+            .text(r.change)
+            .int(r.amount_mist)
+            .int(r.total_after_mist)
+            .opt(r.reason.as_deref())
+            .int(r.epoch)
+            .time(ts(r.at_ms));
+        c.end();
+    }
+    copy_in(
+        tx,
+        "COPY stake_history (checkpoint, tx_index, event_index, staker, role, change, amount_mist, total_after_mist, reason, epoch, chain_time) FROM STDIN",
+        &c,
     )
-    .bind(h.iter().map(|r| r.position.0).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.position.1).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.position.2).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.staker.clone()).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.role.to_owned()).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.change.to_owned()).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.amount_mist).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.total_after_mist).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| r.epoch).collect::<Vec<_>>())
-    .bind(h.iter().map(|r| ts(r.at_ms)).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 async fn write_nodes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), sqlx::Error> {
@@ -130,12 +235,9 @@ async fn write_nodes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<
     let n: Vec<_> = last.into_values().collect();
     sqlx::query(
         "INSERT INTO nodes (name, operator, public_key, endpoint, status, updated_at)
-         SELECT n, o, k, e, s, to_timestamp(t) FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[]) AS u(n, o, k, e, s, t)
-         ON CONFLICT (name) DO UPDATE SET
-             operator = CASE WHEN EXCLUDED.operator = '' THEN nodes.operator ELSE EXCLUDED.operator END,
-             public_key = CASE WHEN EXCLUDED.public_key = '' THEN nodes.public_key ELSE EXCLUDED.public_key END,
-             endpoint = CASE WHEN EXCLUDED.endpoint = '' THEN nodes.endpoint ELSE EXCLUDED.endpoint END,
-             status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+         SELECT n, o, k, e, s, t FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(n, o, k, e, s, t)
+         ON CONFLICT (name) DO UPDATE SET operator = EXCLUDED.operator, public_key = EXCLUDED.public_key,
+             endpoint = EXCLUDED.endpoint, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
     )
     .bind(n.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
     .bind(n.iter().map(|r| r.operator.clone()).collect::<Vec<_>>())
@@ -183,7 +285,7 @@ async fn write_access(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result
         .partition(|(_, (owner, _))| owner.is_some());
     sqlx::query(
         "INSERT INTO namespaces (cluster_id, namespace, owner, created_at)
-         SELECT c, n, o, to_timestamp(t) FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[]) AS u(c, n, o, t)
+         SELECT c, n, o, t FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(c, n, o, t)
          ON CONFLICT (cluster_id, namespace) DO UPDATE SET owner = EXCLUDED.owner, created_at = EXCLUDED.created_at",
     )
     .bind(kept.iter().map(|((c, _), _)| c.clone()).collect::<Vec<_>>())
@@ -202,7 +304,7 @@ async fn write_access(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result
         .partition(|(_, (role, _))| role.is_some());
     sqlx::query(
         "INSERT INTO grants (cluster_id, namespace, grantee, role, granted_at)
-         SELECT c, n, g, r, to_timestamp(t) FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[]) AS u(c, n, g, r, t)
+         SELECT c, n, g, r, t FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(c, n, g, r, t)
          ON CONFLICT (cluster_id, namespace, grantee) DO UPDATE SET role = EXCLUDED.role, granted_at = EXCLUDED.granted_at",
     )
     .bind(kept.iter().map(|((c, _, _), _)| c.clone()).collect::<Vec<_>>())
@@ -240,34 +342,75 @@ async fn write_requests(
     tx: &mut Transaction<'_, Postgres>,
     rows: &Rows,
 ) -> Result<(), sqlx::Error> {
-    let r = &rows.requests;
-    sqlx::query(
-        "INSERT INTO requests (cluster_id, request_id, checkpoint, tx_index, event_index, tx_digest, sender, verb, api_version,
-                               kind, namespace, name, manifest_sha256, manifest_bytes, stake_mist, chain_time, status, reason_code, reason)
-         SELECT c, id, cp, ti, ei, d, s, v, av, k, ns, n, h, mb, st, to_timestamp(t), status, rc, re
-         FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::text[],
-                     $10::text[], $11::text[], $12::text[], $13::text[], $14::int4[], $15::int8[], $16::float8[], $17::text[], $18::text[], $19::text[])
-              AS u(c, id, cp, ti, ei, d, s, v, av, k, ns, n, h, mb, st, t, status, rc, re)",
+    let mut c = CopyText::new();
+    for r in &rows.requests {
+        c.text(&r.cluster_id)
+            .int(r.request_id)
+            .int(r.position.0)
+            .int(r.position.1)
+            .int(r.position.2)
+            .text(&r.tx_digest)
+            .text(&r.sender)
+            .text(&r.verb)
+            .text(&r.api_version)
+            .text(&r.kind)
+            .text(&r.namespace)
+            .text(&r.name)
+            .text(&r.manifest_sha256)
+            .int(i64::from(r.manifest_bytes))
+            .int(r.stake_mist)
+            .time(ts(r.at_ms))
+            .text(r.status)
+            .opt(r.reason_code)
+            .opt(r.reason.as_deref());
+        c.end();
+    }
+    copy_in(
+        tx,
+        "COPY requests (cluster_id, request_id, checkpoint, tx_index, event_index, tx_digest, sender, verb, api_version,
+                       kind, namespace, name, manifest_sha256, manifest_bytes, stake_mist, chain_time, status, reason_code, reason)
+         FROM STDIN",
+        &c,
     )
-    .bind(r.iter().map(|x| x.cluster_id.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.request_id).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.position.0).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.position.1).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.position.2).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.tx_digest.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.sender.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.verb.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.api_version.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.kind.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.namespace.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.name.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.manifest_sha256.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.manifest_bytes).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.stake_mist).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| ts(x.at_ms)).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.status.to_owned()).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.reason_code.map(str::to_owned)).collect::<Vec<_>>())
-    .bind(r.iter().map(|x| x.reason.clone()).collect::<Vec<_>>())
+    .await
+}
+
+async fn write_outcomes(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &Rows,
+    positions: &Positions,
+) -> Result<(), sqlx::Error> {
+    let o = &rows.outcomes;
+    if o.is_empty() {
+        return Ok(());
+    }
+    let topic = positions.outcomes.as_ref().map_or("", |c| c.topic.as_str());
+    // An outcome whose request is not in the table would otherwise vanish
+    // without a trace: it goes to quarantine in the same statement.
+    sqlx::query(
+        "WITH o AS (
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::bytea[])
+                 AS o(c, id, st, rc, re, rv, off, raw)),
+         u AS (
+             UPDATE requests r SET status = o.st, reason_code = o.rc,
+                    reason = CASE WHEN o.st = 'rejected' THEN o.re END,
+                    action = CASE WHEN o.st = 'applied' THEN o.re END,
+                    resource_version = o.rv
+             FROM o WHERE r.cluster_id = o.c AND r.request_id = o.id
+             RETURNING r.cluster_id, r.request_id)
+         INSERT INTO quarantine (topic, kafka_offset, reason, raw)
+         SELECT $9, o.off, 'outcome for a request the log does not have: ' || o.c || ' #' || o.id, o.raw
+         FROM o WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.cluster_id = o.c AND u.request_id = o.id)",
+    )
+    .bind(o.iter().map(|x| x.cluster_id.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.request_id).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.status.to_owned()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.reason_code.map(str::to_owned)).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.reason.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.resource_version).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.offset).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.raw.clone()).collect::<Vec<_>>())
+    .bind(topic)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -276,18 +419,21 @@ async fn write_requests(
 async fn write_quarantine(
     tx: &mut Transaction<'_, Postgres>,
     rows: &Rows,
-    topic: &str,
+    positions: &Positions,
 ) -> Result<(), sqlx::Error> {
-    let q = &rows.quarantine;
-    sqlx::query(
-        "INSERT INTO quarantine (topic, kafka_offset, reason, raw)
-         SELECT $1, o, r, b FROM UNNEST($2::int8[], $3::text[], $4::bytea[]) AS u(o, r, b)",
+    let mut c = CopyText::new();
+    for q in &rows.quarantine {
+        let topic = match (q.stream, &positions.outcomes) {
+            (Stream::Outcomes, Some(o)) => &o.topic,
+            _ => &positions.log.topic,
+        };
+        c.text(topic).int(q.offset).text(&q.reason).bytes(&q.raw);
+        c.end();
+    }
+    copy_in(
+        tx,
+        "COPY quarantine (topic, kafka_offset, reason, raw) FROM STDIN",
+        &c,
     )
-    .bind(topic)
-    .bind(q.iter().map(|x| x.offset).collect::<Vec<_>>())
-    .bind(q.iter().map(|x| x.reason.clone()).collect::<Vec<_>>())
-    .bind(q.iter().map(|x| x.raw.clone()).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }

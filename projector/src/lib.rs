@@ -1,11 +1,18 @@
-//! The projector: the log topic → Postgres tables for analysts.
+//! The projector: the log topic (and the master's outcomes) → Postgres tables
+//! for analysts.
 //!
 //! - [`processor`] turns log records into table rows through the shared ledger (pure);
-//! - [`committer`] writes a batch of rows and the consumed position in one transaction;
-//! - [`pipeline`] restores the ledger and consumes the log in batches from the stored position;
-//! - [`store`] owns the Postgres connection and the schema migrations.
+//! - [`committer`] writes a batch of rows and the consumed positions in one transaction
+//!   ([`copy`] formats the append-only tables' rows for COPY);
+//! - [`pipeline`] restores the ledger and consumes the topics in batches from the stored positions;
+//! - [`rebuild`] projects the whole log into a fresh schema and swaps it in atomically;
+//! - [`store`] owns the Postgres connection, the schema and the migrations;
+//! - [`metrics`] the Prometheus metrics.
 
 pub mod committer;
+pub mod copy;
+pub mod metrics;
 pub mod pipeline;
 pub mod processor;
+pub mod rebuild;
 pub mod store;

@@ -1,12 +1,18 @@
 //! `projector`: the log topic → Postgres tables for analysts.
 
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use daas_projector::{
-    pipeline,
+    metrics::Metrics,
+    pipeline::{self, LogArgs},
+    rebuild,
     store::{self, DatabaseArgs},
 };
-use daas_service::{LogArgs, shutdown_on_signals};
+use daas_service::{serve_metrics, shutdown_on_signals};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
 /// requests) for analysts, exactly once.
@@ -14,7 +20,7 @@ use daas_service::{LogArgs, shutdown_on_signals};
 #[command(version, after_help = EXAMPLES)]
 struct Cli {
     #[command(flatten)]
-    log: LogArgs,
+    log: daas_service::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,21 +31,42 @@ Examples:
   set -a; . .stack/env; set +a
   projector run
 
+  # Rebuild every table from offset 0 into a fresh schema, then swap it in:
+  set -a; . .stack/env; set +a
+  projector rebuild
+
   # Check the database and apply pending migrations (local stack settings):
   set -a; . .stack/env; set +a
   projector check
 
-  # Against another server:
-  projector check --database-url postgres://daas:secret@db.internal:5432/daas";
+  # Against another server and schema:
+  projector check --database-url postgres://daas:secret@db.internal:5432/daas --schema analytics";
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Consume the log from the stored position and keep the tables up to date.
+    /// Consume the log and outcomes from the stored positions and keep the tables up to date.
     Run {
         #[command(flatten)]
         db: DatabaseArgs,
         #[command(flatten)]
-        log: pipeline::LogArgs,
+        log: LogArgs,
+        /// Prometheus metrics listen address (`GET /metrics`).
+        #[arg(
+            long,
+            env = "DAAS_PROJECTOR_METRICS_LISTEN",
+            default_value = "127.0.0.1:9186"
+        )]
+        metrics_listen: SocketAddr,
+    },
+    /// Rebuild every table from offset 0 into a fresh schema, then swap it in atomically.
+    Rebuild {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        log: LogArgs,
+        /// Keep the replaced projection as `<schema>__previous` instead of dropping it.
+        #[arg(long)]
+        keep_previous: bool,
     },
     /// Connect, apply pending migrations, print the server and schema version.
     Check(DatabaseArgs),
@@ -50,11 +77,55 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cli.log.init();
     match cli.command {
-        Command::Run { db, log } => {
+        Command::Run {
+            db,
+            log,
+            metrics_listen,
+        } => {
             let shutdown = shutdown_on_signals()?;
-            pipeline::run(&db, &log, shutdown)
+            let metrics = Metrics::default();
+            let mut registry = prometheus_client::registry::Registry::default();
+            metrics.register(&mut registry);
+            let listener = TcpListener::bind(metrics_listen)
                 .await
-                .context("projector run")?;
+                .with_context(|| format!("binding metrics on {metrics_listen}"))?;
+            let metrics_task = tokio::spawn(serve_metrics(
+                listener,
+                Arc::new(registry),
+                shutdown.clone(),
+            ));
+            let lag_task = tokio::spawn(track_lag(log.clone(), metrics.clone(), shutdown.clone()));
+            let pool = store::connect(&db).await.context("projector run")?;
+            let result = pipeline::run(&pool, &log, &metrics, shutdown.clone()).await;
+            shutdown.cancel();
+            let _ = tokio::join!(metrics_task, lag_task);
+            result.context("projector run")?;
+        }
+        Command::Rebuild {
+            db,
+            log,
+            keep_previous,
+        } => {
+            let shutdown = shutdown_on_signals()?;
+            let report = rebuild::rebuild(&db, &log, keep_previous, &Metrics::default(), shutdown)
+                .await
+                .context("projector rebuild")?;
+            if !report.swapped {
+                anyhow::bail!(
+                    "projector rebuild: interrupted after {} records; the live projection is unchanged",
+                    report.log_records
+                );
+            }
+            println!(
+                "projector: rebuilt {}.* from {} log records and {} outcomes; swapped in{}",
+                db.schema,
+                report.log_records,
+                report.outcome_records,
+                report
+                    .previous
+                    .map(|p| format!(", previous projection kept as {p}"))
+                    .unwrap_or_default()
+            );
         }
         Command::Check(db) => {
             let report = store::check(&db).await.context("projector check")?;
@@ -62,4 +133,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Samples the log's high watermark every 5 s for the `projector_lag` gauge.
+async fn track_lag(log: LogArgs, metrics: Metrics, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let args = log.clone();
+        if let Ok(Ok((end, _))) = tokio::task::spawn_blocking(move || pipeline::ends(&args)).await {
+            metrics.lag.set(end - metrics.next_offset.get());
+        }
+    }
 }

@@ -1,27 +1,38 @@
-//! The projector's loop: restore the ledger, then consume the log from the
-//! stored position in batches, each committed with its position.
+//! The projector's loop: restore the ledger, then consume the log (and the
+//! master's outcomes) from the stored positions in batches, each committed
+//! with its positions.
 //!
 //! The ledger is not stored: on start the records before the stored position
 //! are read again and fed to the processor without writing anything (the log
 //! is the ledger's only source, as in the master). Then batches of records are
 //! processed and committed, closed by size or by time.
+//!
+//! An outcome is applied only once the log has passed its request (outcomes
+//! can be ahead of this projector's log position), so its request row is
+//! always written first. Any failure restarts the projector from the stored
+//! positions: what was committed stays, what was not is read again.
 
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use daas_domain::{LogPosition, Outcome};
+use indicatif::ProgressBar;
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
-    consumer::{Consumer, StreamConsumer},
+    consumer::{BaseConsumer, Consumer, StreamConsumer},
+    message::BorrowedMessage,
 };
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    committer::{Position, commit, load_position},
+    committer::{CommitError, Cursor, Positions, commit, load_position},
+    metrics::Metrics,
     processor::{Processor, Rows},
-    store::{self, DatabaseArgs, StoreError},
+    store::{MIGRATOR, StoreError},
 };
 
-/// The log to consume.
+/// The topics to consume.
 #[derive(Args, Clone, Debug)]
 pub struct LogArgs {
     /// Kafka bootstrap servers.
@@ -30,12 +41,21 @@ pub struct LogArgs {
     /// The log topic.
     #[arg(long, env = "DAAS_LOG_TOPIC", default_value = "daas.log.v1")]
     pub topic: String,
+    /// The master's outcome topic; `--outcome-topic ''` projects the log only.
+    #[arg(long, env = "DAAS_OUTCOME_TOPIC", default_value = "daas.outcomes.v1")]
+    pub outcome_topic: String,
     /// Records per batch at most.
     #[arg(long, default_value_t = 5_000)]
     pub batch_records: usize,
     /// A batch is committed at the latest this long after its first record, ms.
     #[arg(long, default_value_t = 200)]
     pub batch_ms: u64,
+}
+
+impl LogArgs {
+    fn outcomes(&self) -> Option<&str> {
+        (!self.outcome_topic.is_empty()).then_some(self.outcome_topic.as_str())
+    }
 }
 
 /// Why the projector stopped.
@@ -47,87 +67,402 @@ pub enum ProjectorError {
     /// A query failed.
     #[error("postgres: {0}")]
     Sql(#[from] sqlx::Error),
+    /// A batch could not be committed.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
     /// The broker failed.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
+impl ProjectorError {
+    /// Worth restarting from the stored positions: the connection or the
+    /// server went away, or a rebuild swapped the projection. A constraint
+    /// violation (a record applied twice) is a bug and is not retried.
+    pub fn is_transient(&self) -> bool {
+        let sql = match self {
+            ProjectorError::Commit(CommitError::Moved { .. }) => return true,
+            ProjectorError::Commit(CommitError::Sql(e)) | ProjectorError::Sql(e) => e,
+            ProjectorError::Store(StoreError::Query(e) | StoreError::Connect { source: e, .. }) => {
+                e
+            }
+            ProjectorError::Store(_) => return false,
+            ProjectorError::Kafka(_) => return true,
+        };
+        match sql {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => true,
+            // Connection exceptions (08), operator intervention such as a
+            // shutdown (57), insufficient resources (53).
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c.starts_with("53")),
+            _ => false,
+        }
+    }
+}
+
 /// Consumer name in `consumer_positions`.
 pub const CONSUMER: &str = "projector";
 
-/// Runs until `shutdown` (commits the open batch, returns `Ok`) or a fatal error.
+/// Runs until `shutdown` (commits the open batch, returns `Ok`) or a fatal
+/// error; transient failures restart from the stored positions with backoff.
 pub async fn run(
-    db: &DatabaseArgs,
+    pool: &PgPool,
     log: &LogArgs,
+    metrics: &Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
-    let pool = store::connect(db).await?;
-    store::MIGRATOR.run(&pool).await.map_err(StoreError::from)?;
-    let next = load_position(&pool, CONSUMER, &log.topic).await?;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let result = async {
+            MIGRATOR.run(pool).await.map_err(StoreError::from)?;
+            let mut p = Projector::open(pool, log, metrics, &shutdown).await?;
+            backoff = Duration::from_millis(100);
+            p.run_until(&Until::Shutdown, None).await
+        }
+        .await;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() => {
+                metrics.restarts.inc();
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "restarting from the stored position");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
 
-    let consumer: StreamConsumer = ClientConfig::new()
+/// When [`Projector::run_until`] returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// At shutdown only.
+    Shutdown,
+    /// Once both next offsets reach these (a rebuild's target), or at shutdown.
+    Reached {
+        /// Log next offset.
+        log: i64,
+        /// Outcome topic next offset.
+        outcomes: i64,
+    },
+}
+
+/// The next offsets (high watermarks) of the log and outcome topics now. The
+/// outcomes' end is read first, so every outcome before it refers to a log
+/// record before the log's end.
+pub fn ends(log: &LogArgs) -> Result<(i64, i64), rdkafka::error::KafkaError> {
+    let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &log.brokers)
+        .create()?;
+    let outcomes = match log.outcomes() {
+        Some(t) => c.fetch_watermarks(t, 0, Duration::from_secs(10))?.1,
+        None => 0,
+    };
+    let log_end = c
+        .fetch_watermarks(&log.topic, 0, Duration::from_secs(10))?
+        .1;
+    Ok((log_end, outcomes))
+}
+
+fn consumer(brokers: &str, topic: &str, from: i64) -> Result<StreamConsumer, ProjectorError> {
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
         .set("group.id", "daas-projector")
         .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
         .create()?;
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&log.topic, 0, Offset::Offset(0))?;
-    consumer.assign(&tpl)?;
+    tpl.add_partition_offset(topic, 0, Offset::Offset(from))?;
+    c.assign(&tpl)?;
+    Ok(c)
+}
 
-    let mut processor = Processor::default();
-    let mut scratch = Rows::default();
-    let mut offset = 0i64;
-    // Restore the ledger from the records already projected.
-    while offset < next {
-        let m = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            m = consumer.recv() => m?,
-        };
-        processor.process(m.offset(), m.payload().unwrap_or_default(), &mut scratch);
-        scratch = Rows::default();
-        offset = m.offset() + 1;
-    }
-    tracing::info!(next_offset = next, "ledger restored; projecting");
+/// A projection being kept up to date: the consumers, the processor with its
+/// ledger and the offsets it has reached.
+pub struct Projector<'a> {
+    pool: PgPool,
+    log_args: &'a LogArgs,
+    metrics: &'a Metrics,
+    shutdown: &'a CancellationToken,
+    log: StreamConsumer,
+    outcomes: Option<StreamConsumer>,
+    processor: Processor,
+    /// Committed next offsets (what the table holds).
+    committed: (i64, i64),
+    /// Next offsets at the end of the last batch handed to the committer.
+    sealed: (i64, i64),
+    /// The batch being committed while the next one is processed.
+    in_flight: Option<InFlight>,
+    /// Processed next offsets (committed + the open batch).
+    offsets: (i64, i64),
+    /// An outcome read ahead of the log, waiting for its request.
+    held: Option<(i64, LogPosition, Vec<u8>)>,
+}
 
-    let mut rows = Rows::default();
-    let mut pending = 0usize;
-    let mut opened: Option<Instant> = None;
-    loop {
-        let deadline = opened.map(|t| t + Duration::from_millis(log.batch_ms));
-        let timeout = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
-            }
+impl<'a> Projector<'a> {
+    /// Reads the stored positions and restores the ledger from the log before them.
+    pub async fn open(
+        pool: &'a PgPool,
+        log_args: &'a LogArgs,
+        metrics: &'a Metrics,
+        shutdown: &'a CancellationToken,
+    ) -> Result<Self, ProjectorError> {
+        let next_log = load_position(pool, CONSUMER, &log_args.topic).await?;
+        let next_outcomes = match log_args.outcomes() {
+            Some(t) => load_position(pool, CONSUMER, t).await?,
+            None => 0,
         };
-        let stop = tokio::select! {
-            _ = shutdown.cancelled() => true,
-            _ = timeout => false,
-            m = consumer.recv() => {
-                let m = m?;
-                processor.process(m.offset(), m.payload().unwrap_or_default(), &mut rows);
-                offset = m.offset() + 1;
-                pending += 1;
-                opened.get_or_insert_with(Instant::now);
-                if pending < log.batch_records {
-                    continue;
-                }
-                false
-            }
-        };
-        if pending > 0 {
-            let position = Position {
-                consumer: CONSUMER.into(),
-                topic: log.topic.clone(),
-                next_offset: offset,
+        let log = consumer(&log_args.brokers, &log_args.topic, 0)?;
+        let mut processor = Processor::default();
+        let mut scratch = Rows::default();
+        let started = Instant::now();
+        let mut offset = 0;
+        while offset < next_log {
+            let m = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                m = log.recv() => m?,
             };
-            commit(&pool, &rows, &position).await?;
-            rows = Rows::default();
-            pending = 0;
-            opened = None;
+            processor.process(m.offset(), m.payload().unwrap_or_default(), &mut scratch);
+            scratch = Rows::default();
+            offset = m.offset() + 1;
         }
-        if stop {
+        // Only now: its prefetching would compete with the restore's reads.
+        let outcomes = log_args
+            .outcomes()
+            .map(|t| consumer(&log_args.brokers, t, next_outcomes))
+            .transpose()?;
+        tracing::info!(
+            next_offset = next_log,
+            next_outcome_offset = next_outcomes,
+            restore_ms = started.elapsed().as_millis() as u64,
+            "ledger restored from the log; projecting"
+        );
+        metrics.next_offset.set(next_log);
+        metrics.next_outcome_offset.set(next_outcomes);
+        Ok(Self {
+            pool: pool.clone(),
+            log_args,
+            metrics,
+            shutdown,
+            log,
+            outcomes,
+            processor,
+            committed: (next_log, next_outcomes),
+            sealed: (next_log, next_outcomes),
+            in_flight: None,
+            offsets: (next_log, next_outcomes),
+            held: None,
+        })
+    }
+
+    /// Next offsets committed so far (log, outcomes).
+    pub fn committed(&self) -> (i64, i64) {
+        self.committed
+    }
+
+    fn reached(&self, until: &Until) -> bool {
+        match *until {
+            Until::Shutdown => false,
+            Until::Reached { log, outcomes } => {
+                self.offsets.0 >= log && (self.outcomes.is_none() || self.offsets.1 >= outcomes)
+            }
+        }
+    }
+
+    fn log_record(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
+        self.processor.process(offset, bytes, rows);
+        self.offsets.0 = offset + 1;
+        self.metrics.records.inc();
+    }
+
+    fn outcome_record(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
+        self.processor.process_outcome(offset, bytes, rows);
+        self.offsets.1 = offset + 1;
+        self.metrics.outcomes.inc();
+    }
+
+    /// An outcome may be applied once the log has passed its request, or
+    /// when the log has reached a rebuild's end (then an outcome without its
+    /// request is quarantined rather than waited for).
+    fn release_held(&mut self, rows: &mut Rows, log_done: bool) -> bool {
+        let ready = log_done
+            || matches!(
+                (&self.held, self.processor.last_position()),
+                (Some((_, at, _)), Some(last)) if *at <= last
+            );
+        if ready && let Some((offset, _, bytes)) = self.held.take() {
+            self.outcome_record(offset, &bytes, rows);
+            return true;
+        }
+        false
+    }
+
+    /// Consumes and commits batches until `until` or shutdown; the open batch
+    /// is committed before returning.
+    pub async fn run_until(
+        &mut self,
+        until: &Until,
+        progress: Option<&ProgressBar>,
+    ) -> Result<(), ProjectorError> {
+        let mut rows = Rows::default();
+        let mut pending = 0usize;
+        let mut opened: Option<Instant> = None;
+        let batch_ms = Duration::from_millis(self.log_args.batch_ms);
+        loop {
+            if self.reached(until) {
+                self.flush(&mut rows, &mut pending).await?;
+                return self.settle().await;
+            }
+            let deadline = opened.map(|t| t + batch_ms);
+            let timeout = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let want_outcome = self.outcomes.is_some()
+                && self.held.is_none()
+                && !matches!(until, Until::Reached { outcomes, .. } if self.offsets.1 >= *outcomes);
+            let want_log = !matches!(until, Until::Reached { log, .. } if self.offsets.0 >= *log);
+            if !want_log && self.release_held(&mut rows, true) {
+                pending += 1;
+                continue;
+            }
+            let full = tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    self.flush(&mut rows, &mut pending).await?;
+                    return self.settle().await;
+                }
+                _ = timeout => true,
+                m = self.log.recv(), if want_log => {
+                    // Owned, so the consumer's borrow ends before `self` is mutated.
+                    let (offset, bytes) = {
+                        let m = m?;
+                        (m.offset(), m.payload().unwrap_or_default().to_vec())
+                    };
+                    self.log_record(offset, &bytes, &mut rows);
+                    pending += 1;
+                    if self.release_held(&mut rows, false) {
+                        pending += 1;
+                    }
+                    pending >= self.log_args.batch_records
+                }
+                m = recv(self.outcomes.as_ref()), if want_outcome => {
+                    let (offset, bytes) = {
+                        let m = m?;
+                        (m.offset(), m.payload().unwrap_or_default().to_vec())
+                    };
+                    match Outcome::decode(&bytes) {
+                        // Decodable: apply once the log has its request.
+                        Ok(o) => self.held = Some((offset, o.position, bytes)),
+                        // Undecodable: quarantined now, nothing to wait for.
+                        Err(_) => {
+                            self.outcome_record(offset, &bytes, &mut rows);
+                            pending += 1;
+                        }
+                    }
+                    if self.release_held(&mut rows, false) {
+                        pending += 1;
+                    }
+                    pending >= self.log_args.batch_records
+                }
+            };
+            opened.get_or_insert_with(Instant::now);
+            if full {
+                self.flush(&mut rows, &mut pending).await?;
+                opened = None;
+                if let Some(bar) = progress {
+                    bar.set_position(self.offsets.0 as u64);
+                }
+            }
+        }
+    }
+
+    /// Hands the open batch to the committer (a task, so the next batch is
+    /// processed meanwhile); at most one batch is in flight, so commits stay
+    /// in order and each starts where the previous one ended.
+    async fn flush(&mut self, rows: &mut Rows, pending: &mut usize) -> Result<(), ProjectorError> {
+        if *pending == 0 {
             return Ok(());
         }
+        let positions = Positions {
+            consumer: CONSUMER.into(),
+            log: Cursor {
+                topic: self.log_args.topic.clone(),
+                from: self.sealed.0,
+                to: self.offsets.0,
+            },
+            outcomes: self.log_args.outcomes().map(|t| Cursor {
+                topic: t.to_owned(),
+                from: self.sealed.1,
+                to: self.offsets.1,
+            }),
+        };
+        self.settle().await?;
+        let batch = std::mem::take(rows);
+        let pool = self.pool.clone();
+        let quarantined = batch.quarantine.len() as u64;
+        let handle = tokio::spawn(async move {
+            let started = Instant::now();
+            commit(&pool, &batch, &positions).await?;
+            Ok(started.elapsed())
+        });
+        self.in_flight = Some(InFlight {
+            handle,
+            to: self.offsets,
+            quarantined,
+        });
+        self.sealed = self.offsets;
+        *pending = 0;
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any.
+    async fn settle(&mut self) -> Result<(), ProjectorError> {
+        let Some(f) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let took = match f.handle.await {
+            Ok(r) => r?,
+            // The commit task panicked or was cancelled: nothing is known
+            // about the batch; the caller restarts from the stored positions.
+            Err(e) => {
+                return Err(ProjectorError::Commit(CommitError::Sql(
+                    sqlx::Error::WorkerCrashed,
+                )))
+                .inspect_err(|_| tracing::error!(error = %e, "commit task failed"));
+            }
+        };
+        self.metrics.commit_seconds.observe(took.as_secs_f64());
+        self.metrics.batches.inc();
+        self.metrics.quarantined.inc_by(f.quarantined);
+        self.metrics.next_offset.set(f.to.0);
+        self.metrics.next_outcome_offset.set(f.to.1);
+        self.committed = f.to;
+        Ok(())
+    }
+}
+
+struct InFlight {
+    handle: tokio::task::JoinHandle<Result<Duration, CommitError>>,
+    to: (i64, i64),
+    quarantined: u64,
+}
+
+async fn recv(
+    c: Option<&StreamConsumer>,
+) -> Result<BorrowedMessage<'_>, rdkafka::error::KafkaError> {
+    match c {
+        Some(c) => c.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -6,7 +6,10 @@
 //! Records that cannot be used (not protobuf, unknown or undecodable event)
 //! become quarantine rows with the reason; nothing is dropped silently.
 
-use daas_domain::{Body, Event, Ledger, LogEntry, Role, admission::Decision, ledger::Change};
+use daas_domain::{
+    Body, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role, admission::Decision,
+    ledger::Change,
+};
 use sha2::{Digest, Sha256};
 
 /// `stakes` upsert (`amount_mist` 0 = delete).
@@ -50,7 +53,7 @@ pub struct HistoryRow {
 pub struct NodeRow {
     /// Node name.
     pub name: String,
-    /// Operator, hex (empty when only the status changes).
+    /// Operator, hex.
     pub operator: String,
     /// Public key, hex.
     pub public_key: String,
@@ -130,9 +133,41 @@ pub struct RequestRow {
     pub reason: Option<String>,
 }
 
+/// `requests` update from the master's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeRow {
+    /// Kafka offset of the outcome record (to quarantine it if no request matches).
+    pub offset: i64,
+    /// Cluster, hex.
+    pub cluster_id: String,
+    /// Request number.
+    pub request_id: i64,
+    /// `applied` / `rejected`.
+    pub status: &'static str,
+    /// Reject code.
+    pub reason_code: Option<&'static str>,
+    /// Reject detail, or the applied action (`created`, `configured`, …).
+    pub reason: Option<String>,
+    /// Resource version after the write.
+    pub resource_version: Option<i64>,
+    /// The outcome record's bytes.
+    pub raw: Vec<u8>,
+}
+
+/// Which topic a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// The log topic (chain events).
+    Log,
+    /// The master's outcome topic.
+    Outcomes,
+}
+
 /// `quarantine` insert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuarantineRow {
+    /// The topic it came from.
+    pub stream: Stream,
     /// Kafka offset of the record.
     pub offset: i64,
     /// Why it was not used.
@@ -154,6 +189,8 @@ pub struct Rows {
     pub access: Vec<AccessRow>,
     /// Request inserts.
     pub requests: Vec<RequestRow>,
+    /// Outcomes of requests.
+    pub outcomes: Vec<OutcomeRow>,
     /// Quarantined records.
     pub quarantine: Vec<QuarantineRow>,
 }
@@ -166,6 +203,7 @@ impl Rows {
             + self.nodes.len()
             + self.access.len()
             + self.requests.len()
+            + self.outcomes.len()
             + self.quarantine.len()
     }
 
@@ -183,6 +221,7 @@ fn i(v: u64) -> i64 {
 #[derive(Default)]
 pub struct Processor {
     ledger: Ledger,
+    last_position: Option<LogPosition>,
 }
 
 impl Processor {
@@ -191,24 +230,81 @@ impl Processor {
         &self.ledger
     }
 
+    /// Chain position of the last log record processed (that had one).
+    pub fn last_position(&self) -> Option<LogPosition> {
+        self.last_position
+    }
+
+    /// Processes the outcome record at `offset` of the outcome topic.
+    pub fn process_outcome(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
+        let o = match Outcome::decode(bytes) {
+            Ok(o) => o,
+            Err(e) => {
+                return quarantine(
+                    rows,
+                    Stream::Outcomes,
+                    offset,
+                    format!("not an outcome: {e}"),
+                    bytes,
+                );
+            }
+        };
+        let (status, reason_code, reason, resource_version) = match o.result {
+            OutcomeResult::Applied {
+                action,
+                resource_version,
+                ..
+            } => ("applied", None, Some(action), Some(resource_version)),
+            OutcomeResult::Rejected(r) => {
+                ("rejected", Some(r.code.as_str()), Some(r.message), None)
+            }
+        };
+        rows.outcomes.push(OutcomeRow {
+            offset,
+            cluster_id: o.cluster_id.to_string(),
+            request_id: i(o.request_id),
+            status,
+            reason_code,
+            reason,
+            resource_version,
+            raw: bytes.to_vec(),
+        });
+    }
+
     /// Processes the record at `offset` (its protobuf bytes), appending rows to `rows`.
     pub fn process(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
         let entry = match LogEntry::decode(bytes) {
             Ok(e) => e,
-            Err(e) => return quarantine(rows, offset, format!("not a log record: {e}"), bytes),
+            Err(e) => {
+                return quarantine(
+                    rows,
+                    Stream::Log,
+                    offset,
+                    format!("not a log record: {e}"),
+                    bytes,
+                );
+            }
         };
+        self.last_position = Some(entry.position);
         let event = match &entry.body {
-            Body::Event(e) => e.clone(),
+            Body::Event(e) => e,
             Body::Unknown => {
                 return quarantine(
                     rows,
+                    Stream::Log,
                     offset,
                     format!("unknown event type {}", entry.event_type),
                     bytes,
                 );
             }
             Body::Poison(reason) => {
-                return quarantine(rows, offset, format!("undecodable event: {reason}"), bytes);
+                return quarantine(
+                    rows,
+                    Stream::Log,
+                    offset,
+                    format!("undecodable event: {reason}"),
+                    bytes,
+                );
             }
         };
         let at_ms = i(entry.checkpoint_timestamp_ms);
@@ -217,9 +313,14 @@ impl Processor {
             i(entry.position.transaction_index),
             i(entry.position.event_index),
         );
-        let applied = self.ledger.apply(&event);
+        // A deregistered node's row keeps what it was (the ledger forgets it).
+        let leaving = match event {
+            Event::NodeDeregistered(e) => self.ledger.nodes().get(&e.node_name).cloned(),
+            _ => None,
+        };
+        let applied = self.ledger.apply(event);
 
-        match &event {
+        match event {
             Event::StakeDeposited(e) => history(
                 rows,
                 pos,
@@ -300,28 +401,34 @@ impl Processor {
                     amount_mist: i(amount),
                     at_ms,
                 }),
-                Change::Node { name, entry } => rows.nodes.push(match entry {
-                    Some(n) => NodeRow {
-                        status: if self.ledger.is_node_active(&name) {
-                            "active"
-                        } else {
-                            "inactive"
-                        },
-                        name,
-                        operator: n.operator.to_string(),
-                        public_key: hex::encode(n.public_key.as_ref()),
-                        endpoint: n.endpoint,
-                        at_ms,
+                Change::Node {
+                    name,
+                    entry: Some(n),
+                } => rows.nodes.push(NodeRow {
+                    status: if self.ledger.is_node_active(&name) {
+                        "active"
+                    } else {
+                        "inactive"
                     },
-                    None => NodeRow {
-                        name,
-                        operator: String::new(),
-                        public_key: String::new(),
-                        endpoint: String::new(),
-                        status: "deregistered",
-                        at_ms,
-                    },
+                    name,
+                    operator: n.operator.to_string(),
+                    public_key: hex::encode(n.public_key.as_ref()),
+                    endpoint: n.endpoint,
+                    at_ms,
                 }),
+                // The ledger reports a removal only of a node it had.
+                Change::Node { name, entry: None } => {
+                    if let Some(last) = &leaving {
+                        rows.nodes.push(NodeRow {
+                            name,
+                            operator: last.operator.to_string(),
+                            public_key: hex::encode(last.public_key.as_ref()),
+                            endpoint: last.endpoint.clone(),
+                            status: "deregistered",
+                            at_ms,
+                        });
+                    }
+                }
                 Change::NodeActivity { name, active, .. } => {
                     if let Some(n) = self.ledger.nodes().get(&name) {
                         rows.nodes.push(NodeRow {
@@ -366,8 +473,9 @@ impl Processor {
     }
 }
 
-fn quarantine(rows: &mut Rows, offset: i64, reason: String, raw: &[u8]) {
+fn quarantine(rows: &mut Rows, stream: Stream, offset: i64, reason: String, raw: &[u8]) {
     rows.quarantine.push(QuarantineRow {
+        stream,
         offset,
         reason,
         raw: raw.to_vec(),

@@ -3,7 +3,7 @@
 
 use daas_domain::{Address, Bytes, Event, LogEntry, LogPosition, events::*};
 use daas_projector::{
-    committer::{Position, commit, load_position},
+    committer::{CommitError, Cursor, Positions, commit, load_position},
     processor::{Processor, Rows},
 };
 use daas_testkit::{Stack, TestDb};
@@ -108,12 +108,41 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
     for (offset, r) in records.iter().enumerate() {
         p.process(offset as i64, r, &mut rows);
     }
-    let position = Position {
+    // The master's outcomes: one for the namespace request, one for a
+    // request the log never had, and bytes that are not an outcome.
+    let applied = daas_domain::Outcome {
+        cluster_id: cluster,
+        request_id: 0,
+        position: LogPosition::new(6, 0, 0),
+        transaction_digest: [6; 32],
+        result: daas_domain::OutcomeResult::Applied {
+            action: "created".into(),
+            key: "/registry/namespaces/team-a".into(),
+            resource_version: 41,
+        },
+    };
+    let stray = daas_domain::Outcome {
+        request_id: 99,
+        ..applied.clone()
+    };
+    p.process_outcome(0, &applied.encode(), &mut rows);
+    p.process_outcome(1, &stray.encode(), &mut rows);
+    p.process_outcome(2, b"\x0a\x01", &mut rows);
+    let position = Positions {
         consumer: "projector".into(),
-        topic: "log".into(),
-        next_offset: records.len() as i64,
+        log: Cursor {
+            topic: "log".into(),
+            from: 0,
+            to: records.len() as i64,
+        },
+        outcomes: Some(Cursor {
+            topic: "outcomes".into(),
+            from: 0,
+            to: 3,
+        }),
     };
     commit(&db.pool, &rows, &position).await?;
+    assert_eq!(load_position(&db.pool, "projector", "outcomes").await?, 3);
 
     assert_eq!(load_position(&db.pool, "projector", "log").await?, 7);
     let stakes: i64 = sqlx::query_scalar("SELECT count(*) FROM stakes")
@@ -129,14 +158,36 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
             .fetch_one(&db.pool)
             .await?;
     assert_eq!(owner, tenant.to_string());
-    let status: String = sqlx::query_scalar("SELECT status FROM requests")
-        .fetch_one(&db.pool)
-        .await?;
-    assert_eq!(status, "admitted");
-    let quarantined: i64 = sqlx::query_scalar("SELECT count(*) FROM quarantine")
-        .fetch_one(&db.pool)
-        .await?;
-    assert_eq!(quarantined, 1);
+    let (status, action, rv): (String, Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT status, action, resource_version FROM requests")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(
+        (status.as_str(), action.as_deref(), rv),
+        ("applied", Some("created"), Some(41))
+    );
+    let quarantined: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT topic, kafka_offset, reason FROM quarantine ORDER BY topic, kafka_offset",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    assert_eq!(quarantined.len(), 3, "{quarantined:?}");
+    assert_eq!((quarantined[0].0.as_str(), quarantined[0].1), ("log", 6));
+    assert!(quarantined[0].2.starts_with("not a log record"));
+    assert_eq!(
+        (quarantined[1].0.as_str(), quarantined[1].1),
+        ("outcomes", 1)
+    );
+    assert!(
+        quarantined[1].2.contains("does not have") && quarantined[1].2.ends_with("#99"),
+        "{}",
+        quarantined[1].2
+    );
+    assert_eq!(
+        (quarantined[2].0.as_str(), quarantined[2].1),
+        ("outcomes", 2)
+    );
+    assert!(quarantined[2].2.starts_with("not an outcome"));
     let slashes: i64 = sqlx::query_scalar("SELECT count(*) FROM slashing_history")
         .fetch_one(&db.pool)
         .await?;
@@ -146,9 +197,29 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         .await?;
     assert_eq!(top, tenant.to_string());
 
-    // Applying the same records again is a loud failure, and changes nothing.
+    // The same batch again: the stored position has moved past its start.
     let again = commit(&db.pool, &rows, &position).await;
-    assert!(again.is_err(), "a record applied twice must fail");
+    assert!(
+        matches!(
+            again,
+            Err(CommitError::Moved {
+                found: 7,
+                expected: 0,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    // Were the position check bypassed, the tables themselves refuse a
+    // record applied twice, and nothing changes.
+    sqlx::query("UPDATE consumer_positions SET next_offset = 0")
+        .execute(&db.pool)
+        .await?;
+    let again = commit(&db.pool, &rows, &position).await;
+    assert!(
+        matches!(&again, Err(CommitError::Sql(sqlx::Error::Database(e))) if e.code().as_deref() == Some("23505")),
+        "{again:?}"
+    );
     let history: i64 = sqlx::query_scalar("SELECT count(*) FROM stake_history")
         .fetch_one(&db.pool)
         .await?;

@@ -1,115 +1,129 @@
-//! The projector consumes a real topic into real tables, stops, and resumes
-//! from its stored position with the ledger restored.
+//! The projector consumes real topics into real tables, stops, and resumes
+//! from its stored positions with the ledger restored; outcomes that arrive
+//! ahead of their requests wait for them.
 
-use std::time::Duration;
+mod support;
 
-use daas_domain::{Address, Event, LogEntry, LogPosition, events::*};
 use daas_projector::{
-    committer::load_position,
-    pipeline::{self, CONSUMER, LogArgs},
-    store::DatabaseArgs,
+    metrics::Metrics,
+    pipeline::{self, LogArgs},
+    store,
 };
-use daas_testkit::{Stack, TestDb, TestTopic, wait_for};
-use rdkafka::{
-    ClientConfig,
-    producer::{FutureProducer, FutureRecord},
+use daas_testkit::{
+    Stack, TestDb, TestTopic, produce,
+    workload::{self, Workload},
 };
+use sqlx::PgPool;
+use support::*;
 use tokio_util::sync::CancellationToken;
 
-fn record(n: u64, staker: u8) -> Vec<u8> {
-    let e = Event::StakeDeposited(StakeDeposited {
-        staker: Address([staker; 32]),
-        role: 0,
-        amount: 500_000_000,
-        total_after: 500_000_000 * n,
-        epoch: 1,
-        timestamp_ms: 1,
-    });
-    let (m, name) = e.move_type();
-    LogEntry::from_chain(
-        LogPosition::new(n, 0, 0),
-        [1; 32],
-        1_700_000_000_000,
-        format!("0xda45::{m}::{name}"),
-        Address([1; 32]),
-        e.to_bcs(),
-    )
-    .encode()
-}
-
-async fn produce(brokers: &str, topic: &str, range: std::ops::Range<u64>) -> anyhow::Result<()> {
-    let p: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()?;
-    for n in range {
-        p.send(
-            FutureRecord::to(topic)
-                .key("k")
-                .payload(&record(n, (n % 5) as u8)),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)?;
+fn args(stack: &Stack, log: &TestTopic, outcomes: &TestTopic) -> LogArgs {
+    LogArgs {
+        brokers: stack.kafka_brokers.clone(),
+        topic: log.name.clone(),
+        outcome_topic: outcomes.name.clone(),
+        batch_records: 97,
+        batch_ms: 50,
     }
-    Ok(())
 }
 
-async fn project_until(db: &TestDb, args: &LogArgs, offset: i64) -> anyhow::Result<()> {
+/// Runs the pipeline in-process until the positions reach the given offsets.
+async fn project_until(
+    pool: &PgPool,
+    args: &LogArgs,
+    log: i64,
+    outcomes: i64,
+) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let task = {
-        let (db_args, args, stop) = (
-            DatabaseArgs {
-                database_url: db.url.clone(),
-            },
-            args.clone(),
-            stop.clone(),
-        );
-        tokio::spawn(async move { pipeline::run(&db_args, &args, stop).await })
+        let (pool, args, stop) = (pool.clone(), args.clone(), stop.clone());
+        tokio::spawn(async move { pipeline::run(&pool, &args, &Metrics::default(), stop).await })
     };
-    wait_for("the projection to reach the offset", Duration::from_secs(60), || {
-        let pool = db.pool.clone();
-        let topic = args.topic.clone();
-        async move { Ok((load_position(&pool, CONSUMER, &topic).await? >= offset).then_some(())) }
-    })
-    .await?;
+    wait_positions(pool, &args.topic, log, &args.outcome_topic, outcomes).await?;
     stop.cancel();
     task.await??;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consumes_then_resumes_from_its_position() -> anyhow::Result<()> {
+async fn consumes_then_resumes_from_its_positions() -> anyhow::Result<()> {
     let stack = Stack::from_env()?;
-    let topic = TestTopic::new(&stack).await?;
-    let db = TestDb::new(&stack).await?;
-    let args = LogArgs {
-        brokers: stack.kafka_brokers.clone(),
-        topic: topic.name.clone(),
-        batch_records: 7,
-        batch_ms: 50,
+    let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let db = TestDb::empty(&stack).await?;
+    let pool = store::connect_schema(&db.url, "daas").await?;
+    let args = args(&stack, &log, &out);
+    let records = Workload::new(11, 20).records(3_000);
+    let outcomes = workload::outcomes(&records);
+    let (first, second) = records.split_at(1_000);
+    let first_outcomes = workload::outcomes(first);
+
+    produce(&stack.kafka_brokers, &log.name, first).await?;
+    produce(&stack.kafka_brokers, &out.name, &first_outcomes).await?;
+    project_until(&pool, &args, 1_000, first_outcomes.len() as i64).await?;
+    produce(&stack.kafka_brokers, &log.name, second).await?;
+    produce(
+        &stack.kafka_brokers,
+        &out.name,
+        &outcomes[first_outcomes.len()..],
+    )
+    .await?;
+    project_until(&pool, &args, 3_000, outcomes.len() as i64).await?;
+
+    let want = expected(&db.url, "clean", &log.name, &records, &out.name, &outcomes).await?;
+    assert_same(&store::dump(&pool).await?, &want);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_ahead_of_the_log_wait_for_their_requests() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let db = TestDb::empty(&stack).await?;
+    let pool = store::connect_schema(&db.url, "daas").await?;
+    let args = args(&stack, &log, &out);
+    let records = Workload::new(12, 10).records(2_000);
+    let outcomes = workload::outcomes(&records);
+
+    // Every outcome is on its topic before the first log record.
+    produce(&stack.kafka_brokers, &out.name, &outcomes).await?;
+    produce(&stack.kafka_brokers, &log.name, &records[..500]).await?;
+    let stop = CancellationToken::new();
+    let task = {
+        let (pool, args, stop) = (pool.clone(), args.clone(), stop.clone());
+        tokio::spawn(async move { pipeline::run(&pool, &args, &Metrics::default(), stop).await })
     };
-
-    produce(&stack.kafka_brokers, &topic.name, 1..31).await?;
-    project_until(&db, &args, 30).await?;
-    produce(&stack.kafka_brokers, &topic.name, 31..61).await?;
-    project_until(&db, &args, 60).await?;
-
-    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM stake_history")
-        .fetch_one(&db.pool)
+    wait_positions(&pool, &log.name, 500, &out.name, 0).await?;
+    let orphans: i64 = sqlx::query_scalar("SELECT count(*) FROM quarantine")
+        .fetch_one(&pool)
         .await?;
-    assert_eq!(history, 60, "each record once, across a restart");
-    let stakers: i64 = sqlx::query_scalar("SELECT count(*) FROM stakes")
-        .fetch_one(&db.pool)
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM requests WHERE status = 'admitted'")
+            .fetch_one(&pool)
+            .await?;
+    let applied_outcomes = position(&pool, &out.name).await;
+    let requests_so_far: i64 = sqlx::query_scalar("SELECT count(*) FROM requests")
+        .fetch_one(&pool)
         .await?;
-    assert_eq!(stakers, 5);
-    let last: i64 = sqlx::query_scalar("SELECT amount_mist FROM stakes WHERE staker = $1")
-        .bind(Address([0; 32]).to_string())
-        .fetch_one(&db.pool)
-        .await?;
-    assert_eq!(
-        last,
-        500_000_000 * 60,
-        "the chain's total_after of the last record"
+    assert!(
+        applied_outcomes <= requests_so_far,
+        "no outcome applied before its request: {applied_outcomes} outcomes, {requests_so_far} requests"
     );
+    assert!(pending <= requests_so_far);
+    assert!(
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM quarantine WHERE reason LIKE 'outcome for a request%'"
+        )
+        .fetch_one(&pool)
+        .await?
+            == 0,
+        "{orphans} quarantined, none of them an outcome"
+    );
+    produce(&stack.kafka_brokers, &log.name, &records[500..]).await?;
+    wait_positions(&pool, &log.name, 2_000, &out.name, outcomes.len() as i64).await?;
+    stop.cancel();
+    task.await??;
+
+    let want = expected(&db.url, "clean", &log.name, &records, &out.name, &outcomes).await?;
+    assert_same(&store::dump(&pool).await?, &want);
     Ok(())
 }

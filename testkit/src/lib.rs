@@ -7,7 +7,8 @@
 //! - [`TestDb`]: a fresh database with the workspace migrations applied;
 //! - [`TestEtcd`]: a unique key prefix;
 //! - [`TestTopic`]: a unique one-partition topic;
-//! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API.
+//! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
+//! - [`workload`]: a deterministic, realistic log without a chain.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -24,15 +25,18 @@
 mod chain;
 mod db;
 mod etcd;
+mod postgres;
 mod stack;
 mod topic;
 mod wait;
+pub mod workload;
 
 pub use chain::{TestChain, fill, free_addr};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::TestEtcd;
+pub use postgres::PrivatePostgres;
 pub use stack::Stack;
-pub use topic::{TestTopic, high_watermark, read_log};
+pub use topic::{TestTopic, high_watermark, produce, read_log};
 pub use wait::wait_for;
 
 /// A short unique suffix for names of databases, prefixes and topics.

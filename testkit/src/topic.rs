@@ -102,3 +102,50 @@ pub fn read_log(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::L
     }
     Ok(out)
 }
+
+/// Appends `records` to partition 0 of `topic`, in order, and waits for every
+/// acknowledgement (idempotent producer: no duplicates, no reordering).
+pub async fn produce(brokers: &str, topic: &str, records: &[Vec<u8>]) -> anyhow::Result<()> {
+    use futures::{StreamExt, stream::FuturesOrdered};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let p: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .create()
+        .with_context(|| format!("producer for {brokers}"))?;
+    // A bounded window keeps memory flat for large workloads.
+    let mut acks = FuturesOrdered::new();
+    for r in records {
+        let fut = p.send_result(FutureRecord::<(), _>::to(topic).partition(0).payload(r));
+        let fut = match fut {
+            Ok(f) => f,
+            Err((e, _)) => bail!("queueing a record for {topic}: {e}"),
+        };
+        acks.push_back(fut);
+        if acks.len() >= 10_000 {
+            ack(acks.next().await, topic)?;
+        }
+    }
+    while let Some(a) = acks.next().await {
+        ack(Some(a), topic)?;
+    }
+    Ok(())
+}
+
+fn ack(
+    a: Option<
+        Result<
+            rdkafka::producer::future_producer::OwnedDeliveryResult,
+            futures::channel::oneshot::Canceled,
+        >,
+    >,
+    topic: &str,
+) -> anyhow::Result<()> {
+    match a {
+        Some(Ok(Ok(_))) | None => Ok(()),
+        Some(Ok(Err((e, _)))) => bail!("producing to {topic}: {e}"),
+        Some(Err(_)) => bail!("producing to {topic}: the producer went away"),
+    }
+}

@@ -1,0 +1,288 @@
+//! Projector benchmarks, each next to its raw baseline measured in the same run:
+//!
+//! (a) write path: records in memory → processor → batched commits into
+//!     Postgres, against a raw `COPY` of the same rows (pre-formatted) into
+//!     index-free copies of the same tables on the same server;
+//! (b) end to end: the same records read from the broker and projected,
+//!     against a raw `rdkafka` consume of the same topic.
+//!
+//! `scripts/stack up && cargo bench -p daas-projector --bench projector`
+//! (`PROJECTOR_BENCH_RECORDS` sets the number of records, default 100,000;
+//! `PROJECTOR_BENCH_RUNS` the repetitions, default 2).
+
+use std::{
+    fmt::Write as _,
+    time::{Duration, Instant},
+};
+
+use daas_projector::{
+    committer::{CommitError, Cursor, Positions, commit},
+    metrics::Metrics,
+    pipeline::{LogArgs, Projector, Until},
+    processor::{AccessRow, Processor, Rows},
+    store,
+};
+use daas_testkit::{Stack, TestDb, TestTopic, produce, workload::Workload};
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{Consumer, StreamConsumer},
+};
+use tokio_util::sync::CancellationToken;
+
+const BATCH: usize = 5_000;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("PROJECTOR_BENCH_RECORDS", 100_000);
+    let runs = env("PROJECTOR_BENCH_RUNS", 2);
+    let stack = Stack::from_env()?;
+    let records = Workload::new(42, 1_000).records(n);
+    let bytes: usize = records.iter().map(Vec::len).sum();
+    eprintln!("{n} records, {} bytes on average", bytes / n.max(1));
+    let start = Instant::now();
+    let mut p = Processor::default();
+    let mut rows = Rows::default();
+    for (i, r) in records.iter().enumerate() {
+        p.process(i as i64, r, &mut rows);
+    }
+    println!(
+        "processor alone (pure, no I/O): {:.0} records/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
+    drop(rows);
+    if std::env::var_os("PROJECTOR_BENCH_PROCESSOR_ONLY").is_some() {
+        return Ok(());
+    }
+    let topic = TestTopic::new(&stack).await?;
+    produce(&stack.kafka_brokers, &topic.name, &records).await?;
+
+    for run in 1..=runs {
+        // (a) write path vs raw COPY.
+        let db = TestDb::empty(&stack).await?;
+        let ours = write_path(&db.url, &records).await?;
+        let copy = raw_copy(&db.url, &records).await?;
+        println!(
+            "run {run} (a) write path: {:.0} records/s; raw COPY of the same rows: {:.0} records/s; ratio {:.2}",
+            ours,
+            copy,
+            ours / copy
+        );
+
+        // (b) end to end from the broker vs raw consume.
+        let consume = raw_consume(&stack.kafka_brokers, &topic.name, n).await?;
+        let db = TestDb::empty(&stack).await?;
+        let e2e = end_to_end(&db.url, &stack.kafka_brokers, &topic.name, n).await?;
+        println!(
+            "run {run} (b) end to end: {:.0} records/s; raw rdkafka consume: {:.0} records/s; ratio {:.2}",
+            e2e,
+            consume,
+            e2e / consume
+        );
+    }
+    Ok(())
+}
+
+/// Records in memory → processor → commits, overlapped as in the pipeline
+/// (batch i is processed while batch i-1 commits).
+async fn write_path(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
+    let pool = store::connect_schema(url, "daas").await?;
+    store::MIGRATOR.run(&pool).await?;
+    let start = Instant::now();
+    let mut p = Processor::default();
+    let mut in_flight: Option<tokio::task::JoinHandle<Result<(), CommitError>>> = None;
+    for (i, chunk) in records.chunks(BATCH).enumerate() {
+        let mut rows = Rows::default();
+        let from = (i * BATCH) as i64;
+        for (j, r) in chunk.iter().enumerate() {
+            p.process(from + j as i64, r, &mut rows);
+        }
+        let positions = Positions {
+            consumer: "bench".into(),
+            log: Cursor {
+                topic: "log".into(),
+                from,
+                to: from + chunk.len() as i64,
+            },
+            outcomes: None,
+        };
+        if let Some(h) = in_flight.take() {
+            h.await??;
+        }
+        let pool = pool.clone();
+        in_flight = Some(tokio::spawn(async move {
+            commit(&pool, &rows, &positions).await
+        }));
+    }
+    if let Some(h) = in_flight.take() {
+        h.await??;
+    }
+    let rate = records.len() as f64 / start.elapsed().as_secs_f64();
+    pool.close().await;
+    Ok(rate)
+}
+
+/// The same rows as COPY text, per table, per batch: formatted before timing.
+fn copy_batches(records: &[Vec<u8>]) -> Vec<Vec<(&'static str, String)>> {
+    let mut p = Processor::default();
+    let ts = |ms: i64| {
+        sqlx::types::chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "\\N".into());
+    records
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut rows = Rows::default();
+            for (j, r) in chunk.iter().enumerate() {
+                p.process((i * BATCH + j) as i64, r, &mut rows);
+            }
+            let mut t: Vec<(&'static str, String)> = vec![
+                ("stakes", String::new()),
+                ("stake_history", String::new()),
+                ("nodes", String::new()),
+                ("namespaces", String::new()),
+                ("grants", String::new()),
+                ("requests", String::new()),
+                ("quarantine", String::new()),
+            ];
+            for r in &rows.stakes {
+                let _ = writeln!(t[0].1, "{}\t{}\t{}\t{}", r.staker, r.role, r.amount_mist.max(1), ts(r.at_ms));
+            }
+            for r in &rows.history {
+                let _ = writeln!(
+                    t[1].1,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.position.0, r.position.1, r.position.2, r.staker, r.role, r.change,
+                    r.amount_mist, r.total_after_mist, opt(&r.reason), r.epoch, ts(r.at_ms)
+                );
+            }
+            for r in &rows.nodes {
+                let _ = writeln!(t[2].1, "{}\t{}\t{}\t{}\t{}\t{}", r.name, r.operator, r.public_key, r.endpoint, r.status, ts(r.at_ms));
+            }
+            for r in &rows.access {
+                match r {
+                    AccessRow::Namespace { cluster_id, namespace, owner, at_ms } => {
+                        let _ = writeln!(t[3].1, "{cluster_id}\t{namespace}\t{}\t{}", owner.clone().unwrap_or_default(), ts(*at_ms));
+                    }
+                    AccessRow::Grant { cluster_id, namespace, grantee, role, at_ms } => {
+                        let _ = writeln!(t[4].1, "{cluster_id}\t{namespace}\t{grantee}\t{}\t{}", role.unwrap_or("viewer"), ts(*at_ms));
+                    }
+                }
+            }
+            for r in &rows.requests {
+                let _ = writeln!(
+                    t[5].1,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t\\N\t\\N",
+                    r.cluster_id, r.request_id, r.position.0, r.position.1, r.position.2, r.tx_digest,
+                    r.sender, r.verb, r.api_version, r.kind, r.namespace, r.name, r.manifest_sha256,
+                    r.manifest_bytes, r.stake_mist, ts(r.at_ms), r.status,
+                    r.reason_code.unwrap_or("\\N"),
+                    opt(&r.reason).replace(['\t', '\n', '\\'], " ")
+                );
+            }
+            for r in &rows.quarantine {
+                let _ = writeln!(t[6].1, "log\t{}\t{}\t\\\\x{}", r.offset, r.reason.replace(['\t', '\n', '\\'], " "), hex::encode(&r.raw));
+            }
+            t
+        })
+        .collect()
+}
+
+async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
+    let pool = store::connect_schema(url, "raw").await?;
+    for table in store::TABLES {
+        if table == "consumer_positions" {
+            continue;
+        }
+        // Same columns; the append-only tables keep their keys and indexes.
+        // The upserted ones cannot (COPY does not upsert, and a key repeats
+        // across batches), which only makes the baseline faster.
+        let including = match table {
+            "stake_history" | "requests" | "quarantine" => "INCLUDING ALL",
+            _ => "",
+        };
+        sqlx::query(&format!(
+            "CREATE TABLE raw.{table} (LIKE daas.{table} {including})"
+        ))
+        .execute(&pool)
+        .await?;
+    }
+    let batches = copy_batches(records);
+    let start = Instant::now();
+    for batch in &batches {
+        let mut tx = pool.begin().await?;
+        for (table, text) in batch {
+            if text.is_empty() {
+                continue;
+            }
+            let cols = if *table == "stakes" {
+                "(staker, role, amount_mist, updated_at)".to_owned()
+            } else {
+                String::new()
+            };
+            let mut copy = tx
+                .copy_in_raw(&format!("COPY raw.{table} {cols} FROM STDIN"))
+                .await?;
+            copy.send(text.as_bytes()).await?;
+            copy.finish().await?;
+        }
+        tx.commit().await?;
+    }
+    let rate = records.len() as f64 / start.elapsed().as_secs_f64();
+    pool.close().await;
+    Ok(rate)
+}
+
+async fn raw_consume(brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "bench-raw")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(0))?;
+    c.assign(&tpl)?;
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for _ in 0..n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv()).await??;
+        bytes += m.payload().map_or(0, <[u8]>::len);
+    }
+    std::hint::black_box(bytes);
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {
+    let pool = store::connect_schema(url, "daas").await?;
+    store::MIGRATOR.run(&pool).await?;
+    let args = LogArgs {
+        brokers: brokers.to_owned(),
+        topic: topic.to_owned(),
+        outcome_topic: String::new(),
+        batch_records: BATCH,
+        batch_ms: 200,
+    };
+    let (metrics, shutdown) = (Metrics::default(), CancellationToken::new());
+    let start = Instant::now();
+    let mut p = Projector::open(&pool, &args, &metrics, &shutdown).await?;
+    p.run_until(
+        &Until::Reached {
+            log: n as i64,
+            outcomes: 0,
+        },
+        None,
+    )
+    .await?;
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    anyhow::ensure!(p.committed().0 == n as i64, "projected {:?}", p.committed());
+    pool.close().await;
+    Ok(rate)
+}

@@ -1,0 +1,137 @@
+//! What the projector's integration tests share.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::{
+    collections::BTreeMap,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use daas_projector::{
+    committer::{Cursor, Positions, commit, load_position},
+    pipeline::CONSUMER,
+    processor::{Processor, Rows},
+    store,
+};
+use daas_testkit::wait_for;
+use sqlx::PgPool;
+
+/// Starts the projector binary on `url` (schema `daas`).
+pub fn projector(url: &str, brokers: &str, log: &str, outcomes: &str) -> std::io::Result<Child> {
+    Command::new(env!("CARGO_BIN_EXE_projector"))
+        .args(["run", "--database-url", url, "--brokers", brokers])
+        .args(["--topic", log, "--outcome-topic", outcomes])
+        .args(["--batch-records", "2000", "--batch-ms", "50"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .env(
+            "RUST_LOG",
+            std::env::var("DAAS_TEST_CHILD_LOG").unwrap_or_else(|_| "error".into()),
+        )
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+}
+
+/// Waits until the stored log and outcome positions reach `log` and `outcomes`.
+pub async fn wait_positions(
+    pool: &PgPool,
+    log_topic: &str,
+    log: i64,
+    outcome_topic: &str,
+    outcomes: i64,
+) -> anyhow::Result<()> {
+    wait_for(
+        "the projection to reach its positions",
+        Duration::from_secs(240),
+        || async move {
+            let l = position(pool, log_topic).await;
+            let o = position(pool, outcome_topic).await;
+            Ok((l >= log && o >= outcomes).then_some(()))
+        },
+    )
+    .await
+}
+
+/// The stored position of `topic` (0 when there is none yet, or the schema
+/// does not exist yet).
+pub async fn position(pool: &PgPool, topic: &str) -> i64 {
+    load_position(pool, CONSUMER, topic).await.unwrap_or(0)
+}
+
+/// The tables the pure processor computes over `records` then `outcomes`,
+/// committed in one transaction into `schema` of `url`, dumped.
+pub async fn expected(
+    url: &str,
+    schema: &str,
+    log_topic: &str,
+    records: &[Vec<u8>],
+    outcome_topic: &str,
+    outcomes: &[Vec<u8>],
+) -> anyhow::Result<BTreeMap<&'static str, Vec<String>>> {
+    let pool = store::connect_schema(url, schema).await?;
+    store::MIGRATOR.run(&pool).await?;
+    let mut p = Processor::default();
+    let mut rows = Rows::default();
+    for (i, r) in records.iter().enumerate() {
+        p.process(i as i64, r, &mut rows);
+    }
+    for (i, o) in outcomes.iter().enumerate() {
+        p.process_outcome(i as i64, o, &mut rows);
+    }
+    let positions = Positions {
+        consumer: CONSUMER.into(),
+        log: Cursor {
+            topic: log_topic.into(),
+            from: 0,
+            to: records.len() as i64,
+        },
+        outcomes: Some(Cursor {
+            topic: outcome_topic.into(),
+            from: 0,
+            to: outcomes.len() as i64,
+        }),
+    };
+    commit(&pool, &rows, &positions).await?;
+    let dump = store::dump(&pool).await?;
+    pool.close().await;
+    Ok(dump)
+}
+
+/// Asserts two dumps are equal, table by table, showing the first difference.
+pub fn assert_same(
+    got: &BTreeMap<&'static str, Vec<String>>,
+    want: &BTreeMap<&'static str, Vec<String>>,
+) {
+    for (table, want_rows) in want {
+        let got_rows = &got[table];
+        if let Some(i) =
+            (0..got_rows.len().max(want_rows.len())).find(|&i| got_rows.get(i) != want_rows.get(i))
+        {
+            panic!(
+                "{table}: {} rows vs {} expected; first difference at row {i}:\n got  {:?}\n want {:?}",
+                got_rows.len(),
+                want_rows.len(),
+                got_rows.get(i),
+                want_rows.get(i)
+            );
+        }
+    }
+}
+
+/// SIGKILL: no flush, no commit, no goodbye.
+pub fn kill9(child: &mut Child) -> anyhow::Result<()> {
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// SIGTERM, then the exit status (the projector commits its open batch first).
+pub fn terminate(child: &mut Child) -> anyhow::Result<std::process::ExitStatus> {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -TERM failed");
+    Ok(child.wait()?)
+}
