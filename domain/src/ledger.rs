@@ -155,6 +155,59 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Where a store keeps this change's entity, one key per entity
+    /// (`stake/<staker>/<role>`, `node/<name>`, `object/<cluster>/<namespace>/<kind>/<name>`, …);
+    /// the latest change of an entity is its state. `None` for derived facts
+    /// (node activity follows from stakes and nodes). Objects are keyed
+    /// namespace-first so a namespace's objects share a prefix.
+    pub fn store_key(&self) -> Option<String> {
+        Some(match self {
+            Change::Stake { staker, role, .. } => format!("stake/{staker}/{}", role.as_str()),
+            Change::Node { name, .. } => format!("node/{name}"),
+            Change::NodeActivity { .. } => return None,
+            Change::Cluster { id, .. } => format!("cluster/{id}"),
+            Change::Grant {
+                cluster,
+                namespace,
+                grantee,
+                ..
+            } => format!("grant/{cluster}/{namespace}/{grantee}"),
+            Change::NamespaceOwner {
+                cluster, namespace, ..
+            } => format!("namespace/{cluster}/{namespace}"),
+            Change::Object { key, .. } => {
+                Self::object_prefix(key.cluster, &key.namespace)
+                    + &format!("{}/{}", key.kind, key.name)
+            }
+            Change::PcrSet { version, .. } => format!("pcr/{version:020}"),
+            Change::Enclave { public_key, .. } => {
+                format!("enclave/{}", hex::encode(public_key.as_ref()))
+            }
+        })
+    }
+
+    /// The store prefix of every object of `namespace` in `cluster`.
+    pub fn object_prefix(cluster: ObjectId, namespace: &str) -> String {
+        format!("object/{cluster}/{namespace}/")
+    }
+
+    /// True when the entity is gone after this change (the store deletes its key).
+    pub fn is_removal(&self) -> bool {
+        match self {
+            Change::Stake { amount, .. } => *amount == 0,
+            Change::Node { entry, .. } => entry.is_none(),
+            Change::Grant { role, .. } => role.is_none(),
+            Change::NamespaceOwner { owner, .. } => owner.is_none(),
+            Change::Object { exists, .. } => !exists,
+            Change::NodeActivity { .. }
+            | Change::Cluster { .. }
+            | Change::PcrSet { .. }
+            | Change::Enclave { .. } => false,
+        }
+    }
+}
+
 /// The ledger state. Construct with `Ledger::default()` and feed it events in log order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
@@ -387,6 +440,80 @@ impl Ledger {
                     key: k,
                     exists: false,
                 });
+            }
+        }
+    }
+
+    /// Rebuilds state from stored changes (the latest change of each entity,
+    /// see [`Change::store_key`]), in any order: what a store persisted as
+    /// changes comes back as the same ledger.
+    pub fn restore(&mut self, change: &Change) {
+        match change {
+            Change::Stake {
+                staker,
+                role,
+                amount,
+            } => {
+                let before = if *amount == 0 {
+                    self.stakes.remove(&(*staker, *role))
+                } else {
+                    self.stakes.insert((*staker, *role), *amount)
+                };
+                self.total_stake = self
+                    .total_stake
+                    .saturating_sub(u128::from(before.unwrap_or(0)))
+                    + u128::from(*amount);
+            }
+            Change::Node { name, entry } => match entry {
+                Some(e) => {
+                    self.nodes.insert(name.clone(), e.clone());
+                }
+                None => {
+                    self.nodes.remove(name);
+                }
+            },
+            Change::NodeActivity { .. } => {}
+            Change::Cluster { id, entry } => {
+                self.clusters.insert(*id, entry.clone());
+            }
+            Change::Grant {
+                cluster,
+                namespace,
+                grantee,
+                role,
+            } => {
+                let k = (*cluster, namespace.clone(), *grantee);
+                match role {
+                    Some(r) => self.grants.insert(k, *r),
+                    None => self.grants.remove(&k),
+                };
+            }
+            Change::NamespaceOwner {
+                cluster,
+                namespace,
+                owner,
+            } => {
+                let k = (*cluster, namespace.clone());
+                match owner {
+                    Some(o) => self.namespaces.insert(k, *o),
+                    None => self.namespaces.remove(&k),
+                };
+            }
+            Change::Object { key, exists } => {
+                if *exists {
+                    self.objects.insert(key.clone());
+                } else {
+                    self.objects.remove(key);
+                }
+            }
+            Change::PcrSet { version, set } => {
+                self.pcr_sets.insert(*version, set.clone());
+            }
+            Change::Enclave {
+                public_key,
+                pcr_version,
+            } => {
+                self.enclaves.insert(public_key.clone(), *pcr_version);
             }
         }
     }

@@ -170,6 +170,28 @@ proptest! {
     }
 
     #[test]
+    fn stored_changes_restore_the_same_ledger(events in sequence()) {
+        // What a store keeps: the latest change per key, keys deleted on removal.
+        let mut ledger = Ledger::default();
+        let mut store = std::collections::BTreeMap::new();
+        for applied in run(&mut ledger, &events) {
+            for c in applied.changes {
+                let Some(key) = c.store_key() else { continue };
+                if c.is_removal() {
+                    store.remove(&key);
+                } else {
+                    store.insert(key, c);
+                }
+            }
+        }
+        let mut restored = Ledger::default();
+        for c in store.values() {
+            restored.restore(c);
+        }
+        prop_assert_eq!(restored, ledger);
+    }
+
+    #[test]
     fn total_stake_is_the_sum_and_matches_the_chain(events in sequence()) {
         let mut ledger = Ledger::default();
         let mut last = std::collections::BTreeMap::new();

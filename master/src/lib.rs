@@ -1,5 +1,23 @@
-//! The master: the log topic → Kubernetes objects in etcd, authorised by its own ledger.
+//! The master: the ordered log → Kubernetes objects in etcd, authorised by
+//! the shared ledger derived from the same log, exactly once.
 //!
-//! - [`store`] owns the etcd connection.
+//! - [`apply`]: the engine — records → one guarded etcd Txn of objects,
+//!   ledger changes, outcomes and the position;
+//! - [`object`]: the stored form of an object (deterministic metadata, merge on update);
+//! - [`encryption`]: Secrets in kube's `k8s:enc:aesgcm:v1:` envelope;
+//! - [`state`]: the key layout and reading state back;
+//! - [`outcomes`]: publishing outcomes to the outcome topic exactly once;
+//! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
+//! - [`state_root`]: the verifiable hash of the desired state;
+//! - [`store`]: etcd connection and `check`; [`metrics`].
 
+pub mod apply;
+pub mod encryption;
+pub mod metrics;
+pub mod object;
+pub mod outcomes;
+pub mod pipeline;
+pub mod replay;
+pub mod state;
+pub mod state_root;
 pub mod store;

@@ -1,6 +1,6 @@
 //! `projector`: the log topic → Postgres tables for analysts.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -10,8 +10,7 @@ use daas_projector::{
     rebuild,
     store::{self, DatabaseArgs},
 };
-use daas_service::{serve_metrics, shutdown_on_signals};
-use tokio::net::TcpListener;
+use daas_service::{shutdown_on_signals, spawn_metrics};
 use tokio_util::sync::CancellationToken;
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
@@ -86,14 +85,7 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let listener = TcpListener::bind(metrics_listen)
-                .await
-                .with_context(|| format!("binding metrics on {metrics_listen}"))?;
-            let metrics_task = tokio::spawn(serve_metrics(
-                listener,
-                Arc::new(registry),
-                shutdown.clone(),
-            ));
+            let metrics_task = spawn_metrics(metrics_listen, registry, shutdown.clone()).await?;
             let lag_task = tokio::spawn(track_lag(log.clone(), metrics.clone(), shutdown.clone()));
             let pool = store::connect(&db).await.context("projector run")?;
             let result = pipeline::run(&pool, &log, &metrics, shutdown.clone()).await;

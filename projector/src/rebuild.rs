@@ -9,9 +9,6 @@
 //! on the old schema finds its stored position moved at its next commit and
 //! restarts from the new one.
 
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -56,13 +53,8 @@ pub async fn rebuild(
 
     let (log_end, outcomes_end) = ends(log)?;
     tracing::info!(schema = %fresh, log_end, outcomes_end, "rebuilding");
-    let bar = ProgressBar::new(log_end as u64).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message("rebuild");
-    let ticker = progress_logger(bar.clone(), shutdown.clone());
+    let (bar, ticker) =
+        daas_service::progress::records_bar("rebuild", log_end as u64, shutdown.clone());
 
     let mut p = Projector::open(&pool, log, metrics, &shutdown).await?;
     p.run_until(
@@ -155,25 +147,4 @@ async fn drop_schema(pool: &sqlx::PgPool, schema: &str) -> Result<(), sqlx::Erro
             Err(e) => return Err(e),
         }
     }
-}
-
-/// When stderr is not a terminal the bar is hidden: log progress instead.
-fn progress_logger(bar: ProgressBar, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if !bar.is_hidden() {
-            return;
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => tracing::info!(
-                    records = bar.position(),
-                    of = bar.length().unwrap_or(0),
-                    "rebuild progress"
-                ),
-            }
-        }
-    })
 }

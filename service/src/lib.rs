@@ -2,12 +2,14 @@
 //!
 //! - [`logging`]: structured `tracing` output, text for people or JSON for machines;
 //! - [`metrics`]: the Prometheus text endpoint (`GET /metrics`) over a registry;
+//! - [`progress`]: a progress bar for long work, or log lines when there is no terminal;
 //! - [`shutdown`]: a cancellation token tripped by SIGTERM or SIGINT.
 
 pub mod logging;
 pub mod metrics;
+pub mod progress;
 pub mod shutdown;
 
 pub use logging::{LogArgs, LogFormat};
-pub use metrics::serve_metrics;
+pub use metrics::{serve_metrics, spawn_metrics};
 pub use shutdown::shutdown_on_signals;

@@ -24,6 +24,22 @@ pub async fn serve_metrics(
         .await
 }
 
+/// Binds `addr` and serves `registry` there in a task until `shutdown`.
+pub async fn spawn_metrics(
+    addr: std::net::SocketAddr,
+    registry: Registry,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("binding metrics on {addr}: {e}")))?;
+    Ok(tokio::spawn(serve_metrics(
+        listener,
+        Arc::new(registry),
+        shutdown,
+    )))
+}
+
 async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
     let mut body = String::new();
     // Encoding into a String cannot fail except on a fmt error, which would be a bug in a metric type.

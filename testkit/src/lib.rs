@@ -26,6 +26,7 @@ mod chain;
 mod db;
 mod etcd;
 mod postgres;
+mod process;
 mod stack;
 mod topic;
 mod wait;
@@ -33,8 +34,9 @@ pub mod workload;
 
 pub use chain::{TestChain, fill, free_addr};
 pub use db::{MIGRATOR, TestDb};
-pub use etcd::TestEtcd;
+pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;
+pub use process::{kill9, terminate};
 pub use stack::Stack;
 pub use topic::{TestTopic, high_watermark, produce, read_log};
 pub use wait::wait_for;

@@ -120,18 +120,5 @@ pub fn assert_same(
     }
 }
 
-/// SIGKILL: no flush, no commit, no goodbye.
-pub fn kill9(child: &mut Child) -> anyhow::Result<()> {
-    child.kill()?;
-    child.wait()?;
-    Ok(())
-}
-
-/// SIGTERM, then the exit status (the projector commits its open batch first).
-pub fn terminate(child: &mut Child) -> anyhow::Result<std::process::ExitStatus> {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    anyhow::ensure!(status.success(), "kill -TERM failed");
-    Ok(child.wait()?)
-}
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use daas_testkit::{kill9, terminate};

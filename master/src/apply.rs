@@ -1,0 +1,601 @@
+//! The apply engine: consecutive log records → one etcd Txn holding the
+//! objects they write, the ledger changes, their outcomes and the new position.
+//!
+//! Each Txn is guarded like kube-apiserver's own writes: every object it
+//! writes carries a `mod_revision` compare against the revision read just
+//! before (0 = must not exist), and the position key must still hold the
+//! offset this batch starts at. A failed compare (a controller wrote the
+//! object meanwhile, or a second master runs) fails the whole Txn; the engine
+//! is then reopened from etcd and the batch planned again.
+//!
+//! A batch closes before it would exceed etcd's 128 operations or ~1 MiB per
+//! Txn. A namespace delete (which removes everything inside it with prefix
+//! deletes) always gets a Txn of its own.
+
+use std::collections::BTreeMap;
+
+use daas_domain::{
+    Body, Event, Ledger, LogEntry, LogPosition, ObjectId, Outcome, OutcomeResult,
+    admission::{Action, Decision},
+    events::K8sApiRequest,
+    kinds::{self, KINDS},
+    ledger::Change,
+    roles::Role,
+};
+use etcd_client::{Client, Compare, CompareOp, DeleteOptions, Txn, TxnOp, TxnOpResponse};
+use serde_json::{Value, json};
+
+use crate::{
+    encryption::{EncryptionError, SecretKey},
+    metrics::Metrics,
+    object::{self, Written},
+    state::{self, Layout, StateError},
+};
+
+/// etcd's default `--max-txn-ops`.
+const MAX_TXN_OPS: usize = 128;
+/// Ops kept free for the position and the outcome batch.
+const RESERVED_OPS: usize = 2;
+/// Value bytes per Txn (etcd refuses requests over 1.5 MiB).
+const MAX_TXN_BYTES: usize = 1024 * 1024;
+/// Records one Txn takes at most (rejections and skips cost no operations).
+const MAX_RECORDS_PER_TXN: usize = 256;
+/// The taint a node gets when its operator's stake falls below the minimum.
+pub const EVICTION_TAINT: &str = "daas.io/stake-evicted";
+
+/// What the engine needs to know.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where things live.
+    pub layout: Layout,
+    /// The cluster this master serves; requests for others are not applied here.
+    pub cluster: ObjectId,
+    /// Secrets' encryption key; `None` stores them as plain JSON (kube's identity provider).
+    pub secret_key: Option<SecretKey>,
+}
+
+/// Why a batch was not applied. After any error the engine must be reopened.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// etcd failed.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// Stored state is unusable.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A compare failed: someone else wrote a key of this batch.
+    #[error("a key of the batch changed under it (another writer); replanning")]
+    Conflict,
+    /// A stored Secret cannot be decrypted with the configured key.
+    #[error("{key}: {source}")]
+    Secret {
+        /// The etcd key.
+        key: String,
+        /// Why.
+        #[source]
+        source: EncryptionError,
+    },
+}
+
+/// One applied batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Records consumed from the front of the input.
+    pub consumed: usize,
+    /// Outcomes of the served cluster's requests, resource versions filled in.
+    pub outcomes: Vec<Outcome>,
+    /// The Txn's revision (0 when nothing was written).
+    pub revision: i64,
+}
+
+/// A key's state during planning.
+struct Slot {
+    /// The stored object, decoded (decrypted).
+    stored: Option<Value>,
+    /// mod_revision when read (0 = absent).
+    rev: i64,
+    /// Planned write: `Some(Some(bytes))` put, `Some(None)` delete.
+    write: Option<Option<Vec<u8>>>,
+}
+
+/// The engine: the ledger as of the next offset, and an etcd client.
+pub struct Engine {
+    client: Client,
+    cfg: Config,
+    ledger: Ledger,
+    next: i64,
+}
+
+fn request_target(cfg: &Config, req: &K8sApiRequest) -> Option<String> {
+    if req.cluster_id != cfg.cluster {
+        return None;
+    }
+    let info = kinds::lookup(&req.kind)?;
+    let ns = if info.namespaced {
+        req.namespace.as_str()
+    } else {
+        ""
+    };
+    Some(info.etcd_key(&cfg.layout.registry, ns, &req.name))
+}
+
+fn is_namespace_delete(req: &K8sApiRequest) -> bool {
+    req.kind == "Namespace" && req.verb == "delete"
+}
+
+/// An upper bound of the operations one event adds to a Txn.
+fn op_bound(ledger: &Ledger, event: &Event) -> usize {
+    match event {
+        // The object, its ledger entry, a namespace owner.
+        Event::K8sApiRequest(_) => 3,
+        Event::StakeDeposited(e) => stake_bound(ledger, e.staker, e.role),
+        Event::StakeWithdrawn(e) => stake_bound(ledger, e.staker, e.role),
+        Event::StakeSlashed(e) => stake_bound(ledger, e.staker, e.role),
+        // The node, its Node object and eviction record.
+        Event::NodeRegistered(_) | Event::NodeDeregistered(_) => 3,
+        // The cluster and its system namespaces.
+        Event::ClusterCreated(_) => 1 + daas_domain::ledger::SYSTEM_NAMESPACES.len(),
+        _ => 1,
+    }
+}
+
+fn stake_bound(ledger: &Ledger, staker: daas_domain::Address, role: u8) -> usize {
+    if Role::from_move(role) == Some(Role::Node) {
+        let nodes = ledger
+            .nodes()
+            .values()
+            .filter(|n| n.operator == staker)
+            .count();
+        1 + 2 * nodes
+    } else {
+        1
+    }
+}
+
+impl Engine {
+    /// Loads the position and the ledger from etcd.
+    pub async fn open(mut client: Client, cfg: Config) -> Result<Self, EngineError> {
+        let next = state::load_position(&mut client, &cfg.layout).await?;
+        let ledger = state::load_ledger(&mut client, &cfg.layout).await?;
+        Ok(Self {
+            client,
+            cfg,
+            ledger,
+            next,
+        })
+    }
+
+    /// The next log offset to apply.
+    pub fn next_offset(&self) -> i64 {
+        self.next
+    }
+
+    /// The ledger as of the next offset.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn decode_stored(&self, key: &str, bytes: &[u8]) -> Result<Value, EngineError> {
+        let plain;
+        let bytes = if bytes.starts_with(b"k8s:enc:") {
+            let k = self
+                .cfg
+                .secret_key
+                .as_ref()
+                .ok_or_else(|| EngineError::Secret {
+                    key: key.to_owned(),
+                    source: EncryptionError::Envelope("no key configured for an encrypted".into()),
+                })?;
+            plain = k.open(key, bytes).map_err(|source| EngineError::Secret {
+                key: key.to_owned(),
+                source,
+            })?;
+            plain.as_slice()
+        } else {
+            bytes
+        };
+        serde_json::from_slice(bytes).map_err(|e| {
+            EngineError::State(StateError::Corrupt {
+                key: key.to_owned(),
+                reason: format!("not a JSON object: {e}"),
+            })
+        })
+    }
+
+    /// Reads `keys` (≤ 128 per Txn) into `slots`.
+    async fn read(
+        &mut self,
+        keys: Vec<String>,
+        slots: &mut BTreeMap<String, Slot>,
+    ) -> Result<(), EngineError> {
+        for chunk in keys.chunks(MAX_TXN_OPS) {
+            let ops: Vec<TxnOp> = chunk.iter().map(|k| TxnOp::get(k.as_str(), None)).collect();
+            let resp = self.client.txn(Txn::new().and_then(ops)).await?;
+            for (key, r) in chunk.iter().zip(resp.op_responses()) {
+                let TxnOpResponse::Get(g) = r else { continue };
+                let slot = match g.kvs().first() {
+                    Some(kv) => Slot {
+                        stored: Some(self.decode_stored(key, kv.value())?),
+                        rev: kv.mod_revision(),
+                        write: None,
+                    },
+                    None => Slot {
+                        stored: None,
+                        rev: 0,
+                        write: None,
+                    },
+                };
+                slots.insert(key.clone(), slot);
+            }
+        }
+        Ok(())
+    }
+
+    async fn slot<'s>(
+        &mut self,
+        key: &str,
+        slots: &'s mut BTreeMap<String, Slot>,
+    ) -> Result<&'s mut Slot, EngineError> {
+        if !slots.contains_key(key) {
+            self.read(vec![key.to_owned()], slots).await?;
+        }
+        Ok(slots.entry(key.to_owned()).or_insert(Slot {
+            stored: None,
+            rev: 0,
+            write: None,
+        }))
+    }
+
+    /// Applies a prefix of `records` (encoded log records at offsets
+    /// `next_offset()..`) in one Txn. `records` must not be empty.
+    pub async fn apply(
+        &mut self,
+        records: &[Vec<u8>],
+        metrics: &Metrics,
+    ) -> Result<Batch, EngineError> {
+        // More records than one Txn can take are not even decoded.
+        let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
+        let entries: Vec<Option<LogEntry>> =
+            window.iter().map(|r| LogEntry::decode(r).ok()).collect();
+
+        // Read every object the window's requests target up front (a few
+        // read Txns), rather than one round trip per request.
+        let mut targets = Vec::new();
+        for e in entries.iter().flatten() {
+            if let Body::Event(Event::K8sApiRequest(r)) = &e.body
+                && let Some(k) = request_target(&self.cfg, r)
+                && !targets.contains(&k)
+            {
+                targets.push(k);
+            }
+        }
+        let mut slots = BTreeMap::new();
+        self.read(targets, &mut slots).await?;
+
+        let layout = self.cfg.layout.clone();
+        let mut ledger_writes: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+        let mut prefix_deletes: Vec<String> = Vec::new();
+        let mut outcomes: Vec<(Outcome, Option<String>)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut consumed = 0usize;
+        let budget = MAX_TXN_OPS - RESERVED_OPS;
+
+        for entry in &entries {
+            let ops = slots.values().filter(|s| s.write.is_some()).count()
+                + ledger_writes.len()
+                + prefix_deletes.len();
+            let Some(entry) = entry else {
+                metrics.skipped.inc();
+                consumed += 1;
+                continue;
+            };
+            let Body::Event(event) = &entry.body else {
+                metrics.skipped.inc();
+                consumed += 1;
+                continue;
+            };
+            // Only an admitted namespace delete removes anything (deciding a
+            // delete parses no manifest, so asking first is cheap).
+            let solo = matches!(event, Event::K8sApiRequest(r) if is_namespace_delete(r)
+                && matches!(daas_domain::admission::decide(&self.ledger, r), Decision::Admitted(_)));
+            if consumed > 0 && (solo || ops + op_bound(&self.ledger, event) > budget) {
+                break;
+            }
+            if let Event::K8sApiRequest(r) = event
+                && consumed > 0
+                && bytes + r.manifest.len() * 2 > MAX_TXN_BYTES
+            {
+                break;
+            }
+            let applied = self.ledger.apply(event);
+            consumed += 1;
+
+            let ns_deleted = match (event, &applied.decision) {
+                (Event::K8sApiRequest(r), Some(Decision::Admitted(a)))
+                    if is_namespace_delete(r) && a.action == Action::Delete =>
+                {
+                    Some((r.cluster_id, r.name.clone()))
+                }
+                _ => None,
+            };
+            for change in &applied.changes {
+                if let Change::NodeActivity { name, active, .. } = change {
+                    self.plan_eviction(
+                        name,
+                        *active,
+                        &entry.position,
+                        &mut slots,
+                        &mut ledger_writes,
+                    )
+                    .await?;
+                    continue;
+                }
+                if let (Change::Object { key, exists: false }, Some((c, ns))) =
+                    (change, &ns_deleted)
+                    && key.cluster == *c
+                    && key.namespace == *ns
+                {
+                    // Covered by the prefix delete of the namespace's entries.
+                    continue;
+                }
+                let Some(k) = change.store_key() else {
+                    continue;
+                };
+                let value = if change.is_removal() {
+                    None
+                } else {
+                    Some(serde_json::to_vec(change).unwrap_or_default())
+                };
+                bytes += value.as_ref().map_or(0, Vec::len);
+                ledger_writes.insert(layout.ledger(&k), value);
+            }
+            if let Some((cluster, ns)) = &ns_deleted {
+                prefix_deletes.push(layout.ledger(&Change::object_prefix(*cluster, ns)));
+                if *cluster == self.cfg.cluster {
+                    for info in KINDS.iter().filter(|k| k.namespaced) {
+                        prefix_deletes.push(info.etcd_key(&layout.registry, ns, ""));
+                    }
+                }
+            }
+
+            let Event::K8sApiRequest(req) = event else {
+                continue;
+            };
+            let Some(decision) = applied.decision else {
+                continue;
+            };
+            if req.cluster_id != self.cfg.cluster {
+                continue;
+            }
+            let (result, key) = match decision {
+                Decision::Rejected(r) => {
+                    metrics.rejected.inc();
+                    (OutcomeResult::Rejected(r), None)
+                }
+                Decision::Admitted(a) => {
+                    metrics.applied.inc();
+                    let Some(key) = request_target(&self.cfg, req) else {
+                        continue;
+                    };
+                    let ns = if a.kind.namespaced {
+                        req.namespace.as_str()
+                    } else {
+                        ""
+                    };
+                    let (action, wrote) = match (&a.action, &a.object) {
+                        (Action::Delete, _) | (_, None) => {
+                            let slot = self.slot(&key, &mut slots).await?;
+                            slot.stored = None;
+                            slot.write = Some(None);
+                            ("deleted", true)
+                        }
+                        (action, Some(manifest)) => {
+                            let uid =
+                                object::uid(&entry.transaction_digest, entry.position.event_index);
+                            let created = object::timestamp(entry.checkpoint_timestamp_ms);
+                            let secret_key = self.cfg.secret_key.clone();
+                            let slot = self.slot(&key, &mut slots).await?;
+                            let (obj, written) = object::render(
+                                a.kind,
+                                manifest,
+                                ns,
+                                slot.stored.as_ref(),
+                                &uid,
+                                &created,
+                            );
+                            let action = if *action == Action::Create {
+                                "created"
+                            } else {
+                                written.as_str()
+                            };
+                            if written == Written::Unchanged {
+                                (action, slot.write.is_some())
+                            } else {
+                                let json = serde_json::to_vec(&obj).unwrap_or_default();
+                                let value = match (&secret_key, a.kind.kind) {
+                                    (Some(k), "Secret") => {
+                                        k.seal(&key, &position_bytes(&entry.position), &json)
+                                    }
+                                    _ => json,
+                                };
+                                bytes += value.len();
+                                slot.stored = Some(obj);
+                                slot.write = Some(Some(value));
+                                (action, true)
+                            }
+                        }
+                    };
+                    let rv = if action == "deleted" {
+                        0
+                    } else if wrote {
+                        -1 // filled with the Txn's revision
+                    } else {
+                        slots.get(&key).map_or(0, |s| s.rev)
+                    };
+                    (
+                        OutcomeResult::Applied {
+                            action: action.into(),
+                            key: key.clone(),
+                            resource_version: rv,
+                        },
+                        Some(key),
+                    )
+                }
+            };
+            outcomes.push((
+                Outcome {
+                    cluster_id: req.cluster_id,
+                    request_id: req.request_id,
+                    position: entry.position,
+                    transaction_digest: entry.transaction_digest,
+                    result,
+                },
+                key,
+            ));
+            if solo {
+                break;
+            }
+        }
+
+        // The Txn.
+        let first = self.next;
+        let next = first + consumed as i64;
+        let position_key = layout.position();
+        let mut compares = vec![if first == 0 {
+            Compare::version(position_key.as_str(), CompareOp::Equal, 0)
+        } else {
+            Compare::value(position_key.as_str(), CompareOp::Equal, first.to_string())
+        }];
+        let mut ops = Vec::new();
+        for d in &prefix_deletes {
+            ops.push(TxnOp::delete(
+                d.as_str(),
+                Some(DeleteOptions::new().with_prefix()),
+            ));
+        }
+        for (key, slot) in &slots {
+            let Some(write) = &slot.write else { continue };
+            compares.push(Compare::mod_revision(
+                key.as_str(),
+                CompareOp::Equal,
+                slot.rev,
+            ));
+            ops.push(match write {
+                Some(v) => TxnOp::put(key.as_str(), v.clone(), None),
+                None => TxnOp::delete(key.as_str(), None),
+            });
+        }
+        for (key, value) in &ledger_writes {
+            ops.push(match value {
+                Some(v) => TxnOp::put(key.as_str(), v.clone(), None),
+                None => TxnOp::delete(key.as_str(), None),
+            });
+        }
+        if !outcomes.is_empty() {
+            let mut blob = Vec::new();
+            for (o, _) in &outcomes {
+                prost::Message::encode_length_delimited(&o.to_proto(), &mut blob)
+                    .unwrap_or_default();
+            }
+            ops.push(TxnOp::put(layout.outcomes(first), blob, None));
+        }
+        ops.push(TxnOp::put(position_key.as_str(), next.to_string(), None));
+        let resp = self
+            .client
+            .txn(Txn::new().when(compares).and_then(ops))
+            .await?;
+        if !resp.succeeded() {
+            metrics.conflicts.inc();
+            return Err(EngineError::Conflict);
+        }
+        let revision = resp.header().map_or(0, |h| h.revision());
+        metrics.txns.inc();
+        self.next = next;
+        let outcomes = outcomes
+            .into_iter()
+            .map(|(mut o, _)| {
+                if let OutcomeResult::Applied {
+                    resource_version, ..
+                } = &mut o.result
+                    && *resource_version < 0
+                {
+                    *resource_version = revision;
+                }
+                o
+            })
+            .collect();
+        Ok(Batch {
+            consumed,
+            outcomes,
+            revision,
+        })
+    }
+
+    /// Cordons and taints a node whose stake fell below the minimum (or
+    /// lifts that when it recovers), and records the eviction.
+    async fn plan_eviction(
+        &mut self,
+        node: &str,
+        active: bool,
+        at: &LogPosition,
+        slots: &mut BTreeMap<String, Slot>,
+        ledger_writes: &mut BTreeMap<String, Option<Vec<u8>>>,
+    ) -> Result<(), EngineError> {
+        let record = self.cfg.layout.eviction(node);
+        ledger_writes.insert(
+            record,
+            (!active).then(|| {
+                json!({"node": node, "reason": "operator stake below the node minimum",
+                       "position": [at.checkpoint, at.transaction_index, at.event_index]})
+                .to_string()
+                .into_bytes()
+            }),
+        );
+        let key = self.cfg.layout.minion(node);
+        let slot = self.slot(&key, slots).await?;
+        let Some(Value::Object(mut obj)) = slot.stored.clone() else {
+            return Ok(()); // no kubelet registered this node (yet)
+        };
+        let spec = obj.entry("spec").or_insert_with(|| json!({}));
+        let Some(spec) = spec.as_object_mut() else {
+            return Ok(());
+        };
+        let mut taints: Vec<Value> = spec
+            .get("taints")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        taints.retain(|t| t.get("key").and_then(Value::as_str) != Some(EVICTION_TAINT));
+        if active {
+            spec.remove("unschedulable");
+        } else {
+            spec.insert("unschedulable".into(), json!(true));
+            taints.push(json!({"key": EVICTION_TAINT, "effect": "NoExecute"}));
+        }
+        if taints.is_empty() {
+            spec.remove("taints");
+        } else {
+            spec.insert("taints".into(), Value::Array(taints));
+        }
+        let obj = Value::Object(obj);
+        if slot.stored.as_ref() != Some(&obj) {
+            slot.write = Some(Some(serde_json::to_vec(&obj).unwrap_or_default()));
+            slot.stored = Some(obj);
+        }
+        Ok(())
+    }
+}
+
+/// A write's log position as bytes (the secret nonce's input).
+fn position_bytes(p: &LogPosition) -> Vec<u8> {
+    let mut b = Vec::with_capacity(24);
+    b.extend_from_slice(&p.checkpoint.to_be_bytes());
+    b.extend_from_slice(&p.transaction_index.to_be_bytes());
+    b.extend_from_slice(&p.event_index.to_be_bytes());
+    b
+}

@@ -1,0 +1,156 @@
+//! Publishing outcomes to the outcome topic, exactly once.
+//!
+//! Outcomes are first committed to etcd with the objects (see `state`); the
+//! topic follows. After a crash the publisher reads the topic's last outcome
+//! and republishes every stored outcome after it, so the topic gets each
+//! outcome once, in log order, whatever the crash point.
+
+use std::time::Duration;
+
+use daas_domain::{LogPosition, Outcome, OutcomeResult};
+use daas_proto::v1;
+use etcd_client::Client;
+use futures::future::try_join_all;
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, Consumer},
+    producer::{FutureProducer, FutureRecord, future_producer::DeliveryFuture},
+};
+
+use crate::state::{self, Layout};
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The broker failed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// etcd failed.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// The producer dropped a delivery.
+    #[error("an outcome's delivery was cancelled")]
+    Cancelled,
+    /// A stored outcome or the topic's last record does not decode.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// The outcome topic's producer.
+pub struct Publisher {
+    producer: FutureProducer,
+    brokers: String,
+    topic: String,
+    pending: Vec<DeliveryFuture>,
+}
+
+impl Publisher {
+    /// An idempotent producer for `topic`.
+    pub fn new(brokers: &str, topic: &str) -> Result<Self, PublishError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .create()?;
+        Ok(Self {
+            producer,
+            brokers: brokers.to_owned(),
+            topic: topic.to_owned(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Position of the last outcome on the topic.
+    fn last_published(&self) -> Result<Option<LogPosition>, PublishError> {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", "daas-master-resume")
+            .set("enable.auto.commit", "false")
+            .create()?;
+        let (_, high) = c.fetch_watermarks(&self.topic, 0, Duration::from_secs(10))?;
+        if high == 0 {
+            return Ok(None);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, 0, Offset::Offset(high - 1))?;
+        c.assign(&tpl)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Some(m) = c.poll(Duration::from_millis(200)) {
+                let m = m?;
+                let o = Outcome::decode(m.payload().unwrap_or_default()).map_err(|e| {
+                    PublishError::Corrupt(format!("last outcome on the topic: {e}"))
+                })?;
+                return Ok(Some(o.position));
+            }
+        }
+        Err(PublishError::Corrupt(format!(
+            "could not read the last record of {}",
+            self.topic
+        )))
+    }
+
+    /// Publishes every outcome stored in etcd after the topic's last one, and
+    /// waits for the acknowledgements. Returns how many were published.
+    pub async fn resume(
+        &mut self,
+        client: &mut Client,
+        layout: &Layout,
+    ) -> Result<usize, PublishError> {
+        let last = self.last_published()?;
+        let mut n = 0;
+        for kv in state::range(client, &layout.outcomes_prefix()).await? {
+            let mut buf = kv.value();
+            while !buf.is_empty() {
+                let pb: v1::Outcome = prost::Message::decode_length_delimited(&mut buf)
+                    .map_err(|e| PublishError::Corrupt(format!("stored outcome: {e}")))?;
+                let mut o = Outcome::decode(&prost::Message::encode_to_vec(&pb))
+                    .map_err(|e| PublishError::Corrupt(format!("stored outcome: {e}")))?;
+                if last.is_some_and(|p| o.position <= p) {
+                    continue;
+                }
+                if let OutcomeResult::Applied {
+                    resource_version, ..
+                } = &mut o.result
+                    && *resource_version < 0
+                {
+                    // Written in the same Txn as this batch key.
+                    *resource_version = kv.mod_revision();
+                }
+                self.send(std::slice::from_ref(&o))?;
+                n += 1;
+            }
+        }
+        self.flush().await?;
+        Ok(n)
+    }
+
+    /// Queues outcomes (in order).
+    pub fn send(&mut self, outcomes: &[Outcome]) -> Result<(), PublishError> {
+        for o in outcomes {
+            let payload = o.encode();
+            let record = FutureRecord::to(&self.topic)
+                .partition(0)
+                .key(o.cluster_id.0.as_slice())
+                .payload(&payload);
+            let fut = self.producer.send_result(record).map_err(|(e, _)| e)?;
+            self.pending.push(fut);
+        }
+        Ok(())
+    }
+
+    /// Waits until every queued outcome is acknowledged; returns how many.
+    pub async fn flush(&mut self) -> Result<usize, PublishError> {
+        let pending = std::mem::take(&mut self.pending);
+        let n = pending.len();
+        for r in try_join_all(pending)
+            .await
+            .map_err(|_| PublishError::Cancelled)?
+        {
+            r.map_err(|(e, _)| e)?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,208 @@
+//! The master's loop: read the log from the position stored in etcd, apply
+//! it Txn by Txn, publish the outcomes. Any failure (etcd restart, a conflict,
+//! the broker) reopens the engine from etcd: what a Txn committed stays, what
+//! it did not is applied again.
+
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
+
+use clap::Args;
+use etcd_client::Client;
+use indicatif::ProgressBar;
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{Consumer, StreamConsumer},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    apply::{Config, Engine, EngineError},
+    metrics::Metrics,
+    outcomes::{PublishError, Publisher},
+};
+
+/// The topics.
+#[derive(Args, Clone, Debug)]
+pub struct LogArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "DAAS_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// The log topic.
+    #[arg(long, env = "DAAS_LOG_TOPIC", default_value = "daas.log.v1")]
+    pub topic: String,
+    /// Where outcomes are published.
+    #[arg(long, env = "DAAS_OUTCOME_TOPIC", default_value = "daas.outcomes.v1")]
+    pub outcome_topic: String,
+    /// Records read ahead before applying (the engine takes as many per Txn as fit).
+    #[arg(long, default_value_t = 2_000)]
+    pub read_ahead: usize,
+    /// Apply what has arrived at the latest this long after the first record, ms.
+    #[arg(long, default_value_t = 20)]
+    pub batch_ms: u64,
+}
+
+/// Why the master stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    /// Applying failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Publishing outcomes failed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// Reading the log failed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+impl MasterError {
+    /// Worth reopening from etcd (connections, conflicts); corrupt state is not.
+    pub fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            MasterError::Engine(EngineError::State(crate::state::StateError::Corrupt { .. }))
+                | MasterError::Engine(EngineError::Secret { .. })
+                | MasterError::Publish(PublishError::Corrupt(_))
+        )
+    }
+}
+
+/// When [`apply_log`] returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// At shutdown only.
+    Shutdown,
+    /// Once the next offset reaches this (a replay's end), or at shutdown.
+    Offset(i64),
+}
+
+/// `master run`: applies the log until shutdown; restarts from etcd on
+/// transient failures with backoff.
+pub async fn run(
+    client: Client,
+    cfg: Config,
+    log: &LogArgs,
+    metrics: &Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), MasterError> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let attempt = async {
+            let mut publisher = Publisher::new(&log.brokers, &log.outcome_topic)?;
+            let mut etcd = client.clone();
+            let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
+            let engine = Engine::open(client.clone(), cfg.clone()).await?;
+            tracing::info!(
+                next_offset = engine.next_offset(),
+                republished,
+                "ledger loaded from etcd; applying"
+            );
+            backoff = Duration::from_millis(100);
+            apply_log(
+                engine,
+                log,
+                metrics,
+                Some(&mut publisher),
+                Until::Shutdown,
+                None,
+                &shutdown,
+            )
+            .await
+            .map(|_| ())
+        }
+        .await;
+        match attempt {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() && !shutdown.is_cancelled() => {
+                metrics.restarts.inc();
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "reopening from etcd");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Applies the log from the engine's position until `until` or shutdown;
+/// returns the engine (its next offset says how far it got).
+pub async fn apply_log(
+    mut engine: Engine,
+    log: &LogArgs,
+    metrics: &Metrics,
+    mut publisher: Option<&mut Publisher>,
+    until: Until,
+    progress: Option<&ProgressBar>,
+    shutdown: &CancellationToken,
+) -> Result<Engine, MasterError> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &log.brokers)
+        .set("group.id", "daas-master")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&log.topic, 0, Offset::Offset(engine.next_offset()))?;
+    consumer.assign(&tpl)?;
+    metrics.next_offset.set(engine.next_offset());
+
+    let mut buffer: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut read = engine.next_offset();
+    loop {
+        let end = match until {
+            Until::Offset(end) if engine.next_offset() >= end => return Ok(engine),
+            Until::Offset(end) => end,
+            Until::Shutdown => i64::MAX,
+        };
+        // Read ahead: wait for one record, then take what arrives within batch_ms.
+        let mut deadline: Option<Instant> = None;
+        while buffer.len() < log.read_ahead && read < end {
+            let wait = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    if let Some(p) = publisher.as_deref_mut() {
+                        p.flush().await?;
+                    }
+                    return Ok(engine);
+                }
+                _ = wait => break,
+                m = consumer.recv() => {
+                    let m = m?;
+                    buffer.push_back(m.payload().unwrap_or_default().to_vec());
+                    read = m.offset() + 1;
+                    deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
+                }
+            }
+        }
+        // Apply everything read, Txn by Txn.
+        while !buffer.is_empty() {
+            let started = Instant::now();
+            let batch = engine.apply(buffer.make_contiguous(), metrics).await?;
+            buffer.drain(..batch.consumed);
+            metrics
+                .batch_seconds
+                .observe(started.elapsed().as_secs_f64());
+            metrics.next_offset.set(engine.next_offset());
+            if let Some(p) = publisher.as_deref_mut() {
+                p.send(&batch.outcomes)?;
+            }
+            if let Some(bar) = progress {
+                bar.set_position(engine.next_offset() as u64);
+            }
+        }
+        if let Some(p) = publisher.as_deref_mut() {
+            let n = p.flush().await?;
+            metrics.outcomes_published.inc_by(n as u64);
+        }
+    }
+}

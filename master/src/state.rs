@@ -1,0 +1,169 @@
+//! Where the master keeps things in etcd, and reading them back.
+//!
+//! - `<registry>/<resource>/[<namespace>/]<name>`: the kube objects, laid out as
+//!   kube-apiserver does (`daas_domain::kinds`), JSON values;
+//! - `<state>/position`: the next log offset to apply (decimal);
+//! - `<state>/ledger/<entity>`: the shared ledger, one key per entity
+//!   (`Change::store_key`), the latest change as JSON;
+//! - `<state>/evictions/<node>`: nodes cordoned for lack of stake;
+//! - `<state>/outcomes/<first offset, 20 digits>`: the outcomes of one Txn,
+//!   length-delimited `daas.v1.Outcome` messages. An applied outcome's
+//!   resourceVersion is that key's mod_revision (same Txn as the object);
+//!   it is filled in when published.
+//!
+//! All of it is written in the same Txn as the objects, so it is exactly as
+//! current as the objects.
+
+use daas_domain::{Ledger, ledger::Change};
+use etcd_client::{Client, GetOptions, KeyValue};
+
+/// The two key roots of one cluster's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Root of the kube objects, normally `/registry`.
+    pub registry: String,
+    /// Root of the master's own keys, normally `/daas`.
+    pub state: String,
+}
+
+impl Layout {
+    /// A layout from the two roots (trailing `/` removed).
+    pub fn new(registry: &str, state: &str) -> Self {
+        Self {
+            registry: registry.trim_end_matches('/').to_owned(),
+            state: state.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The position key.
+    pub fn position(&self) -> String {
+        format!("{}/position", self.state)
+    }
+
+    /// The ledger key of a change's entity.
+    pub fn ledger(&self, store_key: &str) -> String {
+        format!("{}/ledger/{store_key}", self.state)
+    }
+
+    /// The ledger keys' prefix.
+    pub fn ledger_prefix(&self) -> String {
+        format!("{}/ledger/", self.state)
+    }
+
+    /// The eviction record of a node.
+    pub fn eviction(&self, node: &str) -> String {
+        format!("{}/evictions/{node}", self.state)
+    }
+
+    /// The outcome batch starting at `offset`.
+    pub fn outcomes(&self, offset: i64) -> String {
+        format!("{}/outcomes/{offset:020}", self.state)
+    }
+
+    /// The outcome batches' prefix.
+    pub fn outcomes_prefix(&self) -> String {
+        format!("{}/outcomes/", self.state)
+    }
+
+    /// A node's object (kube keeps nodes under `minions`).
+    pub fn minion(&self, node: &str) -> String {
+        format!("{}/minions/{node}", self.registry)
+    }
+}
+
+/// Every key-value under `prefix`, in key order, read in pages (etcd answers
+/// at most a few MiB per response).
+pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, etcd_client::Error> {
+    let end = prefix_end(prefix.as_bytes());
+    let mut from = prefix.as_bytes().to_vec();
+    let mut out = Vec::new();
+    loop {
+        let resp = client
+            .get(
+                from.clone(),
+                Some(GetOptions::new().with_range(end.clone()).with_limit(1000)),
+            )
+            .await?;
+        let kvs = resp.kvs();
+        out.extend_from_slice(kvs);
+        match kvs.last() {
+            Some(last) if resp.more() => {
+                from = last.key().to_vec();
+                from.push(0);
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The smallest key after every key with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+/// Why stored state is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// etcd failed.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// A key holds something this master did not write.
+    #[error("{key}: {reason}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The stored position (next offset) and the position key's value as stored.
+pub async fn load_position(client: &mut Client, layout: &Layout) -> Result<i64, StateError> {
+    let key = layout.position();
+    let resp = client.get(key.as_str(), None).await?;
+    match resp.kvs().first() {
+        None => Ok(0),
+        Some(kv) => std::str::from_utf8(kv.value())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StateError::Corrupt {
+                key,
+                reason: "not a decimal offset".into(),
+            }),
+    }
+}
+
+/// The ledger as stored.
+pub async fn load_ledger(client: &mut Client, layout: &Layout) -> Result<Ledger, StateError> {
+    let mut ledger = Ledger::default();
+    for kv in range(client, &layout.ledger_prefix()).await? {
+        let change: Change =
+            serde_json::from_slice(kv.value()).map_err(|e| StateError::Corrupt {
+                key: String::from_utf8_lossy(kv.key()).into_owned(),
+                reason: e.to_string(),
+            })?;
+        ledger.restore(&change);
+    }
+    Ok(ledger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ends_cover_the_prefix() {
+        assert_eq!(prefix_end(b"/a/"), b"/a0".to_vec());
+        assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
+        let l = Layout::new("/t/registry/", "/t/daas");
+        assert_eq!(l.outcomes(42), "/t/daas/outcomes/00000000000000000042");
+        assert_eq!(l.minion("n1"), "/t/registry/minions/n1");
+    }
+}

@@ -1,0 +1,134 @@
+//! A node whose operator is slashed below the node minimum is cordoned and
+//! tainted, the eviction recorded; a new deposit lifts both.
+
+mod support;
+
+use daas_domain::{Bytes, Event, LogEntry, LogPosition, events::*};
+use daas_master::{apply::EVICTION_TAINT, state::Layout};
+use daas_testkit::{Stack, TestEtcd, TestTopic, produce, workload::CLUSTER};
+use serde_json::json;
+use support::*;
+
+fn record(n: u64, event: Event) -> Vec<u8> {
+    let (m, name) = event.move_type();
+    LogEntry::from_chain(
+        LogPosition::new(n, 0, 0),
+        [n as u8; 32],
+        1_767_225_600_000 + n * 250,
+        format!("0xda45::{m}::{name}"),
+        daas_domain::Address([1; 32]),
+        event.to_bcs(),
+    )
+    .encode()
+}
+
+async fn node(etcd: &TestEtcd, l: &Layout) -> anyhow::Result<serde_json::Value> {
+    let r = etcd.client.clone().get(l.minion("node-1"), None).await?;
+    let kv = r
+        .kvs()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no node object"))?;
+    Ok(serde_json::from_slice(kv.value())?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slashed_nodes_are_cordoned_and_tainted() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let l = layout(&etcd.prefix);
+    let op = daas_domain::Address([0x0b; 32]);
+    let stake = |n, total: u64, slash: bool| {
+        let role = 1;
+        if slash {
+            record(
+                n,
+                Event::StakeSlashed(StakeSlashed {
+                    staker: op,
+                    role,
+                    amount: 1,
+                    total_after: total,
+                    reason: "downtime".into(),
+                    slashed_by: daas_domain::Address([9; 32]),
+                    epoch: 1,
+                    timestamp_ms: 1,
+                }),
+            )
+        } else {
+            record(
+                n,
+                Event::StakeDeposited(StakeDeposited {
+                    staker: op,
+                    role,
+                    amount: total,
+                    total_after: total,
+                    epoch: 1,
+                    timestamp_ms: 1,
+                }),
+            )
+        }
+    };
+    let records = vec![
+        record(
+            1,
+            Event::ClusterCreated(ClusterCreated {
+                cluster_id: CLUSTER,
+                name: "c".into(),
+                admin: daas_domain::Address([9; 32]),
+                timestamp_ms: 1,
+            }),
+        ),
+        stake(2, 1_000_000_000, false),
+        record(
+            3,
+            Event::NodeRegistered(NodeRegistered {
+                operator: op,
+                node_name: "node-1".into(),
+                public_key: Bytes(vec![1; 32]),
+                endpoint: "10.0.0.1:10250".into(),
+                timestamp_ms: 1,
+            }),
+        ),
+        stake(4, 999_999_999, true),
+    ];
+    produce(&stack.kafka_brokers, &log.name, &records).await?;
+    // The kubelet registered its Node object, with a taint of its own.
+    etcd.client.clone().put(l.minion("node-1"), json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "node-1"}, "spec": {"taints": [{"key": "gpu", "effect": "NoSchedule"}]}}).to_string(), None).await?;
+    let args = log_args(&stack.kafka_brokers, &log.name, &out.name);
+    apply_to(&etcd.client, &etcd.prefix, &args, 4).await?;
+
+    let n = node(&etcd, &l).await?;
+    assert_eq!(n["spec"]["unschedulable"], true, "{n}");
+    assert_eq!(
+        n["spec"]["taints"],
+        json!([{"key": "gpu", "effect": "NoSchedule"}, {"key": EVICTION_TAINT, "effect": "NoExecute"}])
+    );
+    let ev = etcd.client.clone().get(l.eviction("node-1"), None).await?;
+    assert_eq!(ev.kvs().len(), 1, "the eviction is recorded");
+
+    // Topped up again: both lifted, the kubelet's own taint kept.
+    produce(
+        &stack.kafka_brokers,
+        &log.name,
+        &[stake(5, 2_000_000_000, false)],
+    )
+    .await?;
+    apply_to(&etcd.client, &etcd.prefix, &args, 5).await?;
+    let n = node(&etcd, &l).await?;
+    assert!(n["spec"].get("unschedulable").is_none(), "{n}");
+    assert_eq!(
+        n["spec"]["taints"],
+        json!([{"key": "gpu", "effect": "NoSchedule"}])
+    );
+    assert_eq!(
+        etcd.client
+            .clone()
+            .get(l.eviction("node-1"), None)
+            .await?
+            .kvs()
+            .len(),
+        0
+    );
+    Ok(())
+}
