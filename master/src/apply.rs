@@ -12,7 +12,7 @@
 //! Txn. A namespace delete (which removes everything inside it with prefix
 //! deletes) always gets a Txn of its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use daas_domain::{
     Body, Event, Ledger, LogEntry, LogPosition, ObjectId, Outcome, OutcomeResult,
@@ -104,7 +104,14 @@ pub struct Engine {
     cfg: Config,
     ledger: Ledger,
     next: i64,
+    /// What this engine last read or wrote per key, with its mod_revision.
+    /// Optimistic: a key someone else changed since fails its compare, the
+    /// Txn fails, and the engine is reopened with an empty cache.
+    cache: HashMap<String, (Option<Value>, i64)>,
 }
+
+/// Keys remembered at most; the cache is simply cleared beyond this.
+const CACHE_KEYS: usize = 200_000;
 
 fn request_target(cfg: &Config, req: &K8sApiRequest) -> Option<String> {
     if req.cluster_id != cfg.cluster {
@@ -162,6 +169,7 @@ impl Engine {
             cfg,
             ledger,
             next,
+            cache: HashMap::new(),
         })
     }
 
@@ -213,6 +221,21 @@ impl Engine {
         keys: Vec<String>,
         slots: &mut BTreeMap<String, Slot>,
     ) -> Result<(), EngineError> {
+        let mut keys = keys;
+        keys.retain(|k| match self.cache.get(k) {
+            Some((stored, rev)) => {
+                slots.insert(
+                    k.clone(),
+                    Slot {
+                        stored: stored.clone(),
+                        rev: *rev,
+                        write: None,
+                    },
+                );
+                false
+            }
+            None => true,
+        });
         for chunk in keys.chunks(MAX_TXN_OPS) {
             let ops: Vec<TxnOp> = chunk.iter().map(|k| TxnOp::get(k.as_str(), None)).collect();
             let resp = self.client.txn(Txn::new().and_then(ops)).await?;
@@ -516,6 +539,22 @@ impl Engine {
         let revision = resp.header().map_or(0, |h| h.revision());
         metrics.txns.inc();
         self.next = next;
+        if self.cache.len() > CACHE_KEYS {
+            self.cache.clear();
+        }
+        if !prefix_deletes.is_empty() {
+            // Keys under the deleted prefixes are gone: forget them all.
+            self.cache.clear();
+        }
+        for (key, slot) in slots {
+            // An absent key compares as mod_revision 0.
+            let entry = match slot.write {
+                Some(None) => (None, 0),
+                Some(Some(_)) => (slot.stored, revision),
+                None => (slot.stored, slot.rev),
+            };
+            self.cache.insert(key, entry);
+        }
         let outcomes = outcomes
             .into_iter()
             .map(|(mut o, _)| {
