@@ -88,12 +88,39 @@ pub struct Batch {
     pub revision: i64,
 }
 
+/// How a write to a key is guarded.
+#[derive(Clone, Debug, PartialEq)]
+enum Guard {
+    /// Its mod_revision is this (0 = absent).
+    Rev(i64),
+    /// Written by batch `seq`, whose Txn may not have committed yet: the
+    /// value must still be what that batch wrote (`None` = still absent).
+    Pending {
+        /// The batch.
+        seq: u64,
+        /// What it wrote.
+        bytes: Option<Vec<u8>>,
+    },
+}
+
+impl Guard {
+    fn compare(&self, key: &str) -> Compare {
+        match self {
+            Guard::Rev(r) => Compare::mod_revision(key, CompareOp::Equal, *r),
+            Guard::Pending { bytes: Some(v), .. } => {
+                Compare::value(key, CompareOp::Equal, v.clone())
+            }
+            Guard::Pending { bytes: None, .. } => Compare::version(key, CompareOp::Equal, 0),
+        }
+    }
+}
+
 /// A key's state during planning.
 struct Slot {
     /// The stored object, decoded (decrypted).
     stored: Option<Value>,
-    /// mod_revision when read (0 = absent).
-    rev: i64,
+    /// How to guard a write.
+    rev: Guard,
     /// Planned write: `Some(Some(bytes))` put, `Some(None)` delete.
     write: Option<Option<Vec<u8>>>,
 }
@@ -107,7 +134,54 @@ pub struct Engine {
     /// What this engine last read or wrote per key, with its mod_revision.
     /// Optimistic: a key someone else changed since fails its compare, the
     /// Txn fails, and the engine is reopened with an empty cache.
-    cache: HashMap<String, (Option<Value>, i64)>,
+    cache: HashMap<String, (Option<Value>, Guard)>,
+    /// Batches planned so far (the next one's number).
+    seq: u64,
+    /// Revisions of recently committed batches, by number.
+    revisions: BTreeMap<u64, i64>,
+}
+
+/// A batch planned but not yet committed; see [`Engine::plan`].
+pub struct Planned {
+    seq: u64,
+    end: i64,
+    written: Vec<String>,
+    txn: Option<Txn>,
+    consumed: usize,
+    outcomes: Vec<Outcome>,
+    barrier: bool,
+}
+
+impl Planned {
+    /// Records consumed from the front of the input.
+    pub fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// The next offset once this batch has committed.
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
+    /// True when nothing may be planned until this batch has committed (it
+    /// deletes by prefix, which the cache cannot follow).
+    pub fn is_barrier(&self) -> bool {
+        self.barrier
+    }
+
+    /// The Txn to send ([`commit`]); `None` once taken.
+    pub fn take_txn(&mut self) -> Option<Txn> {
+        self.txn.take()
+    }
+}
+
+/// Sends a planned Txn; the revision it committed at.
+pub async fn commit(mut client: Client, txn: Txn) -> Result<i64, EngineError> {
+    let resp = client.txn(txn).await?;
+    if !resp.succeeded() {
+        return Err(EngineError::Conflict);
+    }
+    Ok(resp.header().map_or(0, |h| h.revision()))
 }
 
 /// Keys remembered at most; the cache is simply cleared beyond this.
@@ -170,6 +244,8 @@ impl Engine {
             ledger,
             next,
             cache: HashMap::new(),
+            seq: 0,
+            revisions: BTreeMap::new(),
         })
     }
 
@@ -181,6 +257,11 @@ impl Engine {
     /// The ledger as of the next offset.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// A client for sending planned Txns.
+    pub fn client(&self) -> Client {
+        self.client.clone()
     }
 
     /// The configuration.
@@ -228,7 +309,7 @@ impl Engine {
                     k.clone(),
                     Slot {
                         stored: stored.clone(),
-                        rev: *rev,
+                        rev: rev.clone(),
                         write: None,
                     },
                 );
@@ -244,12 +325,12 @@ impl Engine {
                 let slot = match g.kvs().first() {
                     Some(kv) => Slot {
                         stored: Some(self.decode_stored(key, kv.value())?),
-                        rev: kv.mod_revision(),
+                        rev: Guard::Rev(kv.mod_revision()),
                         write: None,
                     },
                     None => Slot {
                         stored: None,
-                        rev: 0,
+                        rev: Guard::Rev(0),
                         write: None,
                     },
                 };
@@ -269,18 +350,38 @@ impl Engine {
         }
         Ok(slots.entry(key.to_owned()).or_insert(Slot {
             stored: None,
-            rev: 0,
+            rev: Guard::Rev(0),
             write: None,
         }))
     }
 
     /// Applies a prefix of `records` (encoded log records at offsets
-    /// `next_offset()..`) in one Txn. `records` must not be empty.
+    /// `next_offset()..`) in one Txn: [`Self::plan`], [`commit`], [`Self::finish`].
     pub async fn apply(
         &mut self,
         records: &[Vec<u8>],
         metrics: &Metrics,
     ) -> Result<Batch, EngineError> {
+        let mut planned = self.plan(records, metrics).await?;
+        let txn = planned.take_txn().unwrap_or_default();
+        let revision = commit(self.client.clone(), txn).await.inspect_err(|e| {
+            if matches!(e, EngineError::Conflict) {
+                metrics.conflicts.inc();
+            }
+        })?;
+        metrics.txns.inc();
+        Ok(self.finish(planned, revision))
+    }
+
+    /// Plans the Txn for a prefix of `records` (encoded log records at
+    /// offsets `next_offset()..`; not empty) as if the batches planned before
+    /// it had committed: the ledger, the position and the cache move on now.
+    /// Commit planned batches in order, and reopen the engine if one fails.
+    pub async fn plan(
+        &mut self,
+        records: &[Vec<u8>],
+        metrics: &Metrics,
+    ) -> Result<Planned, EngineError> {
         // More records than one Txn can take are not even decoded.
         let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
         let entries: Vec<Option<LogEntry>> =
@@ -456,9 +557,14 @@ impl Engine {
                     let rv = if action == "deleted" {
                         0
                     } else if wrote {
-                        -1 // filled with the Txn's revision
+                        -1 // filled with this Txn's revision
                     } else {
-                        slots.get(&key).map_or(0, |s| s.rev)
+                        match slots.get(&key).map(|s| &s.rev) {
+                            Some(Guard::Rev(r)) => *r,
+                            // Filled with that batch's revision.
+                            Some(Guard::Pending { seq, .. }) => -2 - *seq as i64,
+                            None => 0,
+                        }
                     };
                     (
                         OutcomeResult::Applied {
@@ -503,11 +609,7 @@ impl Engine {
         }
         for (key, slot) in &slots {
             let Some(write) = &slot.write else { continue };
-            compares.push(Compare::mod_revision(
-                key.as_str(),
-                CompareOp::Equal,
-                slot.rev,
-            ));
+            compares.push(slot.rev.compare(key));
             ops.push(match write {
                 Some(v) => TxnOp::put(key.as_str(), v.clone(), None),
                 None => TxnOp::delete(key.as_str(), None),
@@ -528,51 +630,87 @@ impl Engine {
             ops.push(TxnOp::put(layout.outcomes(first), blob, None));
         }
         ops.push(TxnOp::put(position_key.as_str(), next.to_string(), None));
-        let resp = self
-            .client
-            .txn(Txn::new().when(compares).and_then(ops))
-            .await?;
-        if !resp.succeeded() {
-            metrics.conflicts.inc();
-            return Err(EngineError::Conflict);
-        }
-        let revision = resp.header().map_or(0, |h| h.revision());
-        metrics.txns.inc();
+        let seq = self.seq;
+        self.seq += 1;
         self.next = next;
+        let barrier = !prefix_deletes.is_empty();
         if self.cache.len() > CACHE_KEYS {
-            self.cache.clear();
+            // Start over; entries of batches still in flight must stay.
+            self.cache
+                .retain(|_, (_, g)| matches!(g, Guard::Pending { .. }));
         }
-        if !prefix_deletes.is_empty() {
-            // Keys under the deleted prefixes are gone: forget them all.
-            self.cache.clear();
-        }
+        let mut written = Vec::new();
         for (key, slot) in slots {
-            // An absent key compares as mod_revision 0.
+            if slot.write.is_some() {
+                written.push(key.clone());
+            }
             let entry = match slot.write {
-                Some(None) => (None, 0),
-                Some(Some(_)) => (slot.stored, revision),
+                Some(bytes) => (
+                    if bytes.is_some() { slot.stored } else { None },
+                    Guard::Pending { seq, bytes },
+                ),
                 None => (slot.stored, slot.rev),
             };
             self.cache.insert(key, entry);
         }
-        let outcomes = outcomes
+        if barrier {
+            // Whatever is known about keys under the deleted prefixes (read
+            // before this Txn, or written by one still in flight) is stale
+            // once it commits.
+            self.cache
+                .retain(|k, _| !prefix_deletes.iter().any(|p| k.starts_with(p.as_str())));
+        }
+        Ok(Planned {
+            seq,
+            end: next,
+            written,
+            txn: Some(Txn::new().when(compares).and_then(ops)),
+            consumed,
+            outcomes: outcomes.into_iter().map(|(o, _)| o).collect(),
+            barrier,
+        })
+    }
+
+    /// Records that `planned` committed at `revision`: its cache entries get
+    /// their real revision, its outcomes their resource versions.
+    pub fn finish(&mut self, planned: Planned, revision: i64) -> Batch {
+        let seq = planned.seq;
+        for key in &planned.written {
+            if let Some((_, g)) = self.cache.get_mut(key)
+                && let Guard::Pending { seq: s, bytes } = g
+                && *s == seq
+            {
+                // An absent key compares as mod_revision 0.
+                *g = Guard::Rev(if bytes.is_some() { revision } else { 0 });
+            }
+        }
+        self.revisions.insert(seq, revision);
+        while self.revisions.len() > 8 {
+            self.revisions.pop_first();
+        }
+        let outcomes = planned
+            .outcomes
             .into_iter()
-            .map(|(mut o, _)| {
+            .map(|mut o| {
                 if let OutcomeResult::Applied {
                     resource_version, ..
                 } = &mut o.result
-                    && *resource_version < 0
                 {
-                    *resource_version = revision;
+                    if *resource_version == -1 {
+                        *resource_version = revision;
+                    } else if *resource_version <= -2 {
+                        let of = (-2 - *resource_version) as u64;
+                        *resource_version = self.revisions.get(&of).copied().unwrap_or(revision);
+                    }
                 }
                 o
             })
             .collect();
-        Ok(Batch {
-            consumed,
+        Batch {
+            consumed: planned.consumed,
             outcomes,
             revision,
-        })
+        }
     }
 
     /// Cordons and taints a node whose stake fell below the minimum (or

@@ -18,7 +18,7 @@ use rdkafka::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    apply::{Config, Engine, EngineError},
+    apply::{Config, Engine, EngineError, Planned, commit},
     metrics::Metrics,
     outcomes::{PublishError, Publisher},
 };
@@ -77,6 +77,13 @@ pub enum Until {
     /// Once the next offset reaches this (a replay's end), or at shutdown.
     Offset(i64),
 }
+
+/// A batch whose Txn is being sent, with when its planning started.
+type InFlight = (
+    tokio::task::JoinHandle<Result<i64, EngineError>>,
+    Planned,
+    Instant,
+);
 
 /// `master run`: applies the log until shutdown; restarts from etcd on
 /// transient failures with backoff.
@@ -184,20 +191,51 @@ pub async fn apply_log(
                 }
             }
         }
-        // Apply everything read, Txn by Txn.
-        while !buffer.is_empty() {
-            let started = Instant::now();
-            let batch = engine.apply(buffer.make_contiguous(), metrics).await?;
-            buffer.drain(..batch.consumed);
-            metrics
-                .batch_seconds
-                .observe(started.elapsed().as_secs_f64());
-            metrics.next_offset.set(engine.next_offset());
-            if let Some(p) = publisher.as_deref_mut() {
-                p.send(&batch.outcomes)?;
+        // Apply everything read, Txn by Txn; batch n+1 is planned while the
+        // Txn of batch n commits (one in flight, committed in order).
+        let mut in_flight: Option<InFlight> = None;
+        while !buffer.is_empty() || in_flight.is_some() {
+            // Nothing is planned on top of a prefix delete before it commits.
+            let barrier = in_flight.as_ref().is_some_and(|f| f.1.is_barrier());
+            let next = if buffer.is_empty() || barrier {
+                None
+            } else {
+                let started = Instant::now();
+                let mut planned = engine.plan(buffer.make_contiguous(), metrics).await?;
+                buffer.drain(..planned.consumed());
+                let txn = planned.take_txn().unwrap_or_default();
+                Some((txn, planned, started))
+            };
+            if let Some((handle, planned, started)) = in_flight.take() {
+                let revision = match handle.await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "commit task failed");
+                        Err(EngineError::Conflict)
+                    }
+                }
+                .inspect_err(|e| {
+                    if matches!(e, EngineError::Conflict) {
+                        metrics.conflicts.inc();
+                    }
+                })?;
+                metrics.txns.inc();
+                let end = planned.end();
+                let batch = engine.finish(planned, revision);
+                metrics
+                    .batch_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.next_offset.set(end);
+                if let Some(p) = publisher.as_deref_mut() {
+                    p.send(&batch.outcomes)?;
+                }
+                if let Some(bar) = progress {
+                    bar.set_position(end as u64);
+                }
             }
-            if let Some(bar) = progress {
-                bar.set_position(engine.next_offset() as u64);
+            if let Some((txn, planned, started)) = next {
+                let handle = tokio::spawn(commit(engine.client(), txn));
+                in_flight = Some((handle, planned, started));
             }
         }
         if let Some(p) = publisher.as_deref_mut() {

@@ -74,11 +74,10 @@ async fn consumes_then_resumes_from_its_positions() -> anyhow::Result<()> {
 
     // Every kind of unusable record is quarantined with its reason, and the
     // consumer moved on past it (the position is at the end).
-    let reasons: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT split_part(reason, ':', 1) FROM quarantine ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await?;
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT split_part(reason, ':', 1) FROM quarantine ORDER BY 1")
+            .fetch_all(&pool)
+            .await?;
     for want in ["not a log record", "undecodable event"] {
         assert!(reasons.iter().any(|r| r == want), "{want} in {reasons:?}");
     }
