@@ -191,56 +191,76 @@ pub async fn apply_log(
                 }
             }
         }
-        // Apply everything read, Txn by Txn; batch n+1 is planned while the
-        // Txn of batch n commits (one in flight, committed in order).
-        let mut in_flight: Option<InFlight> = None;
-        while !buffer.is_empty() || in_flight.is_some() {
-            // Nothing is planned on top of a prefix delete before it commits.
-            let barrier = in_flight.as_ref().is_some_and(|f| f.1.is_barrier());
-            let next = if buffer.is_empty() || barrier {
-                None
-            } else {
-                let started = Instant::now();
-                let mut planned = engine.plan(buffer.make_contiguous(), metrics).await?;
-                buffer.drain(..planned.consumed());
-                let txn = planned.take_txn().unwrap_or_default();
-                Some((txn, planned, started))
-            };
-            if let Some((handle, planned, started)) = in_flight.take() {
-                let revision = match handle.await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = %e, "commit task failed");
-                        Err(EngineError::Conflict)
-                    }
-                }
-                .inspect_err(|e| {
-                    if matches!(e, EngineError::Conflict) {
-                        metrics.conflicts.inc();
-                    }
-                })?;
-                metrics.txns.inc();
-                let end = planned.end();
-                let batch = engine.finish(planned, revision);
-                metrics
-                    .batch_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                metrics.next_offset.set(end);
-                if let Some(p) = publisher.as_deref_mut() {
-                    p.send(&batch.outcomes)?;
-                }
-                if let Some(bar) = progress {
-                    bar.set_position(end as u64);
-                }
-            }
-            if let Some((txn, planned, started)) = next {
-                let handle = tokio::spawn(commit(engine.client(), txn));
-                in_flight = Some((handle, planned, started));
-            }
-        }
+        drain(
+            &mut engine,
+            &mut buffer,
+            metrics,
+            publisher.as_deref_mut(),
+            progress,
+        )
+        .await?;
         if let Some(p) = publisher.as_deref_mut() {
             let n = p.flush().await?;
             metrics.outcomes_published.inc_by(n as u64);
         }
     }
+}
+
+/// Applies every record in `buffer` (the records at the engine's next
+/// offsets), Txn by Txn, sending each batch's outcomes to `publisher`.
+pub async fn drain(
+    engine: &mut Engine,
+    buffer: &mut VecDeque<Vec<u8>>,
+    metrics: &Metrics,
+    mut publisher: Option<&mut Publisher>,
+    progress: Option<&ProgressBar>,
+) -> Result<(), MasterError> {
+    // Apply everything read, Txn by Txn; batch n+1 is planned while the
+    // Txn of batch n commits (one in flight, committed in order).
+    let mut in_flight: Option<InFlight> = None;
+    while !buffer.is_empty() || in_flight.is_some() {
+        // Nothing is planned on top of a prefix delete before it commits.
+        let barrier = in_flight.as_ref().is_some_and(|f| f.1.is_barrier());
+        let next = if buffer.is_empty() || barrier {
+            None
+        } else {
+            let started = Instant::now();
+            let mut planned = engine.plan(buffer.make_contiguous(), metrics).await?;
+            buffer.drain(..planned.consumed());
+            let txn = planned.take_txn().unwrap_or_default();
+            Some((txn, planned, started))
+        };
+        if let Some((handle, planned, started)) = in_flight.take() {
+            let revision = match handle.await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "commit task failed");
+                    Err(EngineError::Conflict)
+                }
+            }
+            .inspect_err(|e| {
+                if matches!(e, EngineError::Conflict) {
+                    metrics.conflicts.inc();
+                }
+            })?;
+            metrics.txns.inc();
+            let end = planned.end();
+            let batch = engine.finish(planned, revision);
+            metrics
+                .batch_seconds
+                .observe(started.elapsed().as_secs_f64());
+            metrics.next_offset.set(end);
+            if let Some(p) = publisher.as_deref_mut() {
+                p.send(&batch.outcomes)?;
+            }
+            if let Some(bar) = progress {
+                bar.set_position(end as u64);
+            }
+        }
+        if let Some((txn, planned, started)) = next {
+            let handle = tokio::spawn(commit(engine.client(), txn));
+            in_flight = Some((handle, planned, started));
+        }
+    }
+    Ok(())
 }
