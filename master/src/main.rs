@@ -80,6 +80,7 @@ impl ClusterArgs {
             secret_key: self
                 .encryption_key
                 .as_deref()
+                .filter(|k| !k.is_empty())
                 .map(SecretKey::parse)
                 .transpose()
                 .context("--encryption-key")?,
