@@ -355,24 +355,6 @@ impl Engine {
         }))
     }
 
-    /// Applies a prefix of `records` (encoded log records at offsets
-    /// `next_offset()..`) in one Txn: [`Self::plan`], [`commit`], [`Self::finish`].
-    pub async fn apply(
-        &mut self,
-        records: &[Vec<u8>],
-        metrics: &Metrics,
-    ) -> Result<Batch, EngineError> {
-        let mut planned = self.plan(records, metrics).await?;
-        let txn = planned.take_txn().unwrap_or_default();
-        let revision = commit(self.client.clone(), txn).await.inspect_err(|e| {
-            if matches!(e, EngineError::Conflict) {
-                metrics.conflicts.inc();
-            }
-        })?;
-        metrics.txns.inc();
-        Ok(self.finish(planned, revision))
-    }
-
     /// Plans the Txn for a prefix of `records` (encoded log records at
     /// offsets `next_offset()..`; not empty) as if the batches planned before
     /// it had committed: the ledger, the position and the cache move on now.

@@ -72,6 +72,22 @@ pub fn high_watermark(brokers: &str, topic: &str) -> anyhow::Result<i64> {
 
 /// Every record of `topic` up to its high watermark now, decoded as log entries.
 pub fn read_log(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::LogEntry>> {
+    read_topic(brokers, topic)?
+        .iter()
+        .map(|r| Ok(daas_domain::LogEntry::decode(r)?))
+        .collect()
+}
+
+/// Every record of `topic` up to its high watermark now, decoded as outcomes.
+pub fn read_outcomes(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::Outcome>> {
+    read_topic(brokers, topic)?
+        .iter()
+        .map(|r| Ok(daas_domain::Outcome::decode(r)?))
+        .collect()
+}
+
+/// The payloads of partition 0 of `topic` up to its high watermark now.
+pub fn read_topic(brokers: &str, topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     use rdkafka::{
         Message, Offset, TopicPartitionList,
         consumer::{BaseConsumer, Consumer},
@@ -95,9 +111,7 @@ pub fn read_log(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::L
             );
         }
         if let Some(m) = c.poll(Duration::from_millis(200)) {
-            out.push(daas_domain::LogEntry::decode(
-                m?.payload().unwrap_or_default(),
-            )?);
+            out.push(m?.payload().unwrap_or_default().to_vec());
         }
     }
     Ok(out)

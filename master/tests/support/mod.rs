@@ -133,29 +133,5 @@ pub async fn wait_position(client: &Client, prefix: &str, offset: i64) -> anyhow
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use daas_testkit::{kill9, terminate};
 
-/// Every outcome on `topic` up to its high watermark now.
-pub fn read_outcomes(brokers: &str, topic: &str) -> anyhow::Result<Vec<daas_domain::Outcome>> {
-    use rdkafka::{
-        ClientConfig, Message, Offset, TopicPartitionList,
-        consumer::{BaseConsumer, Consumer},
-    };
-    let n = daas_testkit::high_watermark(brokers, topic)?;
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", topic)
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Offset(0))?;
-    c.assign(&tpl)?;
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while (out.len() as i64) < n && std::time::Instant::now() < deadline {
-        if let Some(m) = c.poll(Duration::from_millis(200)) {
-            out.push(daas_domain::Outcome::decode(
-                m?.payload().unwrap_or_default(),
-            )?);
-        }
-    }
-    anyhow::ensure!(out.len() as i64 == n, "read {} of {n} outcomes", out.len());
-    Ok(out)
-}
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use daas_testkit::read_outcomes;
