@@ -15,7 +15,7 @@ use daas_master::{
     state_root::state_root,
     store::{self, EtcdArgs},
 };
-use daas_service::{shutdown_on_signals, spawn_metrics};
+use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_metrics};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The k3s-daas control plane: applies tenants' requests from the ordered log
@@ -144,23 +144,12 @@ async fn main() -> anyhow::Result<()> {
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
             let metrics_task = spawn_metrics(metrics_listen, registry, shutdown.clone()).await?;
-            let lag_task = {
-                let (log, metrics, shutdown) = (log.clone(), metrics.clone(), shutdown.clone());
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_secs(5));
-                    loop {
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return,
-                            _ = tick.tick() => {}
-                        }
-                        let l = log.clone();
-                        if let Ok(Ok(end)) = tokio::task::spawn_blocking(move || log_end(&l)).await
-                        {
-                            metrics.lag.set(end - metrics.next_offset.get());
-                        }
-                    }
-                })
-            };
+            let lag_task = tokio::spawn(track_lag(
+                log_end(&log)?,
+                metrics.next_offset.clone(),
+                metrics.lag.clone(),
+                shutdown.clone(),
+            ));
             let client = store::connect(&state.etcd).await.context("master run")?;
             let result = pipeline::run(client, cfg, &log, &metrics, shutdown.clone()).await;
             shutdown.cancel();
@@ -175,8 +164,10 @@ async fn main() -> anyhow::Result<()> {
             let cfg = cluster.config(state.layout())?;
             let shutdown = shutdown_on_signals()?;
             let end = {
-                let l = log.clone();
-                tokio::task::spawn_blocking(move || log_end(&l)).await??
+                let end = log_end(&log)?;
+                tokio::task::spawn_blocking(end)
+                    .await?
+                    .context("reading the log's end")?
             };
             let client = store::connect(&state.etcd).await.context("master replay")?;
             let report = replay::replay(client, cfg, &log, end, &shutdown)
@@ -220,11 +211,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The log's high watermark.
-fn log_end(log: &LogArgs) -> anyhow::Result<i64> {
+/// Reads the log topic's high watermark, through one client made here.
+fn log_end(log: &LogArgs) -> anyhow::Result<impl Fn() -> Option<i64> + Send + Sync + 'static> {
     let c: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &log.brokers)
-        .create()?;
-    Ok(c.fetch_watermarks(&log.topic, 0, Duration::from_secs(10))?
-        .1)
+        .create()
+        .context("kafka client")?;
+    let topic = log.topic.clone();
+    Ok(move || {
+        c.fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .ok()
+            .map(|w| w.1)
+    })
 }

@@ -10,8 +10,8 @@ use daas_projector::{
     rebuild,
     store::{self, DatabaseArgs},
 };
-use daas_service::{shutdown_on_signals, spawn_metrics};
-use tokio_util::sync::CancellationToken;
+use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_metrics};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
 /// requests) for analysts, exactly once.
@@ -86,7 +86,12 @@ async fn main() -> anyhow::Result<()> {
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
             let metrics_task = spawn_metrics(metrics_listen, registry, shutdown.clone()).await?;
-            let lag_task = tokio::spawn(track_lag(log.clone(), metrics.clone(), shutdown.clone()));
+            let lag_task = tokio::spawn(track_lag(
+                log_end(&log)?,
+                metrics.next_offset.clone(),
+                metrics.lag.clone(),
+                shutdown.clone(),
+            ));
             let pool = store::connect(&db).await.context("projector run")?;
             let result = pipeline::run(&pool, &log, &metrics, shutdown.clone()).await;
             shutdown.cancel();
@@ -127,17 +132,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Samples the log's high watermark every 5 s for the `projector_lag` gauge.
-async fn track_lag(log: LogArgs, metrics: Metrics, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let args = log.clone();
-        if let Ok(Ok((end, _))) = tokio::task::spawn_blocking(move || pipeline::ends(&args)).await {
-            metrics.lag.set(end - metrics.next_offset.get());
-        }
-    }
+/// Reads the log topic's high watermark, through one client made here.
+fn log_end(log: &LogArgs) -> anyhow::Result<impl Fn() -> Option<i64> + Send + Sync + 'static> {
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &log.brokers)
+        .create()
+        .context("kafka client for the lag gauge")?;
+    let topic = log.topic.clone();
+    Ok(move || {
+        c.fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .ok()
+            .map(|w| w.1)
+    })
 }

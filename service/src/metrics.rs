@@ -40,6 +40,31 @@ pub async fn spawn_metrics(
     )))
 }
 
+/// Every 5 s until `shutdown`, sets `lag` to `end() - next`: how far a
+/// consumer trails its log. `end` blocks (a broker round trip), so it runs on
+/// the blocking pool; a failed sample leaves the gauge as it was.
+pub async fn track_lag<F>(
+    end: F,
+    next: prometheus_client::metrics::gauge::Gauge,
+    lag: prometheus_client::metrics::gauge::Gauge,
+    shutdown: CancellationToken,
+) where
+    F: Fn() -> Option<i64> + Send + Sync + 'static,
+{
+    let end = Arc::new(end);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let end = end.clone();
+        if let Ok(Some(e)) = tokio::task::spawn_blocking(move || end()).await {
+            lag.set(e - next.get());
+        }
+    }
+}
+
 async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
     let mut body = String::new();
     // Encoding into a String cannot fail except on a fmt error, which would be a bug in a metric type.
