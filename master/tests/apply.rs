@@ -11,7 +11,7 @@ use aes_gcm::{
 };
 use base64::Engine as _;
 use daas_domain::{
-    Address, Bytes, Event, LogEntry, LogPosition, Outcome, OutcomeResult, events::K8sApiRequest,
+    Address, Bytes, Event, LogPosition, Outcome, OutcomeResult, events::K8sApiRequest,
 };
 use daas_master::{
     apply::Engine,
@@ -298,16 +298,13 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
                 stake: w.ledger().tier_stake(*who),
                 timestamp_ms: 1,
             });
-            let (module, ty) = event.move_type();
-            LogEntry::from_chain(
+            workload::record(
                 LogPosition::new(1_000_000, i as u64, 0),
                 [9; 32],
                 1_800_000_000_000,
-                format!("0xda45::{module}::{ty}"),
                 *who,
-                event.to_bcs(),
+                &event,
             )
-            .encode()
         })
         .collect();
     produce(&stack.kafka_brokers, &log.name, &extra).await?;

@@ -3,23 +3,20 @@
 
 mod support;
 
-use daas_domain::{Bytes, Event, LogEntry, LogPosition, events::*};
+use daas_domain::{Bytes, Event, LogPosition, events::*};
 use daas_master::{apply::EVICTION_TAINT, state::Layout};
 use daas_testkit::{Stack, TestEtcd, TestTopic, produce, workload::CLUSTER};
 use serde_json::json;
 use support::*;
 
 fn record(n: u64, event: Event) -> Vec<u8> {
-    let (m, name) = event.move_type();
-    LogEntry::from_chain(
+    daas_testkit::workload::record(
         LogPosition::new(n, 0, 0),
         [n as u8; 32],
         1_767_225_600_000 + n * 250,
-        format!("0xda45::{m}::{name}"),
         daas_domain::Address([1; 32]),
-        event.to_bcs(),
+        &event,
     )
-    .encode()
 }
 
 async fn node(etcd: &TestEtcd, l: &Layout) -> anyhow::Result<serde_json::Value> {

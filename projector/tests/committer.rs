@@ -1,7 +1,7 @@
 //! A processed batch lands in the real Postgres tables together with the
 //! consumed position, and the analysts' views read it.
 
-use daas_domain::{Address, Bytes, Event, LogEntry, LogPosition, events::*};
+use daas_domain::{Address, Bytes, Event, LogPosition, events::*};
 use daas_projector::{
     committer::{CommitError, Cursor, Positions, commit, load_position},
     processor::{Processor, Rows},
@@ -9,16 +9,13 @@ use daas_projector::{
 use daas_testkit::{Stack, TestDb};
 
 fn record(n: u64, event: Event) -> Vec<u8> {
-    let (m, name) = event.move_type();
-    LogEntry::from_chain(
+    daas_testkit::workload::record(
         LogPosition::new(n, 0, 0),
         [n as u8; 32],
         1_700_000_000_000 + n * 1000,
-        format!("0xda45::{m}::{name}"),
         Address([1; 32]),
-        event.to_bcs(),
+        &event,
     )
-    .encode()
 }
 
 #[tokio::test]

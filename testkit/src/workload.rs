@@ -138,21 +138,14 @@ impl Workload {
 
     fn emit(&mut self, sender: Address, event: Event) -> Vec<u8> {
         self.ledger.apply(&event);
-        let (module, name) = event.move_type();
         let mut digest = [0u8; 32];
         digest[..8].copy_from_slice(&self.checkpoint.to_be_bytes());
         digest[8..16].copy_from_slice(&self.tx_index.to_be_bytes());
         digest[16..].copy_from_slice(&self.rng.next_u64().to_be_bytes().repeat(2));
-        let entry = LogEntry::from_chain(
-            LogPosition::new(self.checkpoint, self.tx_index, 0),
-            digest,
-            self.now(),
-            format!("{PACKAGE}::{module}::{name}"),
-            sender,
-            event.to_bcs(),
-        );
+        let position = LogPosition::new(self.checkpoint, self.tx_index, 0);
+        let bytes = record(position, digest, self.now(), sender, &event);
         self.advance();
-        entry.encode()
+        bytes
     }
 
     fn advance(&mut self) {
@@ -397,6 +390,26 @@ impl Workload {
         });
         self.emit(sender, event)
     }
+}
+
+/// One encoded log record of our package's `event`, as the indexer writes it.
+pub fn record(
+    position: LogPosition,
+    transaction_digest: [u8; 32],
+    checkpoint_timestamp_ms: u64,
+    sender: Address,
+    event: &Event,
+) -> Vec<u8> {
+    let (module, name) = event.move_type();
+    LogEntry::from_chain(
+        position,
+        transaction_digest,
+        checkpoint_timestamp_ms,
+        format!("{PACKAGE}::{module}::{name}"),
+        sender,
+        event.to_bcs(),
+    )
+    .encode()
 }
 
 /// A realistic manifest of `kind` (~1 KiB for workloads), YAML.
