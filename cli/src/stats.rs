@@ -111,25 +111,26 @@ impl Stats {
     }
 }
 
+/// Connects to the projection database; checks `schema` is a plain name
+/// (it is spliced into SQL).
+pub async fn connect(database_url: &str, schema: &str) -> anyhow::Result<sqlx::PgPool> {
+    anyhow::ensure!(
+        !schema.is_empty()
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "schema {schema:?}: lower-case letters, digits and _ only",
+    );
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await
+        .with_context(|| format!("cannot connect to the projection database ({database_url})"))
+}
+
 /// Runs the query and returns the printed table.
 pub async fn run(stats: &Stats, args: &ProjectionArgs) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        args.schema
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-        "schema {:?}: lower-case letters, digits and _ only",
-        args.schema
-    );
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&args.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot connect to the projection database ({})",
-                args.database_url
-            )
-        })?;
+    let pool = connect(&args.database_url, &args.schema).await?;
     let (sql, n, text) = stats.query(&args.schema);
     // Every column as text: the printer does not need to know the types.
     let wrapped = format!("SELECT to_jsonb(t)::text FROM ({sql}) t");

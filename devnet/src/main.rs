@@ -209,6 +209,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics_task = tokio::spawn(daas_service::serve_metrics(
         metrics_listener,
         std::sync::Arc::new(registry),
+        axum::Router::new(),
         shutdown.clone(),
     ));
     let checkpoints = tokio::spawn(node.clone().run_checkpoints(shutdown.clone()));

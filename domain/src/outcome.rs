@@ -135,6 +135,80 @@ impl Outcome {
     }
 }
 
+/// An outcome as JSON, for people and HTTP clients: the master's status API
+/// serves it and `daas status` reads it. Ids are `0x…` hex, the digest is
+/// base58 like every Sui digest.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutcomeView {
+    /// Cluster id.
+    pub cluster_id: String,
+    /// The request's per-cluster id.
+    pub request_id: u64,
+    /// Checkpoint holding the request.
+    pub checkpoint: u64,
+    /// The transaction, base58.
+    pub transaction_digest: String,
+    /// `applied` or `rejected`.
+    pub status: String,
+    /// kubectl's word when applied (`created`, `configured`, `unchanged`, `deleted`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+    /// The object's etcd key when applied.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// etcd mod_revision after the write (0 after a delete).
+    #[serde(default)]
+    pub resource_version: i64,
+    /// The reason code when rejected (`insufficient_stake`, …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Human-readable detail of a rejection.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+impl From<&Outcome> for OutcomeView {
+    fn from(o: &Outcome) -> Self {
+        let mut v = OutcomeView {
+            cluster_id: o.cluster_id.to_string(),
+            request_id: o.request_id,
+            checkpoint: o.position.checkpoint,
+            transaction_digest: bs58::encode(o.transaction_digest).into_string(),
+            status: String::new(),
+            action: String::new(),
+            key: String::new(),
+            resource_version: 0,
+            reason: String::new(),
+            message: String::new(),
+        };
+        match &o.result {
+            OutcomeResult::Applied {
+                action,
+                key,
+                resource_version,
+            } => {
+                v.status = "applied".into();
+                v.action = action.clone();
+                v.key = key.clone();
+                v.resource_version = *resource_version;
+            }
+            OutcomeResult::Rejected(r) => {
+                v.status = "rejected".into();
+                v.reason = r.code.as_str().into();
+                v.message = r.message.clone();
+            }
+        }
+        v
+    }
+}
+
+impl OutcomeView {
+    /// True when the request took effect.
+    pub fn is_applied(&self) -> bool {
+        self.status == "applied"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,7 +256,20 @@ mod tests {
             },
             ..o
         };
-        assert_eq!(Outcome::decode(&applied.encode()), Ok(applied));
+        assert_eq!(Outcome::decode(&applied.encode()), Ok(applied.clone()));
+        let view = OutcomeView::from(&applied);
+        assert!(view.is_applied());
+        assert_eq!(
+            view.transaction_digest,
+            bs58::encode([3u8; 32]).into_string()
+        );
+        let json = serde_json::to_string(&view).expect("json");
+        assert_eq!(serde_json::from_str::<OutcomeView>(&json).ok(), Some(view));
+        let rejected = OutcomeView::from(&o);
+        assert_eq!(
+            (rejected.status.as_str(), rejected.reason.as_str()),
+            ("rejected", "conflict")
+        );
         assert!(matches!(
             Outcome::decode(b"\xff\xff"),
             Err(RecordError::Protobuf(_))

@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
             let metrics_task = tokio::spawn(serve_metrics(
                 listener,
                 Arc::new(registry),
+                axum::Router::new(),
                 shutdown.clone(),
             ));
             let result = pipeline::run(

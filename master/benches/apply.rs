@@ -20,7 +20,7 @@ use daas_master::{
     state::{self, Layout},
 };
 use daas_testkit::{
-    Stack, TestEtcd, TestTopic, produce,
+    Stack, TestEtcd, TestTopic, produce, raw_consume_rate,
     workload::{CLUSTER, Workload},
 };
 use etcd_client::{Txn, TxnOp};
@@ -98,9 +98,15 @@ async fn main() -> anyhow::Result<()> {
         let replayed = requests as f64 / start.elapsed().as_secs_f64();
         anyhow::ensure!(r.complete);
         let (raw, _, _) = raw_puts(&etcd, &target, runs + run).await?;
+        // The replay reads every record, so the broker's read rate bounds it.
+        let consume = raw_consume_rate(&stack.kafka_brokers, &log.name, n).await?;
+        let records_per_s = replayed * n as f64 / requests as f64;
         println!(
-            "run {run}: replay from the broker {replayed:.0} requests/s; raw etcd Txns of 100 puts: {raw:.0} objects/s; ratio {:.2}",
-            replayed / raw
+            "run {run}: replay from the broker {replayed:.0} requests/s ({records_per_s:.0} records/s); \
+             raw etcd Txns of 100 puts: {raw:.0} objects/s, ratio {:.2}; raw rdkafka consume of \
+             the log: {consume:.0} records/s, ratio {:.2}",
+            replayed / raw,
+            records_per_s / consume
         );
     }
     Ok(())

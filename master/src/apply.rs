@@ -22,7 +22,9 @@ use daas_domain::{
     ledger::Change,
     roles::Role,
 };
-use etcd_client::{Client, Compare, CompareOp, DeleteOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{
+    Client, Compare, CompareOp, DeleteOptions, GetOptions, Txn, TxnOp, TxnOpResponse,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -139,6 +141,12 @@ pub struct Engine {
     seq: u64,
     /// Revisions of recently committed batches, by number.
     revisions: BTreeMap<u64, i64>,
+    /// Read every key before writing it, even one the ledger says is absent.
+    /// True for the first batch after opening: a create is otherwise guarded
+    /// by `mod_revision == 0` without a read (the ledger knows what the log
+    /// created), and if something else created that key meanwhile the Txn
+    /// fails, the engine is reopened, and this batch reads it.
+    careful: bool,
 }
 
 /// A batch planned but not yet committed; see [`Engine::plan`].
@@ -200,6 +208,21 @@ fn request_target(cfg: &Config, req: &K8sApiRequest) -> Option<String> {
     Some(info.etcd_key(&cfg.layout.registry, ns, &req.name))
 }
 
+/// The ledger's name for a request's object.
+fn object_key(req: &K8sApiRequest) -> daas_domain::ledger::ObjectKey {
+    let namespaced = kinds::lookup(&req.kind).is_some_and(|k| k.namespaced);
+    daas_domain::ledger::ObjectKey {
+        cluster: req.cluster_id,
+        kind: req.kind.clone(),
+        namespace: if namespaced {
+            req.namespace.clone()
+        } else {
+            String::new()
+        },
+        name: req.name.clone(),
+    }
+}
+
 fn is_namespace_delete(req: &K8sApiRequest) -> bool {
     req.kind == "Namespace" && req.verb == "delete"
 }
@@ -246,6 +269,7 @@ impl Engine {
             cache: HashMap::new(),
             seq: 0,
             revisions: BTreeMap::new(),
+            careful: true,
         })
     }
 
@@ -318,7 +342,10 @@ impl Engine {
             None => true,
         });
         for chunk in keys.chunks(MAX_TXN_OPS) {
-            let ops: Vec<TxnOp> = chunk.iter().map(|k| TxnOp::get(k.as_str(), None)).collect();
+            let ops: Vec<TxnOp> = chunk
+                .iter()
+                .map(|k| TxnOp::get(k.as_str(), Some(GetOptions::new().with_serializable())))
+                .collect();
             let resp = self.client.txn(Txn::new().and_then(ops)).await?;
             for (key, r) in chunk.iter().zip(resp.op_responses()) {
                 let TxnOpResponse::Get(g) = r else { continue };
@@ -338,6 +365,26 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Plans `key` as absent (guarded by `mod_revision == 0`) without reading
+    /// it, unless this batch or the cache already knows better.
+    fn assume_absent(&self, key: &str, slots: &mut BTreeMap<String, Slot>) {
+        if slots.contains_key(key) {
+            return;
+        }
+        let (stored, rev) = match self.cache.get(key) {
+            Some((stored, rev)) => (stored.clone(), rev.clone()),
+            None => (None, Guard::Rev(0)),
+        };
+        slots.insert(
+            key.to_owned(),
+            Slot {
+                stored,
+                rev,
+                write: None,
+            },
+        );
     }
 
     async fn slot<'s>(
@@ -372,16 +419,21 @@ impl Engine {
         // Read every object the window's requests target up front (a few
         // read Txns), rather than one round trip per request.
         let mut targets = Vec::new();
+        // Targets the ledger says do not exist are only read when careful:
+        // the log created every object the ledger knows of.
+        let mut seen = std::collections::HashSet::new();
         for e in entries.iter().flatten() {
             if let Body::Event(Event::K8sApiRequest(r)) = &e.body
+                && (self.careful || self.ledger.object_exists(&object_key(r)))
                 && let Some(k) = request_target(&self.cfg, r)
-                && !targets.contains(&k)
+                && seen.insert(k.clone())
             {
                 targets.push(k);
             }
         }
         let mut slots = BTreeMap::new();
         self.read(targets, &mut slots).await?;
+        let careful = std::mem::take(&mut self.careful);
 
         let layout = self.cfg.layout.clone();
         let mut ledger_writes: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
@@ -505,6 +557,9 @@ impl Engine {
                                 object::uid(&entry.transaction_digest, entry.position.event_index);
                             let created = object::timestamp(entry.checkpoint_timestamp_ms);
                             let secret_key = self.cfg.secret_key.clone();
+                            if *action == Action::Create && !careful {
+                                self.assume_absent(&key, &mut slots);
+                            }
                             let slot = self.slot(&key, &mut slots).await?;
                             let (obj, written) = object::render(
                                 a.kind,

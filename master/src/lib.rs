@@ -9,10 +9,14 @@
 //! - [`outcomes`]: publishing outcomes to the outcome topic exactly once;
 //! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
 //! - [`state_root`]: the verifiable hash of the desired state;
-//! - [`store`]: etcd connection and `check`; [`metrics`].
+//! - [`store`]: etcd connection and `check`; [`metrics`];
+//! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
+//!   served over HTTP for `daas apply` and `daas status`.
 
+pub mod api;
 pub mod apply;
 pub mod encryption;
+pub mod lookup;
 pub mod metrics;
 pub mod object;
 pub mod outcomes;

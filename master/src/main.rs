@@ -1,13 +1,15 @@
 //! `master`: the log topic → Kubernetes objects in etcd.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use daas_domain::Address;
 use daas_master::{
+    api,
     apply::Config,
     encryption::SecretKey,
+    lookup::OutcomeIndex,
     metrics::Metrics,
     pipeline::{self, LogArgs},
     replay,
@@ -15,7 +17,7 @@ use daas_master::{
     state_root::state_root,
     store::{self, EtcdArgs},
 };
-use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_metrics};
+use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The k3s-daas control plane: applies tenants' requests from the ordered log
@@ -44,6 +46,9 @@ Examples:
 
   # Check etcd:
   master check --etcd https://etcd-0:2379,https://etcd-1:2379";
+
+/// Outcomes the status API remembers (older ones: the projection's `requests`).
+const OUTCOMES_KEPT: usize = 1_000_000;
 
 /// Where and what the master applies.
 #[derive(Args, Clone, Debug)]
@@ -98,7 +103,9 @@ enum Command {
         cluster: ClusterArgs,
         #[command(flatten)]
         log: LogArgs,
-        /// Prometheus metrics listen address (`GET /metrics`).
+        /// Listen address of `GET /metrics` (Prometheus) and the status API
+        /// (`GET /v1/requests/{id}`, `GET /v1/transactions/{digest}`), which
+        /// `daas apply` waits on (its `master_url`).
         #[arg(
             long,
             env = "DAAS_MASTER_METRICS_LISTEN",
@@ -143,7 +150,14 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let metrics_task = spawn_metrics(metrics_listen, registry, shutdown.clone()).await?;
+            let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
+            let metrics_task = spawn_http(
+                metrics_listen,
+                registry,
+                api::routes(index.clone()),
+                shutdown.clone(),
+            )
+            .await?;
             let lag_task = tokio::spawn(track_lag(
                 log_end(&log)?,
                 metrics.next_offset.clone(),
@@ -151,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 shutdown.clone(),
             ));
             let client = store::connect(&state.etcd).await.context("master run")?;
-            let result = pipeline::run(client, cfg, &log, &metrics, shutdown.clone()).await;
+            let result = pipeline::run(client, cfg, &log, &metrics, index, shutdown.clone()).await;
             shutdown.cancel();
             let _ = tokio::join!(metrics_task, lag_task);
             result.context("master run")?;

@@ -5,7 +5,7 @@
 //! and republishes every stored outcome after it, so the topic gets each
 //! outcome once, in log order, whatever the crash point.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use daas_domain::{LogPosition, Outcome, OutcomeResult};
 use daas_proto::v1;
@@ -17,7 +17,10 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord, future_producer::DeliveryFuture},
 };
 
-use crate::state::{self, Layout};
+use crate::{
+    lookup::OutcomeIndex,
+    state::{self, Layout},
+};
 
 /// Why publishing failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,7 @@ pub struct Publisher {
     brokers: String,
     topic: String,
     pending: Vec<DeliveryFuture>,
+    index: Option<Arc<OutcomeIndex>>,
 }
 
 impl Publisher {
@@ -59,7 +63,14 @@ impl Publisher {
             brokers: brokers.to_owned(),
             topic: topic.to_owned(),
             pending: Vec::new(),
+            index: None,
         })
+    }
+
+    /// Also records every outcome it sees (stored or new) in `index`.
+    pub fn with_index(mut self, index: Arc<OutcomeIndex>) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// Position of the last outcome on the topic.
@@ -108,9 +119,6 @@ impl Publisher {
                     .map_err(|e| PublishError::Corrupt(format!("stored outcome: {e}")))?;
                 let mut o = Outcome::decode(&prost::Message::encode_to_vec(&pb))
                     .map_err(|e| PublishError::Corrupt(format!("stored outcome: {e}")))?;
-                if last.is_some_and(|p| o.position <= p) {
-                    continue;
-                }
                 if let OutcomeResult::Applied {
                     resource_version, ..
                 } = &mut o.result
@@ -118,6 +126,12 @@ impl Publisher {
                 {
                     // Written in the same Txn as this batch key.
                     *resource_version = kv.mod_revision();
+                }
+                if last.is_some_and(|p| o.position <= p) {
+                    if let Some(index) = &self.index {
+                        index.record(std::slice::from_ref(&o));
+                    }
+                    continue;
                 }
                 self.send(std::slice::from_ref(&o))?;
                 n += 1;
@@ -129,6 +143,9 @@ impl Publisher {
 
     /// Queues outcomes (in order).
     pub fn send(&mut self, outcomes: &[Outcome]) -> Result<(), PublishError> {
+        if let Some(index) = &self.index {
+            index.record(outcomes);
+        }
         for o in outcomes {
             let payload = o.encode();
             let record = FutureRecord::to(&self.topic)

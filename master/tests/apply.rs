@@ -14,10 +14,10 @@ use daas_domain::{
     Address, Bytes, Event, LogPosition, Outcome, OutcomeResult, events::K8sApiRequest,
 };
 use daas_master::{
-    apply::Engine,
+    apply::{Engine, EngineError},
     metrics::Metrics,
     outcomes::Publisher,
-    pipeline::{Until, apply_log},
+    pipeline::{MasterError, Until, apply_log, drain},
     replay::replay,
     state_root::state_root,
 };
@@ -390,5 +390,76 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
         .await
         .is_err()
     );
+    Ok(())
+}
+
+/// A create is planned without reading its key when the ledger says the object
+/// does not exist. If something else (a k3s controller) wrote that key
+/// meanwhile, the Txn's `mod_revision == 0` guard fails it; the reopened
+/// engine reads its first batch and applies the create over the stranger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_over_a_key_written_by_someone_else_conflicts_once_then_applies()
+-> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let etcd = TestEtcd::new(&stack).await?;
+    let records = Workload::new(11, 30).records(3_000);
+    let prefix = etcd.key("live/");
+    // A create well past the first batch (which is always read carefully).
+    let offset_of = |id: u64| {
+        records.iter().position(|r| {
+            matches!(daas_domain::LogEntry::decode(r), Ok(e)
+                if matches!(&e.body, daas_domain::Body::Event(Event::K8sApiRequest(q)) if q.request_id == id))
+        })
+    };
+    let (offset, key) = workload::outcomes(&records)
+        .iter()
+        .filter_map(|o| Outcome::decode(o).ok())
+        .find_map(|o| match (o.result, offset_of(o.request_id)) {
+            (OutcomeResult::Applied { action, key, .. }, Some(offset))
+                if action == "created" && offset > 1_000 =>
+            {
+                Some((offset, key))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| anyhow::anyhow!("the workload has a late create"))?;
+    let key = key.replacen("/registry", &format!("{prefix}registry"), 1);
+    let mut client = etcd.client.clone();
+    let foreign = client
+        .put(key.as_str(), br#"{"kind":"Foreign"}"#.to_vec(), None)
+        .await?;
+    let foreign_rev = foreign.header().map_or(0, |h| h.revision());
+
+    let metrics = Metrics::default();
+    let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
+    let mut buffer: std::collections::VecDeque<Vec<u8>> = records.iter().cloned().collect();
+    let first = drain(&mut engine, &mut buffer, &metrics, None, None).await;
+    assert!(
+        matches!(first, Err(MasterError::Engine(EngineError::Conflict))),
+        "request {offset}: the guessed create must fail its guard, got {first:?}"
+    );
+    let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
+    let mut rest: std::collections::VecDeque<Vec<u8>> = records[engine.next_offset() as usize..]
+        .iter()
+        .cloned()
+        .collect();
+    drain(&mut engine, &mut rest, &metrics, None, None).await?;
+    assert_eq!(engine.next_offset(), records.len() as i64);
+    assert_eq!(
+        metrics.conflicts.get(),
+        1,
+        "one conflict, then the careful batch"
+    );
+
+    let got = client.get(key.as_str(), None).await?;
+    let kv = got
+        .kvs()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("{key} is gone"))?;
+    assert!(
+        kv.mod_revision() > foreign_rev,
+        "the create was applied over the stranger"
+    );
+    assert_ne!(kv.value(), br#"{"kind":"Foreign"}"#);
     Ok(())
 }

@@ -10,10 +10,7 @@
 //! (`PROJECTOR_BENCH_RECORDS` sets the number of records, default 100,000;
 //! `PROJECTOR_BENCH_RUNS` the repetitions, default 2).
 
-use std::{
-    fmt::Write as _,
-    time::{Duration, Instant},
-};
+use std::{fmt::Write as _, time::Instant};
 
 use daas_projector::{
     committer::{CommitError, Cursor, Positions, commit},
@@ -22,11 +19,7 @@ use daas_projector::{
     processor::{AccessRow, Processor, Rows},
     store,
 };
-use daas_testkit::{Stack, TestDb, TestTopic, produce, workload::Workload};
-use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
-    consumer::{Consumer, StreamConsumer},
-};
+use daas_testkit::{Stack, TestDb, TestTopic, produce, raw_consume_rate, workload::Workload};
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 5_000;
@@ -81,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
     produce(&stack.kafka_brokers, &topic.name, &records).await?;
 
     for run in 1..=runs {
-        let consume = raw_consume(&stack.kafka_brokers, &topic.name, n).await?;
+        let consume = raw_consume_rate(&stack.kafka_brokers, &topic.name, n).await?;
         let db = TestDb::empty(&stack).await?;
         let e2e = end_to_end(&db.url, &stack.kafka_brokers, &topic.name, n).await?;
         println!(
@@ -245,25 +238,6 @@ async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
     let rate = records.len() as f64 / start.elapsed().as_secs_f64();
     pool.close().await;
     Ok(rate)
-}
-
-async fn raw_consume(brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {
-    let c: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "bench-raw")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Offset(0))?;
-    c.assign(&tpl)?;
-    let start = Instant::now();
-    let mut bytes = 0usize;
-    for _ in 0..n {
-        let m = tokio::time::timeout(Duration::from_secs(30), c.recv()).await??;
-        bytes += m.payload().map_or(0, <[u8]>::len);
-    }
-    std::hint::black_box(bytes);
-    Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
 async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {

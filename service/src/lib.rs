@@ -11,5 +11,5 @@ pub mod progress;
 pub mod shutdown;
 
 pub use logging::{LogArgs, LogFormat};
-pub use metrics::{serve_metrics, spawn_metrics};
+pub use metrics::{serve_metrics, spawn_http, spawn_metrics};
 pub use shutdown::shutdown_on_signals;

@@ -10,15 +10,18 @@ use prometheus_client::{encoding::text::encode, registry::Registry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Serves `registry` on `listener` until `shutdown` is cancelled.
+/// Serves `registry` on `listener` until `shutdown` is cancelled, beside a
+/// service's own read-only routes (`api`; an empty `Router` for none).
 pub async fn serve_metrics(
     listener: TcpListener,
     registry: Arc<Registry>,
+    api: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(render))
-        .with_state(registry);
+        .with_state(registry)
+        .merge(api);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
@@ -30,12 +33,23 @@ pub async fn spawn_metrics(
     registry: Registry,
     shutdown: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    spawn_http(addr, registry, Router::new(), shutdown).await
+}
+
+/// Binds `addr` and serves `registry` and `api` there in a task until `shutdown`.
+pub async fn spawn_http(
+    addr: std::net::SocketAddr,
+    registry: Registry,
+    api: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("binding metrics on {addr}: {e}")))?;
     Ok(tokio::spawn(serve_metrics(
         listener,
         Arc::new(registry),
+        api,
         shutdown,
     )))
 }
@@ -98,6 +112,7 @@ mod tests {
         let server = tokio::spawn(serve_metrics(
             listener,
             Arc::new(registry),
+            Router::new(),
             shutdown.clone(),
         ));
 

@@ -38,7 +38,9 @@ pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;
 pub use process::{kill9, terminate};
 pub use stack::Stack;
-pub use topic::{TestTopic, high_watermark, produce, read_log, read_outcomes, read_topic};
+pub use topic::{
+    TestTopic, high_watermark, produce, raw_consume_rate, read_log, read_outcomes, read_topic,
+};
 pub use wait::wait_for;
 
 /// A short unique suffix for names of databases, prefixes and topics.

@@ -163,3 +163,28 @@ fn ack(
         Some(Err(_)) => bail!("producing to {topic}: the producer went away"),
     }
 }
+
+/// Baseline for benchmarks: records/s of a plain `rdkafka` consume of the
+/// first `n` records of `topic`, doing nothing with them.
+pub async fn raw_consume_rate(brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {
+    use rdkafka::{
+        Message, Offset, TopicPartitionList,
+        consumer::{Consumer, StreamConsumer},
+    };
+    let c: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "bench-raw")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(0))?;
+    c.assign(&tpl)?;
+    let start = std::time::Instant::now();
+    let mut bytes = 0usize;
+    for _ in 0..n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv()).await??;
+        bytes += m.payload().map_or(0, <[u8]>::len);
+    }
+    std::hint::black_box(bytes);
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}

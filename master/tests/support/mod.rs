@@ -76,6 +76,18 @@ pub fn master(
     topic: &str,
     outcomes: &str,
 ) -> std::io::Result<Child> {
+    master_at(etcd, prefix, brokers, topic, outcomes, "127.0.0.1:0")
+}
+
+/// Starts the master binary with its metrics and status API on `listen`.
+pub fn master_at(
+    etcd: &str,
+    prefix: &str,
+    brokers: &str,
+    topic: &str,
+    outcomes: &str,
+    listen: &str,
+) -> std::io::Result<Child> {
     let l = layout(prefix);
     Command::new(env!("CARGO_BIN_EXE_master"))
         .args([
@@ -101,7 +113,7 @@ pub fn master(
             "--outcome-topic",
             outcomes,
         ])
-        .args(["--metrics-listen", "127.0.0.1:0"])
+        .args(["--metrics-listen", listen])
         .env(
             "RUST_LOG",
             std::env::var("DAAS_TEST_CHILD_LOG").unwrap_or_else(|_| "error".into()),

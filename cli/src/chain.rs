@@ -1,0 +1,328 @@
+//! The chain side of every `daas` write: build a call of our package with
+//! `sui-transaction-builder` (the node resolves objects and picks gas through
+//! SimulateTransaction), sign it with `sui-crypto`, execute it over the node's
+//! gRPC API, and wait until a checkpoint holds it. Works unchanged against a
+//! real Sui full node and against our dev chain.
+
+use std::time::Duration;
+
+use daas_domain::{Event, events};
+use sui_crypto::{SuiSigner, ed25519::Ed25519PrivateKey};
+use sui_rpc::{
+    Client,
+    field::{FieldMask, FieldMaskUtil},
+    proto::sui::rpc::v2::{ExecuteTransactionRequest, GetBalanceRequest, GetServiceInfoRequest},
+};
+use sui_sdk_types::{Address, Digest, Identifier};
+use sui_transaction_builder::{Argument, Function, ObjectInput, TransactionBuilder};
+
+/// How long a transaction may take to reach a checkpoint.
+const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the node may take to answer at all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a chain operation failed; each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The node does not answer.
+    #[error(
+        "cannot reach the Sui node at {url}: {reason} (is it running? see `node_url` in the configuration)"
+    )]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The sender has no SUI to pay gas with.
+    #[error("{address} has no SUI to pay for gas; fund it first (`daas faucet` on a dev chain)")]
+    NoGas {
+        /// The sender.
+        address: Address,
+    },
+    /// Our package refused the call (a Move abort), before anything was sent.
+    #[error("the {module} contract refused: {reason} (abort code {code})")]
+    Refused {
+        /// Module.
+        module: String,
+        /// Abort code.
+        code: u64,
+        /// What the code means.
+        reason: String,
+    },
+    /// Building or simulating failed otherwise.
+    #[error("building the transaction: {0}")]
+    Build(String),
+    /// The node rejected or failed the transaction.
+    #[error("executing the transaction: {0}")]
+    Execute(String),
+}
+
+/// What a final transaction did.
+#[derive(Debug)]
+pub struct Executed {
+    /// Its digest.
+    pub digest: Digest,
+    /// The checkpoint holding it.
+    pub checkpoint: Option<u64>,
+    /// Our package's events, decoded.
+    pub events: Vec<Event>,
+}
+
+/// A connection to a node, for our package.
+pub struct Chain {
+    client: Client,
+    url: String,
+    package: Address,
+}
+
+/// What an abort code of our package means (see `contracts/sources`).
+pub fn abort_reason(module: &str, code: u64) -> &'static str {
+    match (module, code) {
+        ("staking", 1) => "invalid role",
+        ("staking", 2) => "amount below the role's minimum stake",
+        ("staking", 3) => "already staked in this role (use `daas stake add`)",
+        ("staking", 4) => "no stake in this role",
+        ("staking", 5) => "the stake is still locked",
+        ("staking", 6) => "amount larger than the stake",
+        ("staking", 7) => "amount must be more than zero",
+        ("staking", 8) => "this AdminCap is not the pool's",
+        ("gateway", 101) => {
+            "insufficient stake: the sender's tier stake is below what this verb and kind need"
+        }
+        ("gateway", 102) => "manifest too large",
+        ("gateway", 103) => "unknown verb",
+        ("gateway", 104) => "empty name",
+        ("gateway", 105) => "not the cluster's admin",
+        ("grants", 201) => "invalid namespace role",
+        ("grants", 202) => "no such grant",
+        ("grants", 203) => "empty namespace",
+        ("nodes", 301) => "the sender has no active node stake",
+        ("nodes", 302) => "a node with that name is registered already",
+        ("nodes", 303) => "no node with that name",
+        ("nodes", 304) => "only the node's operator may do that",
+        ("nodes", 305) => "the public key must be 32 bytes (Ed25519)",
+        ("nodes", 306) => "empty node name",
+        _ => "unknown abort code",
+    }
+}
+
+impl Chain {
+    /// Connects to the node at `url` and checks that it answers.
+    pub async fn connect(url: &str, package: Address) -> Result<Self, ChainError> {
+        let unreachable = |reason: String| ChainError::Unreachable {
+            url: url.to_owned(),
+            reason,
+        };
+        let mut client = Client::new(url).map_err(|e| unreachable(e.to_string()))?;
+        let info = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client
+                .ledger_client()
+                .get_service_info(GetServiceInfoRequest::default()),
+        )
+        .await;
+        match info {
+            Ok(Ok(_)) => {}
+            Ok(Err(status)) => return Err(unreachable(status.message().to_owned())),
+            Err(_) => return Err(unreachable("no answer within 10 s".into())),
+        }
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+            package,
+        })
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `address`'s SUI balance, MIST.
+    pub async fn balance(&mut self, address: Address) -> Result<u64, ChainError> {
+        let mut req = GetBalanceRequest::default();
+        req.owner = Some(address.to_string());
+        req.coin_type = Some("0x2::sui::SUI".into());
+        let resp = self
+            .client
+            .state_client()
+            .get_balance(req)
+            .await
+            .map_err(|s| ChainError::Execute(s.message().to_owned()))?;
+        Ok(resp
+            .into_inner()
+            .balance
+            .and_then(|b| b.balance)
+            .unwrap_or(0))
+    }
+
+    /// Calls `module::function` of our package as `key`. `args` adds the
+    /// call's arguments to the builder (objects by id: the node resolves them).
+    pub async fn call(
+        &mut self,
+        key: &Ed25519PrivateKey,
+        module: &'static str,
+        function: &'static str,
+        args: impl FnOnce(&mut TransactionBuilder) -> Vec<Argument>,
+    ) -> Result<Executed, ChainError> {
+        let sender = key.public_key().derive_address();
+        if self.balance(sender).await? == 0 {
+            return Err(ChainError::NoGas { address: sender });
+        }
+        let mut b = TransactionBuilder::new();
+        b.set_sender(sender);
+        let arguments = args(&mut b);
+        b.move_call(
+            Function::new(
+                self.package,
+                Identifier::from_static(module),
+                Identifier::from_static(function),
+            ),
+            arguments,
+        );
+        let tx = b.build(&mut self.client).await.map_err(build_error)?;
+        let signature = key
+            .sign_transaction(&tx)
+            .map_err(|e| ChainError::Build(format!("signing: {e}")))?;
+
+        let mut req = ExecuteTransactionRequest::default();
+        req.transaction = Some(tx.into());
+        req.signatures = vec![signature.into()];
+        req.read_mask = Some(FieldMask::from_paths([
+            "digest",
+            "effects.status",
+            "events",
+            "checkpoint",
+        ]));
+        let resp = match self
+            .client
+            .execute_transaction_and_wait_for_checkpoint(req, CHECKPOINT_TIMEOUT)
+            .await
+        {
+            Ok(r) => r.into_inner(),
+            Err(e) => return Err(ChainError::Execute(e.to_string())),
+        };
+        let executed = resp
+            .transaction
+            .ok_or_else(|| ChainError::Execute("the node returned no transaction".into()))?;
+        let status = executed.effects.as_ref().and_then(|e| e.status.as_ref());
+        if !status.and_then(|s| s.success).unwrap_or(false) {
+            let error = status.and_then(|s| s.error.as_ref());
+            if let Some(abort) = error.and_then(|e| e.abort_opt()) {
+                return Err(refused(abort));
+            }
+            return Err(ChainError::Execute(format!(
+                "failed on chain: {}",
+                error
+                    .and_then(|e| e.description.clone())
+                    .unwrap_or_else(|| "no description".into())
+            )));
+        }
+        let digest: Digest = executed
+            .digest
+            .as_deref()
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| ChainError::Execute("the node returned no digest".into()))?;
+        let mut decoded = Vec::new();
+        for e in executed.events.map(|e| e.events).unwrap_or_default() {
+            let (Some(t), Some(contents)) = (e.event_type.as_deref(), e.contents.as_ref()) else {
+                continue;
+            };
+            let mut parts = t.rsplitn(3, "::");
+            let (Some(name), Some(module)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let bytes = contents.value.as_deref().unwrap_or_default();
+            if let Ok(events::Decoded::Known(ev)) = events::decode(module, name, bytes) {
+                decoded.push(ev);
+            }
+        }
+        Ok(Executed {
+            digest,
+            checkpoint: executed.checkpoint,
+            events: decoded,
+        })
+    }
+}
+
+/// A shared object by id (the node fills in its version).
+pub fn shared(b: &mut TransactionBuilder, id: Address) -> Argument {
+    b.object(ObjectInput::new(id))
+}
+
+/// The clock.
+pub fn clock(b: &mut TransactionBuilder) -> Argument {
+    b.object(ObjectInput::new(Address::from_static("0x6")))
+}
+
+fn refused(abort: &sui_rpc::proto::sui::rpc::v2::MoveAbort) -> ChainError {
+    let module = abort
+        .location
+        .as_ref()
+        .and_then(|l| l.module.clone())
+        .unwrap_or_default();
+    let code = abort.abort_code.unwrap_or(0);
+    ChainError::Refused {
+        reason: abort_reason(&module, code).to_owned(),
+        module,
+        code,
+    }
+}
+
+fn build_error(e: sui_transaction_builder::Error) -> ChainError {
+    if let sui_transaction_builder::Error::SimulationFailure(f) = &e
+        && let Some(abort) = f.move_abort()
+    {
+        return refused(abort);
+    }
+    ChainError::Build(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_abort_code_of_the_package_has_a_reason() {
+        // The codes declared in contracts/sources/*.move.
+        let sources = [
+            (
+                "staking",
+                include_str!("../../contracts/sources/staking.move"),
+            ),
+            (
+                "gateway",
+                include_str!("../../contracts/sources/gateway.move"),
+            ),
+            (
+                "grants",
+                include_str!("../../contracts/sources/grants.move"),
+            ),
+            ("nodes", include_str!("../../contracts/sources/nodes.move")),
+        ];
+        let mut checked = 0;
+        for (module, text) in sources {
+            // Error constants are `E` + CamelCase (ED25519_… is a size).
+            let is_error = |l: &&str| {
+                l.strip_prefix("const E")
+                    .and_then(|rest| rest.chars().nth(1))
+                    .is_some_and(char::is_lowercase)
+            };
+            for line in text.lines().filter(is_error) {
+                let code: u64 = line
+                    .rsplit('=')
+                    .next()
+                    .and_then(|v| v.trim().trim_end_matches(';').trim().parse().ok())
+                    .unwrap_or_else(|| panic!("cannot read {line}"));
+                assert_ne!(
+                    abort_reason(module, code),
+                    "unknown abort code",
+                    "{module}: {line}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "found only {checked} codes");
+    }
+}

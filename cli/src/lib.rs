@@ -1,0 +1,22 @@
+//! The `daas` command line's parts:
+//!
+//! - [`config`]: `~/.config/daas/config.toml`, with env and flag overrides;
+//! - [`keystore`]: keys in Sui's `sui.keystore` and `suiprivkey` formats;
+//! - [`chain`]: build, sign and execute our package's calls over gRPC;
+//! - [`session`]: configuration + node + signing key, for chain commands;
+//! - [`files`]: `-f FILE|DIR|-` into one request per document;
+//! - [`write`]: apply/create/replace/delete and `status`, kubectl-style;
+//! - [`outcome`]: the master's status API client (waiting for outcomes);
+//! - [`stake`]: stake, unstake, nodes, admin actions, `stake show`;
+//! - [`faucet`]; [`stats`]: the analysts' views.
+
+pub mod chain;
+pub mod config;
+pub mod faucet;
+pub mod files;
+pub mod keystore;
+pub mod outcome;
+pub mod session;
+pub mod stake;
+pub mod stats;
+pub mod write;

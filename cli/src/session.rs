@@ -1,0 +1,76 @@
+//! What a chain command needs: the settings, a node connection, the signing
+//! key and our package's object ids.
+
+use anyhow::Context;
+use sui_crypto::ed25519::Ed25519PrivateKey;
+use sui_sdk_types::Address;
+
+use crate::{
+    chain::Chain,
+    config::{ConfigArgs, Settings},
+    keystore::Keystore,
+};
+
+/// A connected, signing session.
+pub struct Session {
+    /// The merged configuration.
+    pub settings: Settings,
+    /// The node.
+    pub chain: Chain,
+    /// The signing key.
+    pub key: Ed25519PrivateKey,
+    /// Its address.
+    pub sender: Address,
+    /// `staking::StakingPool`.
+    pub pool: Address,
+}
+
+impl Session {
+    /// Loads the configuration and the key, and connects to the node.
+    pub async fn open(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let settings = args.load()?;
+        let key = signing_key(&settings)?;
+        let package =
+            settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
+        let pool = settings.need_id(&settings.config.pool_id, "pool_id", "DAAS_POOL_ID")?;
+        let chain = Chain::connect(&settings.node_url()?, package).await?;
+        Ok(Self {
+            sender: key.public_key().derive_address(),
+            settings,
+            chain,
+            key,
+            pool,
+        })
+    }
+
+    /// The configured cluster.
+    pub fn cluster(&self) -> anyhow::Result<Address> {
+        self.settings.need_id(
+            &self.settings.config.cluster_id,
+            "cluster_id",
+            "--cluster-id / DAAS_CLUSTER_ID",
+        )
+    }
+
+    /// The configured node registry.
+    pub fn node_registry(&self) -> anyhow::Result<Address> {
+        self.settings.need_id(
+            &self.settings.config.node_registry_id,
+            "node_registry_id",
+            "DAAS_NODE_REGISTRY_ID",
+        )
+    }
+}
+
+/// The key named by the configuration (`key`, `--key`, `DAAS_KEY`).
+pub fn signing_key(settings: &Settings) -> anyhow::Result<Ed25519PrivateKey> {
+    let alias = settings.config.key.as_deref().with_context(|| {
+        format!(
+            "no signing key chosen: `daas keys new NAME` makes one; then pass --key NAME, set \
+             DAAS_KEY, or put key = \"NAME\" in {}",
+            settings.path.display()
+        )
+    })?;
+    let keystore = settings.keystore();
+    Ok(Keystore::open(&keystore)?.get(alias)?)
+}
