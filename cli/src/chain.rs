@@ -4,12 +4,13 @@
 //! gRPC API, and wait until a checkpoint holds it. Works unchanged against a
 //! real Sui full node and against our dev chain.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use daas_domain::{Event, events};
 use sui_crypto::{SuiSigner, ed25519::Ed25519PrivateKey};
 use sui_rpc::{
     Client,
+    client::ExecuteAndWaitError,
     field::{FieldMask, FieldMaskUtil},
     proto::sui::rpc::v2::{ExecuteTransactionRequest, GetBalanceRequest, GetServiceInfoRequest},
 };
@@ -20,6 +21,17 @@ use sui_transaction_builder::{Argument, Function, ObjectInput, TransactionBuilde
 const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the node may take to answer at all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node that cannot be reached is retried (a restart).
+const RETRY_FOR: Duration = Duration::from_secs(30);
+/// Pause between those retries.
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// True for a gRPC failure that means "not reachable now" (the node is
+/// restarting), as opposed to an answer.
+fn unavailable(code: tonic::Code, message: &str) -> bool {
+    code == tonic::Code::Unavailable
+        || (code == tonic::Code::Unknown && message.contains("transport error"))
+}
 
 /// Why a chain operation failed; each says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -115,17 +127,31 @@ impl Chain {
             reason,
         };
         let mut client = Client::new(url).map_err(|e| unreachable(e.to_string()))?;
-        let info = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            client
-                .ledger_client()
-                .get_service_info(GetServiceInfoRequest::default()),
-        )
-        .await;
-        match info {
-            Ok(Ok(_)) => {}
-            Ok(Err(status)) => return Err(unreachable(status.message().to_owned())),
-            Err(_) => return Err(unreachable("no answer within 10 s".into())),
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut warned = false;
+        loop {
+            let info = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                client
+                    .ledger_client()
+                    .get_service_info(GetServiceInfoRequest::default()),
+            )
+            .await;
+            match info {
+                Ok(Ok(_)) => break,
+                Ok(Err(status))
+                    if unavailable(status.code(), status.message())
+                        && Instant::now() < deadline =>
+                {
+                    if !warned {
+                        eprintln!("the Sui node at {url} does not answer; retrying for 30 s");
+                        warned = true;
+                    }
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                Ok(Err(status)) => return Err(unreachable(status.message().to_owned())),
+                Err(_) => return Err(unreachable("no answer within 10 s".into())),
+            }
         }
         Ok(Self {
             client,
@@ -149,7 +175,16 @@ impl Chain {
             .state_client()
             .get_balance(req)
             .await
-            .map_err(|s| ChainError::Execute(s.message().to_owned()))?;
+            .map_err(|s| {
+                if unavailable(s.code(), s.message()) {
+                    ChainError::Unreachable {
+                        url: self.url.clone(),
+                        reason: s.message().to_owned(),
+                    }
+                } else {
+                    ChainError::Execute(s.message().to_owned())
+                }
+            })?;
         Ok(resp
             .into_inner()
             .balance
@@ -159,29 +194,45 @@ impl Chain {
 
     /// Calls `module::function` of our package as `key`. `args` adds the
     /// call's arguments to the builder (objects by id: the node resolves them).
+    ///
+    /// A node that cannot be reached (restarting) is retried for 30 s: the
+    /// build from scratch, the execution with the same signed transaction, so
+    /// it is never executed twice (a resubmission has the same digest, and a
+    /// transaction already in a checkpoint is answered from the ledger).
     pub async fn call(
         &mut self,
         key: &Ed25519PrivateKey,
         module: &'static str,
         function: &'static str,
-        args: impl FnOnce(&mut TransactionBuilder) -> Vec<Argument>,
+        args: impl Fn(&mut TransactionBuilder) -> Vec<Argument>,
     ) -> Result<Executed, ChainError> {
+        let deadline = Instant::now() + RETRY_FOR;
         let sender = key.public_key().derive_address();
-        if self.balance(sender).await? == 0 {
-            return Err(ChainError::NoGas { address: sender });
-        }
-        let mut b = TransactionBuilder::new();
-        b.set_sender(sender);
-        let arguments = args(&mut b);
-        b.move_call(
-            Function::new(
-                self.package,
-                Identifier::from_static(module),
-                Identifier::from_static(function),
-            ),
-            arguments,
-        );
-        let tx = b.build(&mut self.client).await.map_err(build_error)?;
+        let tx = loop {
+            let attempt = async {
+                if self.balance(sender).await? == 0 {
+                    return Err(ChainError::NoGas { address: sender });
+                }
+                let mut b = TransactionBuilder::new();
+                b.set_sender(sender);
+                let arguments = args(&mut b);
+                b.move_call(
+                    Function::new(
+                        self.package,
+                        Identifier::from_static(module),
+                        Identifier::from_static(function),
+                    ),
+                    arguments,
+                );
+                b.build(&mut self.client).await.map_err(build_error)
+            };
+            match attempt.await {
+                Err(ChainError::Unreachable { .. }) if Instant::now() < deadline => {
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                other => break other?,
+            }
+        };
         let signature = key
             .sign_transaction(&tx)
             .map_err(|e| ChainError::Build(format!("signing: {e}")))?;
@@ -195,13 +246,25 @@ impl Chain {
             "events",
             "checkpoint",
         ]));
-        let resp = match self
-            .client
-            .execute_transaction_and_wait_for_checkpoint(req, CHECKPOINT_TIMEOUT)
-            .await
-        {
-            Ok(r) => r.into_inner(),
-            Err(e) => return Err(ChainError::Execute(e.to_string())),
+        let resp = loop {
+            match self
+                .client
+                .execute_transaction_and_wait_for_checkpoint(req.clone(), CHECKPOINT_TIMEOUT)
+                .await
+            {
+                Ok(r) => break r.into_inner(),
+                // Final, but its checkpoint was not seen: report it without one.
+                Err(ExecuteAndWaitError::CheckpointTimeout(r))
+                | Err(ExecuteAndWaitError::CheckpointStreamError { response: r, .. }) => {
+                    break r.into_inner();
+                }
+                Err(ExecuteAndWaitError::RpcError(s))
+                    if unavailable(s.code(), s.message()) && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                Err(e) => return Err(ChainError::Execute(e.to_string())),
+            }
         };
         let executed = resp
             .transaction
@@ -276,7 +339,15 @@ fn build_error(e: sui_transaction_builder::Error) -> ChainError {
     {
         return refused(abort);
     }
-    ChainError::Build(e.to_string())
+    let text = e.to_string();
+    // The builder reports a failed SimulateTransaction call as text only.
+    if text.contains("Unavailable") || text.contains("transport error") {
+        return ChainError::Unreachable {
+            url: String::new(),
+            reason: text,
+        };
+    }
+    ChainError::Build(text)
 }
 
 #[cfg(test)]

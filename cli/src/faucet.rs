@@ -9,6 +9,27 @@ use crate::stake::sui;
 /// request (what testnet and devnet faucets take); with it, our dev chain's
 /// extension of that request.
 pub async fn request(url: &str, to: Address, amount: Option<u64>) -> anyhow::Result<()> {
+    // A faucet that refuses connections (restarting) is retried for 30 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match request_once(url, to, amount).await {
+            Err(e) if refused_connection(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn refused_connection(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_connect)
+            || c.to_string().contains("error sending request")
+    })
+}
+
+async fn request_once(url: &str, to: Address, amount: Option<u64>) -> anyhow::Result<()> {
     let Some(mist) = amount else {
         let faucet = sui_rpc::faucet::FaucetClient::new(url)
             .map_err(|e| anyhow::anyhow!("faucet URL {url:?}: {e}"))?;

@@ -1,0 +1,360 @@
+//! The product end to end, on the real local stack: `scripts/services` starts
+//! the dev chain, indexer, projector and master for a run of their own (own
+//! topics, schema and etcd prefixes); `scripts/scenario` drives the `daas`
+//! CLI through keys, stake, kubectl intents, rejections, a slash with its
+//! eviction, the analysts' views and a replay (checking each step itself);
+//! this test then checks the end state in Postgres, etcd and the outcome
+//! topic. The crash variant SIGKILLs each service once at a random moment of
+//! the scenario, restarts it, and must end in the same state.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use daas_domain::{Outcome, OutcomeResult};
+use daas_testkit::{Stack, read_outcomes, workload::Rng};
+use etcd_client::GetOptions;
+use sqlx::Row;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Where the workspace's binaries are (all built by `cargo build --workspace`).
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_daas"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// One run of the services, stopped when dropped.
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn start() -> anyhow::Result<Self> {
+        let run = Self {
+            dir: tempfile::tempdir()?,
+        };
+        run.services(&["up"])?;
+        Ok(run)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn script(&self, script: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(repo().join("scripts").join(script));
+        c.arg(self.path()).args(args).env("BIN", bin_dir());
+        c
+    }
+
+    fn services(&self, args: &[&str]) -> anyhow::Result<()> {
+        let (verb, rest) = args.split_first().context("a verb")?;
+        let out = Command::new(repo().join("scripts/services"))
+            .arg(verb)
+            .arg(self.path())
+            .args(rest)
+            .env("BIN", bin_dir())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "scripts/services {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    fn env(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        let text = std::fs::read_to_string(self.path().join("env"))?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    }
+
+    /// Runs the scenario to the end; its output on failure.
+    fn scenario(&self) -> anyhow::Result<String> {
+        let out = self
+            .script("scenario", &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            bail!("the scenario failed:\n{text}");
+        }
+        Ok(text)
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.services(&["down"]);
+    }
+}
+
+/// What the scenario leaves behind, without what differs between two runs of
+/// it (addresses, digests, timestamps, uids, revisions).
+#[derive(Debug, PartialEq)]
+struct EndState {
+    /// Projection: (role, SUI) per stake.
+    stakes: Vec<(String, i64)>,
+    /// Projection: (request id, status, reason, action) per request.
+    requests: Vec<(i64, String, Option<String>, Option<String>)>,
+    /// Projection: (node, status).
+    nodes: Vec<(String, String)>,
+    /// Outcome topic: (request id, result) in topic order.
+    outcomes: Vec<(u64, String)>,
+    /// etcd: object key (under the run's registry) → its spec (or data).
+    objects: BTreeMap<String, String>,
+    /// etcd: the evicted nodes.
+    evictions: Vec<String>,
+}
+
+async fn end_state(run: &Run) -> anyhow::Result<EndState> {
+    let env = run.env()?;
+    let var = |k: &str| {
+        env.get(k)
+            .cloned()
+            .with_context(|| format!("{k} in the run's env"))
+    };
+    let schema = var("DAAS_PG_SCHEMA")?;
+    let pool = sqlx::PgPool::connect(&var("DAAS_PG_URL")?).await?;
+    // The projector applies an outcome once it has read it; wait for the last.
+    let pending = format!("SELECT count(*) FROM {schema}.requests WHERE status = 'admitted'");
+    daas_testkit::wait_for(
+        "the projector to apply every outcome",
+        Duration::from_secs(60),
+        || {
+            let (pool, pending) = (pool.clone(), pending.clone());
+            async move {
+                let n: i64 = sqlx::query_scalar(&pending).fetch_one(&pool).await?;
+                Ok((n == 0).then_some(()))
+            }
+        },
+    )
+    .await?;
+    let stakes = sqlx::query(&format!(
+        "SELECT role, amount_mist FROM {schema}.stakes ORDER BY role, amount_mist"
+    ))
+    .fetch_all(&pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("role")?, r.try_get("amount_mist")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    let requests = sqlx::query(&format!(
+        "SELECT request_id, status, reason_code, action FROM {schema}.requests ORDER BY request_id"
+    ))
+    .fetch_all(&pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("request_id")?,
+            r.try_get("status")?,
+            r.try_get("reason_code")?,
+            r.try_get("action")?,
+        ))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let nodes = sqlx::query(&format!(
+        "SELECT name, status FROM {schema}.nodes ORDER BY name"
+    ))
+    .fetch_all(&pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("name")?, r.try_get("status")?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    pool.close().await;
+
+    let outcomes = read_outcomes(&var("DAAS_KAFKA_BROKERS")?, &var("DAAS_OUTCOME_TOPIC")?)?
+        .into_iter()
+        .map(|o: Outcome| {
+            let r = match o.result {
+                OutcomeResult::Applied { action, key, .. } => {
+                    format!(
+                        "{action} {}",
+                        key.rsplit("/registry/").next().unwrap_or_default()
+                    )
+                }
+                OutcomeResult::Rejected(r) => format!("rejected {}", r.code.as_str()),
+            };
+            (o.request_id, r)
+        })
+        .collect();
+
+    let mut etcd = etcd_client::Client::connect([var("DAAS_ETCD_ENDPOINTS")?], None).await?;
+    let registry = format!("{}/", var("DAAS_ETCD_PREFIX")?);
+    let mut objects = BTreeMap::new();
+    let resp = etcd
+        .get(registry.as_str(), Some(GetOptions::new().with_prefix()))
+        .await?;
+    for kv in resp.kvs() {
+        let key = String::from_utf8_lossy(kv.key()).replacen(&registry, "", 1);
+        let v: serde_json::Value = serde_json::from_slice(kv.value()).unwrap_or_default();
+        let spec = v
+            .get("spec")
+            .or_else(|| v.get("data"))
+            .cloned()
+            .unwrap_or_default();
+        objects.insert(key, spec.to_string());
+    }
+    let evicted = format!("{}/evictions/", var("DAAS_ETCD_STATE_PREFIX")?);
+    let evictions = etcd
+        .get(
+            evicted.as_str(),
+            Some(GetOptions::new().with_prefix().with_keys_only()),
+        )
+        .await?
+        .kvs()
+        .iter()
+        .map(|kv| String::from_utf8_lossy(kv.key()).replacen(&evicted, "", 1))
+        .collect();
+    Ok(EndState {
+        stakes,
+        requests,
+        nodes,
+        outcomes,
+        objects,
+        evictions,
+    })
+}
+
+fn check_clean_end_state(s: &EndState, output: &str) {
+    let sui = 1_000_000_000i64;
+    assert_eq!(
+        s.stakes,
+        vec![
+            ("admin".into(), 10 * sui),
+            ("node".into(), sui / 2),
+            ("user".into(), sui),
+            ("user".into(), 6 * sui),
+        ],
+        "stakes after the slash"
+    );
+    let applied = |id: i64, action: &str| (id, "applied".to_owned(), None, Some(action.to_owned()));
+    assert_eq!(
+        s.requests,
+        vec![
+            applied(0, "created"),
+            applied(1, "created"),
+            applied(2, "created"),
+            applied(3, "unchanged"),
+            applied(4, "unchanged"),
+            (
+                5,
+                "rejected".into(),
+                Some("namespace_forbidden".into()),
+                None
+            ),
+        ],
+        "one row per request, each with the master's outcome"
+    );
+    assert_eq!(s.nodes, vec![("worker-1".into(), "inactive".into())]);
+    let outcome_ids: Vec<u64> = s.outcomes.iter().map(|o| o.0).collect();
+    assert_eq!(
+        outcome_ids,
+        vec![0, 1, 2, 3, 4, 5],
+        "one outcome per request, in order"
+    );
+    assert_eq!(s.outcomes[5].1, "rejected namespace_forbidden");
+    assert_eq!(
+        s.objects.keys().cloned().collect::<Vec<_>>(),
+        vec![
+            "deployments/team-a/web",
+            "minions/worker-1",
+            "namespaces/team-a",
+            "services/specs/team-a/web",
+        ]
+    );
+    assert!(s.objects["deployments/team-a/web"].contains(r#""replicas":2"#));
+    assert!(s.objects["minions/worker-1"].contains("daas.io/stake-evicted"));
+    assert!(
+        s.objects["minions/worker-1"].contains("node.kubernetes.io/not-ready"),
+        "the kubelet's taint kept"
+    );
+    assert_eq!(s.evictions, vec!["worker-1".to_owned()]);
+    assert!(output.contains("state roots equal"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -> anyhow::Result<()>
+{
+    Stack::from_env()?; // the stack's env must be there (scripts/stack up)
+
+    // A clean run.
+    let clean = Run::start()?;
+    let output = clean.scenario()?;
+    let clean_state = end_state(&clean).await?;
+    check_clean_end_state(&clean_state, &output);
+    drop(clean);
+
+    // The crash variant: each service SIGKILLed once at a random moment of the
+    // scenario, then restarted (same ports, same state).
+    let seed = std::env::var("DAAS_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(daas_testkit::workload::random_seed);
+    eprintln!("crash schedule seed {seed} (DAAS_TEST_SEED to repeat)");
+    let mut rng = Rng::new(seed);
+    let crashed = Run::start()?;
+    let mut scenario = crashed
+        .script("scenario", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut victims = vec!["devnet", "indexer", "projector", "master"];
+    let started = Instant::now();
+    let mut killed = Vec::new();
+    while !victims.is_empty() {
+        let i = rng.below(victims.len() as u64) as usize;
+        let victim = victims.swap_remove(i);
+        // Spread the kills over the scenario's first seconds (it runs ~10 s).
+        let at = Duration::from_millis(500 + rng.below(2_000));
+        tokio::time::sleep(at).await;
+        if scenario.try_wait()?.is_some() {
+            break;
+        }
+        crashed.services(&["kill", victim])?;
+        killed.push((victim, started.elapsed()));
+        crashed.services(&["start", victim])?;
+    }
+    let out = scenario.wait_with_output()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the scenario failed after {killed:?}:\n{text}"
+    );
+    assert_eq!(
+        killed.len(),
+        4,
+        "every service was killed during the scenario: {killed:?}"
+    );
+    eprintln!("killed and restarted: {killed:?}");
+    let crashed_state = end_state(&crashed).await?;
+    assert_eq!(crashed_state, clean_state, "killed {killed:?}");
+    Ok(())
+}
