@@ -8,8 +8,9 @@
 //! - [`write`]: apply/create/replace/delete and `status`, kubectl-style;
 //! - [`outcome`]: the master's status API client (waiting for outcomes);
 //! - [`stake`]: stake, unstake, nodes, admin actions, `stake show`;
-//! - [`faucet`]; [`stats`]: the analysts' views.
+//! - [`faucet`]; [`stats`]: the analysts' views; [`bench`]: `daas bench latency`.
 
+pub mod bench;
 pub mod chain;
 pub mod config;
 pub mod faucet;

@@ -96,6 +96,11 @@ Examples:
   daas faucet --key alice                 # 10 SUI from the dev chain's faucet
   daas faucet 0x41d0… --amount 50         # any address; --amount works on our dev chain";
 
+const BENCH_EXAMPLES: &str = "\
+Examples (after scripts/demo, which leaves alice owning team-a):
+  set -a; . .stack/demo/env; set +a
+  daas bench latency --count 100 -n team-a --key alice";
+
 const STATS_EXAMPLES: &str = "\
 Examples:
   set -a; . .stack/env; set +a      # the local stack's DAAS_PG_URL
@@ -203,11 +208,27 @@ enum Command {
         #[command(subcommand)]
         view: stats::Stats,
     },
+    /// Measure: how long a tenant waits for an outcome (median, p99).
+    #[command(subcommand, after_help = BENCH_EXAMPLES)]
+    Bench(BenchCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Sequential ConfigMap applies: submit → final, and digest → outcome visible.
+    Latency {
+        /// How many applies.
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+        /// A namespace the signing key may write in.
+        #[arg(short = 'n', long)]
+        namespace: String,
     },
 }
 
@@ -464,6 +485,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Stats { projection, view } => {
             print!("{}", stats::run(&view, &projection).await?);
+        }
+        Command::Bench(BenchCommand::Latency { count, namespace }) => {
+            let mut s = Session::open(args).await?;
+            daas_cli::bench::latency(&mut s, &namespace, count).await?;
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "daas", &mut std::io::stdout());

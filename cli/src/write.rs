@@ -102,6 +102,15 @@ async fn submit(s: &mut Session, verb: &str, doc: &Doc) -> anyhow::Result<Submit
     })
 }
 
+/// Submits one object; its request id and transaction digest.
+pub async fn submit_one(s: &mut Session, verb: &str, doc: &Doc) -> anyhow::Result<(u64, String)> {
+    let sub = submit(s, verb, doc).await?;
+    let id = sub
+        .request_id
+        .ok_or_else(|| anyhow::anyhow!("{}: the transaction emitted no request", sub.shown))?;
+    Ok((id, sub.tx.digest.to_string()))
+}
+
 /// kubectl's line for an outcome.
 pub fn line(shown: &str, o: &OutcomeView) -> String {
     if o.is_applied() {

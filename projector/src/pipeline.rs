@@ -179,6 +179,8 @@ fn consumer(brokers: &str, topic: &str, from: i64) -> Result<StreamConsumer, Pro
         .set("group.id", "daas-projector")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
+        // As the master's: tansu holds an empty fetch for its whole wait.
+        .set("fetch.wait.max.ms", "50")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Offset(from))?;
