@@ -75,7 +75,11 @@ pub async fn latency(s: &mut Session, namespace: &str, count: usize) -> anyhow::
         };
         let t2 = Instant::now();
         if !outcome.is_applied() {
-            bail!("request {id} was rejected: {}: {}", outcome.reason, outcome.message);
+            bail!(
+                "request {id} was rejected: {}: {}",
+                outcome.reason,
+                outcome.message
+            );
         }
         // Baseline: one round trip of the status API for a decided request.
         let b = Instant::now();

@@ -30,80 +30,86 @@ struct Cli {
 }
 
 const EXAMPLES: &str = "\
-Examples (the local stack: `scripts/demo` starts it and writes .stack/daas/config.toml):
-  export DAAS_CONFIG=.stack/daas/config.toml
-  daas keys new alice && daas faucet --key alice
-  daas stake user --amount 5 --key alice
+Examples (after `scripts/demo`, whose run leaves alice owning namespace team-a):
+  export PATH=$PWD/target/debug:$PATH; set -a; . .stack/demo/env; set +a
+  daas keys new carol && daas faucet --key carol
+  daas stake user --amount 5 --key carol
   daas apply -f examples/web.yaml --key alice
-  daas status 3
+  daas status 1
   daas stats top-stakers";
 
 const INIT_EXAMPLES: &str = "\
 Examples:
-  # A configuration for the local dev chain (ids from its devnet.json):
-  daas init --devnet .stack/devnet --master-url http://127.0.0.1:9187
-  # Somewhere else than ~/.config/daas/config.toml:
-  daas --config /tmp/daas.toml init --devnet .stack/devnet";
+  # A configuration for the demo's dev chain (ids from its devnet.json):
+  daas --config /tmp/daas.toml init --devnet .stack/demo/devnet --master-url $DAAS_MASTER_URL
+  # The default place, ~/.config/daas/config.toml:
+  daas init --devnet .stack/demo/devnet";
 
 const KEYS_EXAMPLES: &str = "\
 Examples:
-  daas keys new alice
-  daas keys import devnet-admin --file .stack/devnet/admin.key
+  daas keys new carol
   daas keys list
-  daas keys export alice            # suiprivkey1…, importable by `sui keytool import`
-  # Use the sui CLI's keystore directly:
-  daas --keystore ~/.sui/sui_config/sui.keystore keys list";
+  daas keys export carol > /tmp/carol.key          # suiprivkey1…, what `sui keytool import` takes
+  daas --keystore /tmp/elsewhere/sui.keystore keys import carol --file /tmp/carol.key
+  daas --keystore ~/.sui/sui_config/sui.keystore keys list      # the sui CLI's own keystore";
 
 const STAKE_EXAMPLES: &str = "\
 Examples:
-  daas stake user --amount 5 --key alice        # a tenant's first stake: tier 5 SUI
-  daas stake node --amount 1 --key operator
-  daas stake add user --amount 5 --key alice    # top up
-  daas stake show --key alice                   # from the projection (DAAS_PG_URL)
-  daas stake show 0x8f2c…";
+  daas faucet --key carol
+  daas stake user --amount 5 --key carol         # a tenant's first stake: tier 5 SUI
+  daas stake add user --amount 1 --key carol     # top up
+  daas stake show --key carol                    # from the projection (DAAS_PG_URL, DAAS_PG_SCHEMA)
+  daas unstake user --amount 1 --key carol       # after the lock: 10 epochs (10 min on the dev chain)";
 
 const WRITE_EXAMPLES: &str = "\
 Examples:
   daas apply -f examples/web.yaml --key alice
-  daas apply -f examples/ -n team-a --key alice
-  cat web.yaml | daas apply -f - --key alice --no-wait
-  daas create -f examples/namespace.yaml --key alice";
+  daas apply -f examples/app/ --key alice              # every *.yaml, *.yml, *.json in the folder
+  cat examples/web.yaml | daas apply -f - --key alice --no-wait
+  daas create -f examples/team-b.yaml --key alice
+  daas replace -f examples/web.yaml --key alice";
 
 const DELETE_EXAMPLES: &str = "\
 Examples:
-  daas delete deployment web -n team-a --key alice
-  daas delete namespace team-a --key alice";
+  daas delete service web -n team-a --key alice
+  daas delete deployment.apps web -n team-a --key alice";
 
 const STATUS_EXAMPLES: &str = "\
 Examples:
-  daas status 3                                             # by request id
-  daas status 7ryvQ3YQnbDf4ZtDvpgZV9mJbE9kLe2kH8e8a6Bj6dXb  # by transaction digest";
+  daas status 1                     # by request id (daas apply prints it)
+  daas status <tx digest>           # every request of a transaction, by its base58 digest";
 
 const NODE_EXAMPLES: &str = "\
-Examples:
-  worker key new --key /tmp/node-1.key && worker key show --key /tmp/node-1.key
-  daas node register worker-1 --public-key <hex from worker key show> --endpoint 10.0.0.7:10250 --key operator
-  daas node deregister worker-1 --key operator";
+Examples (the demo's operator was slashed below the node minimum: top up first):
+  daas stake add node --amount 1 --key operator
+  worker key new --key /tmp/node-2.key
+  daas node register worker-2 --endpoint 10.0.0.8:10250 --key operator \\
+      --public-key $(worker key show --key /tmp/node-2.key | awk '/public key/ {print $3}')
+  daas node deregister worker-2 --key operator";
 
 const ADMIN_EXAMPLES: &str = "\
-Examples (signed by the AdminCap's owner; on the dev chain its genesis admin):
-  daas keys import devnet-admin --file .stack/devnet/admin.key
-  daas admin slash 0x8f2c… --role node --amount 1 --reason 'double signing' --key devnet-admin
-  daas admin grant team-a 0x41d0… --editor --key devnet-admin";
+Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, devnet-admin in the demo):
+  daas admin grant team-a $(daas keys list | awk '$1 == \"bob\" {print $2}') --editor --key devnet-admin
+  daas admin slash $(daas keys list | awk '$1 == \"bob\" {print $2}') --role user --amount 0.1 \\
+      --reason spam --key devnet-admin";
 
 const FAUCET_EXAMPLES: &str = "\
 Examples:
   daas faucet --key alice                 # 10 SUI from the dev chain's faucet
-  daas faucet 0x41d0… --amount 50         # any address; --amount works on our dev chain";
+  daas faucet --key alice --amount 50     # any amount: our dev chain's extension";
 
 const BENCH_EXAMPLES: &str = "\
 Examples (after scripts/demo, which leaves alice owning team-a):
-  set -a; . .stack/demo/env; set +a
   daas bench latency --count 100 -n team-a --key alice";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  daas completions bash > /etc/bash_completion.d/daas
+  daas completions zsh > \"${fpath[1]}/_daas\"";
 
 const STATS_EXAMPLES: &str = "\
 Examples:
-  set -a; . .stack/env; set +a      # the local stack's DAAS_PG_URL
+  set -a; . .stack/demo/env; set +a      # the demo's DAAS_PG_URL and DAAS_PG_SCHEMA
   daas stats top-stakers --limit 10
   daas stats stake-by-role --days 30
   daas stats slashing
@@ -212,6 +218,7 @@ enum Command {
     #[command(subcommand, after_help = BENCH_EXAMPLES)]
     Bench(BenchCommand),
     /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
@@ -491,7 +498,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             daas_cli::bench::latency(&mut s, &namespace, count).await?;
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "daas", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics on a closed stdout (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "daas", &mut script);
+            use std::io::Write as _;
+            match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
         }
     }
     Ok(())
