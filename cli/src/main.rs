@@ -397,24 +397,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(k) => keys(args, k)?,
         Command::Faucet { address, amount } => {
             let settings = args.load()?;
-            let to = match address {
-                Some(a) => a,
-                None => daas_cli::session::signing_key(&settings)?
-                    .public_key()
-                    .derive_address(),
-            };
+            let to = address_or_own(&settings, address)?;
             let url =
                 settings.need(&settings.config.faucet_url, "faucet_url", "DAAS_FAUCET_URL")?;
             daas_cli::faucet::request(&url, to, amount).await?;
         }
         Command::Stake(StakeCommand::Show { address, schema }) => {
             let settings = args.load()?;
-            let who = match address {
-                Some(a) => a,
-                None => daas_cli::session::signing_key(&settings)?
-                    .public_key()
-                    .derive_address(),
-            };
+            let who = address_or_own(&settings, address)?;
             let url =
                 settings.need(&settings.config.database_url, "database_url", "DAAS_PG_URL")?;
             print!("{}", stake::show(&url, &schema, who).await?);
@@ -509,6 +499,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `address`, or the signing key's when none is given.
+fn address_or_own(
+    settings: &config::Settings,
+    address: Option<Address>,
+) -> anyhow::Result<Address> {
+    match address {
+        Some(a) => Ok(a),
+        None => Ok(daas_cli::session::signing_key(settings)?
+            .public_key()
+            .derive_address()),
+    }
 }
 
 fn keys(args: &ConfigArgs, command: KeysCommand) -> anyhow::Result<()> {
