@@ -74,3 +74,31 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<Ed25519PrivateKey> {
     let keystore = settings.keystore();
     Ok(Keystore::open(&keystore)?.get(alias)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_missing_key_says_how_to_make_and_choose_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = Settings {
+            config: Config::default(),
+            path: dir.path().join("config.toml"),
+        };
+        let err = signing_key(&settings).expect_err("no key chosen");
+        let text = format!("{err:#}");
+        assert!(text.contains("daas keys new") && text.contains("--key"), "{text}");
+
+        let named = Settings {
+            config: Config {
+                key: Some("alice".into()),
+                ..Config::default()
+            },
+            ..settings
+        };
+        let err = signing_key(&named).expect_err("no such key");
+        assert!(format!("{err:#}").contains("no key \"alice\""), "{err:#}");
+    }
+}
