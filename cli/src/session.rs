@@ -89,7 +89,10 @@ mod tests {
         };
         let err = signing_key(&settings).expect_err("no key chosen");
         let text = format!("{err:#}");
-        assert!(text.contains("daas keys new") && text.contains("--key"), "{text}");
+        assert!(
+            text.contains("daas keys new") && text.contains("--key"),
+            "{text}"
+        );
 
         let named = Settings {
             config: Config {

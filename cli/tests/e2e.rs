@@ -35,6 +35,25 @@ fn bin_dir() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// `scripts/services VERB RUN_DIR ARGS…`.
+fn services(run: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let (verb, rest) = args.split_first().context("a verb")?;
+    let out = Command::new(repo().join("scripts/services"))
+        .arg(verb)
+        .arg(run)
+        .args(rest)
+        .env("BIN", bin_dir())
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "scripts/services {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// One run of the services, stopped when dropped.
 struct Run {
     dir: tempfile::TempDir,
@@ -60,21 +79,7 @@ impl Run {
     }
 
     fn services(&self, args: &[&str]) -> anyhow::Result<()> {
-        let (verb, rest) = args.split_first().context("a verb")?;
-        let out = Command::new(repo().join("scripts/services"))
-            .arg(verb)
-            .arg(self.path())
-            .args(rest)
-            .env("BIN", bin_dir())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "scripts/services {args:?}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(())
+        services(self.path(), args)
     }
 
     fn env(&self) -> anyhow::Result<BTreeMap<String, String>> {
@@ -303,55 +308,64 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
 
     // A clean run.
     let clean = Run::start()?;
+    let began = Instant::now();
     let output = clean.scenario()?;
+    let clean_took = began.elapsed();
     let clean_state = end_state(&clean).await?;
     check_clean_end_state(&clean_state, &output);
     drop(clean);
 
     // The crash variant: each service SIGKILLed once at a random moment of the
-    // scenario, then restarted (same ports, same state).
+    // scenario (within the first three quarters of the clean run's length),
+    // then restarted with the same ports and state.
     let seed = std::env::var("DAAS_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(daas_testkit::workload::random_seed);
-    eprintln!("crash schedule seed {seed} (DAAS_TEST_SEED to repeat)");
+    eprintln!("crash schedule seed {seed} (DAAS_TEST_SEED to repeat); clean run {clean_took:?}");
     let mut rng = Rng::new(seed);
+    let window = clean_took.as_millis() as u64;
     let crashed = Run::start()?;
+    // Output to a file: nobody reads a pipe while the kills run.
+    let log_path = crashed.path().join("scenario.log");
+    let log = std::fs::File::create(&log_path)?;
     let mut scenario = crashed
         .script("scenario", &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(log.try_clone()?)
+        .stderr(log)
         .spawn()?;
-    let mut victims = vec!["devnet", "indexer", "projector", "master"];
     let started = Instant::now();
+    let killers: Vec<_> = ["devnet", "indexer", "projector", "master"]
+        .into_iter()
+        .map(|victim| {
+            let at = Duration::from_millis(window / 20 + rng.below(window * 7 / 10));
+            let run = crashed.path().to_path_buf();
+            std::thread::spawn(move || -> anyhow::Result<(&str, Duration)> {
+                std::thread::sleep(at.saturating_sub(started.elapsed()));
+                services(&run, &["kill", victim])?;
+                let when = started.elapsed();
+                services(&run, &["start", victim])?;
+                Ok((victim, when))
+            })
+        })
+        .collect();
     let mut killed = Vec::new();
-    while !victims.is_empty() {
-        let i = rng.below(victims.len() as u64) as usize;
-        let victim = victims.swap_remove(i);
-        // Spread the kills over the scenario's first seconds (it runs ~10 s).
-        let at = Duration::from_millis(500 + rng.below(2_000));
-        tokio::time::sleep(at).await;
-        if scenario.try_wait()?.is_some() {
-            break;
-        }
-        crashed.services(&["kill", victim])?;
-        killed.push((victim, started.elapsed()));
-        crashed.services(&["start", victim])?;
+    for k in killers {
+        killed.push(
+            k.join()
+                .map_err(|_| anyhow::anyhow!("a killer thread panicked"))??,
+        );
     }
-    let out = scenario.wait_with_output()?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = scenario.wait()?;
+    let finished = started.elapsed();
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(
-        out.status.success(),
+        status.success(),
         "the scenario failed after {killed:?}:\n{text}"
     );
-    assert_eq!(
-        killed.len(),
-        4,
-        "every service was killed during the scenario: {killed:?}"
+    assert!(
+        killed.iter().all(|(_, at)| *at < finished),
+        "every kill fell inside the scenario ({finished:?}): {killed:?}"
     );
     eprintln!("killed and restarted: {killed:?}");
     let crashed_state = end_state(&crashed).await?;
