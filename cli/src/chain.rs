@@ -21,8 +21,10 @@ use sui_transaction_builder::{Argument, Function, ObjectInput, TransactionBuilde
 const CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the node may take to answer at all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a node that cannot be reached is retried (a restart).
+/// How long a node that cannot be reached is retried (a restart) once a
+/// command has talked to it; before that, a shorter wait (a wrong URL).
 const RETRY_FOR: Duration = Duration::from_secs(30);
+const CONNECT_RETRY_FOR: Duration = Duration::from_secs(10);
 /// Pause between those retries.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
@@ -127,7 +129,7 @@ impl Chain {
             reason,
         };
         let mut client = Client::new(url).map_err(|e| unreachable(e.to_string()))?;
-        let deadline = Instant::now() + RETRY_FOR;
+        let deadline = Instant::now() + CONNECT_RETRY_FOR;
         let mut warned = false;
         loop {
             let info = tokio::time::timeout(
@@ -144,7 +146,7 @@ impl Chain {
                         && Instant::now() < deadline =>
                 {
                     if !warned {
-                        eprintln!("the Sui node at {url} does not answer; retrying for 30 s");
+                        eprintln!("the Sui node at {url} does not answer; retrying for 10 s");
                         warned = true;
                     }
                     tokio::time::sleep(RETRY_PAUSE).await;
@@ -229,6 +231,12 @@ impl Chain {
             match attempt.await {
                 Err(ChainError::Unreachable { .. }) if Instant::now() < deadline => {
                     tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                Err(ChainError::Unreachable { reason, .. }) => {
+                    return Err(ChainError::Unreachable {
+                        url: self.url.clone(),
+                        reason,
+                    });
                 }
                 other => break other?,
             }
