@@ -235,6 +235,8 @@ async fn read_log(
         // record produced meanwhile waits for that: keep the wait short
         // (measured: 500 ms, librdkafka's default, added ~350 ms per request).
         .set("fetch.wait.max.ms", "20")
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.max.bytes", "67108864")
         .create();
     let consumer = match consumer.and_then(|c| {
         let mut tpl = TopicPartitionList::new();
