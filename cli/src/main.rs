@@ -409,16 +409,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.need(&settings.config.database_url, "database_url", "DAAS_PG_URL")?;
             print!("{}", stake::show(&url, &schema, who).await?);
         }
-        Command::Stake(s) => {
-            let mut session = Session::open(args).await?;
-            let (role, amount, top_up) = match s {
-                StakeCommand::User { amount } => (RoleArg::User, amount, false),
-                StakeCommand::Node { amount } => (RoleArg::Node, amount, false),
-                StakeCommand::Admin { amount } => (RoleArg::Admin, amount, false),
-                StakeCommand::Add { role, amount } => (role, amount, true),
-                StakeCommand::Show { .. } => unreachable!("handled above"),
-            };
-            stake::stake(&mut session, role, amount, top_up).await?;
+        Command::Stake(StakeCommand::User { amount }) => {
+            stake_in(args, RoleArg::User, amount, false).await?;
+        }
+        Command::Stake(StakeCommand::Node { amount }) => {
+            stake_in(args, RoleArg::Node, amount, false).await?;
+        }
+        Command::Stake(StakeCommand::Admin { amount }) => {
+            stake_in(args, RoleArg::Admin, amount, false).await?;
+        }
+        Command::Stake(StakeCommand::Add { role, amount }) => {
+            stake_in(args, role, amount, true).await?;
         }
         Command::Unstake { role, amount } => {
             stake::unstake(&mut Session::open(args).await?, role, amount).await?;
@@ -499,6 +500,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn stake_in(
+    args: &ConfigArgs,
+    role: RoleArg,
+    amount: u64,
+    top_up: bool,
+) -> anyhow::Result<()> {
+    stake::stake(&mut Session::open(args).await?, role, amount, top_up).await
 }
 
 /// `address`, or the signing key's when none is given.
