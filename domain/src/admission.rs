@@ -240,12 +240,7 @@ pub fn decide(ledger: &Ledger, req: &K8sApiRequest) -> Decision {
         }
     }
 
-    let key = ObjectKey {
-        cluster: req.cluster_id,
-        kind: req.kind.clone(),
-        namespace: namespace.to_owned(),
-        name: req.name.clone(),
-    };
+    let key = ObjectKey::of(req);
     let exists = ledger.object_exists(&key) || (info.kind == "Namespace" && ns_exists);
     let shown = format!("{} {:?}", info.kubectl_name(), req.name);
     let action = match (verb, exists) {

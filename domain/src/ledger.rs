@@ -76,6 +76,25 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+impl ObjectKey {
+    /// The object a request names. A cluster-scoped kind has no namespace,
+    /// whatever the request's namespace field says: admission, the ledger
+    /// and the master must all name it the same way.
+    pub fn of(req: &K8sApiRequest) -> Self {
+        let namespaced = crate::kinds::lookup(&req.kind).is_none_or(|k| k.namespaced);
+        ObjectKey {
+            cluster: req.cluster_id,
+            kind: req.kind.clone(),
+            namespace: if namespaced {
+                req.namespace.clone()
+            } else {
+                String::new()
+            },
+            name: req.name.clone(),
+        }
+    }
+}
+
 /// One change to the ledger's state, for stores that persist it row by row
 /// (the projector's tables, the master's etcd keys).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,12 +411,7 @@ impl Ledger {
         a: &admission::Admitted,
         changes: &mut Vec<Change>,
     ) {
-        let key = ObjectKey {
-            cluster: req.cluster_id,
-            kind: req.kind.clone(),
-            namespace: req.namespace.clone(),
-            name: req.name.clone(),
-        };
+        let key = ObjectKey::of(req);
         let exists = a.action != admission::Action::Delete;
         if exists {
             if self.objects.insert(key.clone()) {

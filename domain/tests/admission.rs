@@ -428,3 +428,37 @@ fn deleting_a_namespace_deletes_what_was_in_it() {
     );
     assert_eq!(l.namespace_owner(CLUSTER, "team-a"), Some(BOB));
 }
+
+#[test]
+fn a_cluster_scoped_object_is_named_without_the_requests_namespace_field() {
+    // The gateway lets a sender fill `namespace` for any kind; a Namespace
+    // is still one object, found again whatever that field said.
+    let mut l = ledger();
+    let create = req(
+        ALICE,
+        "apply",
+        "Namespace",
+        "stray",
+        "team-x",
+        &ns_manifest("team-x"),
+    );
+    assert_eq!(action(&mut l, &create), Action::Create);
+    let again = req(
+        ALICE,
+        "apply",
+        "Namespace",
+        "",
+        "team-x",
+        &ns_manifest("team-x"),
+    );
+    assert_eq!(action(&mut l, &again), Action::Update);
+    let delete = req(ALICE, "delete", "Namespace", "other", "team-x", "");
+    let out = l.apply(&delete);
+    assert!(
+        out.changes
+            .iter()
+            .any(|c| matches!(c, Change::Object { key, exists: false } if key.name == "team-x")),
+        "the delete removes the object the create recorded: {:?}",
+        out.changes
+    );
+}

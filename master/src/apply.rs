@@ -19,7 +19,7 @@ use daas_domain::{
     admission::{Action, Decision},
     events::K8sApiRequest,
     kinds::{self, KINDS},
-    ledger::Change,
+    ledger::{Change, ObjectKey},
     roles::Role,
 };
 use etcd_client::{
@@ -206,21 +206,6 @@ fn request_target(cfg: &Config, req: &K8sApiRequest) -> Option<String> {
         ""
     };
     Some(info.etcd_key(&cfg.layout.registry, ns, &req.name))
-}
-
-/// The ledger's name for a request's object.
-fn object_key(req: &K8sApiRequest) -> daas_domain::ledger::ObjectKey {
-    let namespaced = kinds::lookup(&req.kind).is_some_and(|k| k.namespaced);
-    daas_domain::ledger::ObjectKey {
-        cluster: req.cluster_id,
-        kind: req.kind.clone(),
-        namespace: if namespaced {
-            req.namespace.clone()
-        } else {
-            String::new()
-        },
-        name: req.name.clone(),
-    }
 }
 
 fn is_namespace_delete(req: &K8sApiRequest) -> bool {
@@ -424,7 +409,7 @@ impl Engine {
         let mut seen = std::collections::HashSet::new();
         for e in entries.iter().flatten() {
             if let Body::Event(Event::K8sApiRequest(r)) = &e.body
-                && (self.careful || self.ledger.object_exists(&object_key(r)))
+                && (self.careful || self.ledger.object_exists(&ObjectKey::of(r)))
                 && let Some(k) = request_target(&self.cfg, r)
                 && seen.insert(k.clone())
             {
