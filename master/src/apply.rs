@@ -352,32 +352,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Plans `key` as absent (guarded by `mod_revision == 0`) without reading
-    /// it, unless this batch or the cache already knows better.
-    fn assume_absent(&self, key: &str, slots: &mut BTreeMap<String, Slot>) {
-        if slots.contains_key(key) {
-            return;
-        }
-        let (stored, rev) = match self.cache.get(key) {
-            Some((stored, rev)) => (stored.clone(), rev.clone()),
-            None => (None, Guard::Rev(0)),
-        };
-        slots.insert(
-            key.to_owned(),
-            Slot {
-                stored,
-                rev,
-                write: None,
-            },
-        );
-    }
-
+    /// `key`'s slot in this batch, read (or taken from the cache) first.
+    /// `known_absent`: the ledger says the log never created it, so unless the
+    /// cache knows it, it is planned absent (guarded by `mod_revision == 0`)
+    /// without a read.
     async fn slot<'s>(
         &mut self,
         key: &str,
         slots: &'s mut BTreeMap<String, Slot>,
+        known_absent: bool,
     ) -> Result<&'s mut Slot, EngineError> {
-        if !slots.contains_key(key) {
+        if !slots.contains_key(key) && !(known_absent && !self.cache.contains_key(key)) {
             self.read(vec![key.to_owned()], slots).await?;
         }
         Ok(slots.entry(key.to_owned()).or_insert(Slot {
@@ -532,7 +517,7 @@ impl Engine {
                     };
                     let (action, wrote) = match (&a.action, &a.object) {
                         (Action::Delete, _) | (_, None) => {
-                            let slot = self.slot(&key, &mut slots).await?;
+                            let slot = self.slot(&key, &mut slots, false).await?;
                             slot.stored = None;
                             slot.write = Some(None);
                             ("deleted", true)
@@ -542,10 +527,8 @@ impl Engine {
                                 object::uid(&entry.transaction_digest, entry.position.event_index);
                             let created = object::timestamp(entry.checkpoint_timestamp_ms);
                             let secret_key = self.cfg.secret_key.clone();
-                            if *action == Action::Create && !careful {
-                                self.assume_absent(&key, &mut slots);
-                            }
-                            let slot = self.slot(&key, &mut slots).await?;
+                            let known_absent = *action == Action::Create && !careful;
+                            let slot = self.slot(&key, &mut slots, known_absent).await?;
                             let (obj, written) = object::render(
                                 a.kind,
                                 manifest,
@@ -756,7 +739,7 @@ impl Engine {
             }),
         );
         let key = self.cfg.layout.minion(node);
-        let slot = self.slot(&key, slots).await?;
+        let slot = self.slot(&key, slots, false).await?;
         let Some(Value::Object(mut obj)) = slot.stored.clone() else {
             return Ok(()); // no kubelet registered this node (yet)
         };

@@ -16,7 +16,7 @@ use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
     consumer::{Consumer, StreamConsumer},
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use crate::{
     apply::{Config, Engine, EngineError, Planned, commit},
@@ -155,13 +155,12 @@ pub async fn apply_log(
     // with applying these (measured: sequential reading cost a third of the
     // replay rate).
     let (tx, mut rx) = tokio::sync::mpsc::channel(log.read_ahead.max(1) * 2);
-    let reader = tokio::spawn(read_log(
+    // Stops when this function returns, however it returns.
+    let _reader = AbortOnDropHandle::new(tokio::spawn(read_log(
         log.clone(),
         engine.next_offset(),
         tx,
-        shutdown.child_token(),
-    ));
-    let _stop_reader = AbortOnDrop(reader);
+    )));
     metrics.next_offset.set(engine.next_offset());
 
     let mut buffer: VecDeque<Vec<u8>> = VecDeque::new();
@@ -191,7 +190,8 @@ pub async fn apply_log(
                 _ = wait => break,
                 m = rx.recv() => {
                     let Some(m) = m else {
-                        // The reader stops only at shutdown (errors come as items).
+                        // The reader ends only after sending its error, which
+                        // returned above; treat its absence like a shutdown.
                         if let Some(p) = publisher.as_deref_mut() {
                             p.flush().await?;
                         }
@@ -219,12 +219,12 @@ pub async fn apply_log(
     }
 }
 
-/// Reads the log from `from` into `tx` until `stop` or until the receiver is gone.
+/// Reads the log from `from` into `tx` until an error (sent as the last
+/// item) or until the receiver is gone.
 async fn read_log(
     log: LogArgs,
     from: i64,
     tx: tokio::sync::mpsc::Sender<Result<(i64, Vec<u8>), rdkafka::error::KafkaError>>,
-    stop: CancellationToken,
 ) {
     let consumer: Result<StreamConsumer, _> = ClientConfig::new()
         .set("bootstrap.servers", &log.brokers)
@@ -251,24 +251,14 @@ async fn read_log(
         }
     };
     loop {
-        let m = tokio::select! {
-            _ = stop.cancelled() => return,
-            m = consumer.recv() => m,
-        };
-        let item = m.map(|m| (m.offset(), m.payload().unwrap_or_default().to_vec()));
+        let item = consumer
+            .recv()
+            .await
+            .map(|m| (m.offset(), m.payload().unwrap_or_default().to_vec()));
         let failed = item.is_err();
         if tx.send(item).await.is_err() || failed {
             return;
         }
-    }
-}
-
-/// Aborts a task when dropped (the log reader of an [`apply_log`] that returned).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
