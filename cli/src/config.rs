@@ -91,27 +91,32 @@ impl ConfigArgs {
     pub fn load(&self) -> anyhow::Result<Settings> {
         let path = self.path();
         let mut config = read(&path)?;
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let set = |slot: &mut Option<String>, flag: &Option<String>, var: Option<String>| {
-            if let Some(v) = flag.clone().or(var) {
+        // Flags already carry their own environment variables (clap `env`).
+        let flags = [
+            (&mut config.node_url, &self.node_url),
+            (&mut config.master_url, &self.master_url),
+            (&mut config.cluster_id, &self.cluster_id),
+            (&mut config.key, &self.key),
+        ];
+        for (slot, flag) in flags {
+            if flag.is_some() {
+                slot.clone_from(flag);
+            }
+        }
+        // Settings without a flag: environment variables only.
+        let vars = [
+            (&mut config.faucet_url, "DAAS_FAUCET_URL"),
+            (&mut config.package_id, "DAAS_PACKAGE_ID"),
+            (&mut config.pool_id, "DAAS_POOL_ID"),
+            (&mut config.node_registry_id, "DAAS_NODE_REGISTRY_ID"),
+            (&mut config.database_url, "DAAS_PG_URL"),
+            (&mut config.admin_cap_id, "DAAS_ADMIN_CAP"),
+        ];
+        for (slot, var) in vars {
+            if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
                 *slot = Some(v);
             }
-        };
-        // Flags already carry their own environment variables (clap `env`).
-        set(&mut config.node_url, &self.node_url, None);
-        set(&mut config.master_url, &self.master_url, None);
-        set(&mut config.cluster_id, &self.cluster_id, None);
-        set(&mut config.key, &self.key, None);
-        set(&mut config.faucet_url, &None, env("DAAS_FAUCET_URL"));
-        set(&mut config.package_id, &None, env("DAAS_PACKAGE_ID"));
-        set(&mut config.pool_id, &None, env("DAAS_POOL_ID"));
-        set(
-            &mut config.node_registry_id,
-            &None,
-            env("DAAS_NODE_REGISTRY_ID"),
-        );
-        set(&mut config.database_url, &None, env("DAAS_PG_URL"));
-        set(&mut config.admin_cap_id, &None, env("DAAS_ADMIN_CAP"));
+        }
         if let Some(k) = &self.keystore {
             config.keystore = Some(k.clone());
         }

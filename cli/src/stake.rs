@@ -156,7 +156,6 @@ pub async fn slash(
 ) -> anyhow::Result<()> {
     let pool = s.pool;
     let role_byte = role.role().to_move();
-    let reason = reason.to_owned();
     let tx = s
         .chain
         .call(&s.key, "staking", "slash", |b| {
@@ -197,15 +196,13 @@ pub async fn grant(
 ) -> anyhow::Result<()> {
     let cluster = s.cluster()?;
     let role: u8 = if editor { 1 } else { 0 };
-    let namespace = namespace.to_owned();
-    let ns = namespace.clone();
     let tx = s
         .chain
         .call(&s.key, "grants", "grant", |b| {
             vec![
                 b.object(sui_transaction_builder::ObjectInput::new(admin_cap)),
                 chain::shared(b, cluster),
-                b.pure(&ns),
+                b.pure(&namespace),
                 b.pure(&grantee),
                 b.pure(&role),
                 chain::clock(b),
@@ -236,16 +233,15 @@ pub async fn register_node(
     if key.len() != 32 {
         bail!("--public-key must be 32 bytes (Ed25519); got {}", key.len());
     }
-    let (n, e) = (name.to_owned(), endpoint.to_owned());
     let tx = s
         .chain
         .call(&s.key, "nodes", "register_node", |b| {
             vec![
                 chain::shared(b, registry),
                 chain::shared(b, pool),
-                b.pure(&n),
+                b.pure(&name),
                 b.pure(&key),
-                b.pure(&e),
+                b.pure(&endpoint),
                 chain::clock(b),
             ]
         })
@@ -260,11 +256,10 @@ pub async fn register_node(
 /// `nodes::deregister_node`.
 pub async fn deregister_node(s: &mut Session, name: &str) -> anyhow::Result<()> {
     let registry = s.node_registry()?;
-    let n = name.to_owned();
     let tx = s
         .chain
         .call(&s.key, "nodes", "deregister_node", |b| {
-            vec![chain::shared(b, registry), b.pure(&n), chain::clock(b)]
+            vec![chain::shared(b, registry), b.pure(&name), chain::clock(b)]
         })
         .await?;
     print_tx(&format!("node {name} deregistered"), &tx);
