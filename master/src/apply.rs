@@ -362,7 +362,8 @@ impl Engine {
         slots: &'s mut BTreeMap<String, Slot>,
         known_absent: bool,
     ) -> Result<&'s mut Slot, EngineError> {
-        if !slots.contains_key(key) && !(known_absent && !self.cache.contains_key(key)) {
+        let unread = known_absent && !self.cache.contains_key(key);
+        if !slots.contains_key(key) && !unread {
             self.read(vec![key.to_owned()], slots).await?;
         }
         Ok(slots.entry(key.to_owned()).or_insert(Slot {
