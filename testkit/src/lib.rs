@@ -36,7 +36,7 @@ pub use chain::{TestChain, fill, free_addr};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;
-pub use process::{kill9, terminate};
+pub use process::{kill9, service, terminate};
 pub use stack::Stack;
 pub use topic::{
     TestTopic, high_watermark, produce, raw_consume_rate, read_log, read_outcomes, read_topic,

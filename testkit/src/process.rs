@@ -1,6 +1,21 @@
-//! Stopping a service under test: SIGKILL (a crash) or SIGTERM (a shutdown).
+//! Starting a service under test, and stopping it: SIGKILL (a crash) or
+//! SIGTERM (a shutdown).
 
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+/// A service binary as tests start it: its logs on our stderr at the level in
+/// `DAAS_TEST_CHILD_LOG` (default `error`), no backtraces, stdout discarded.
+pub fn service(bin: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.env(
+        "RUST_LOG",
+        std::env::var("DAAS_TEST_CHILD_LOG").unwrap_or_else(|_| "error".into()),
+    )
+    .env("RUST_BACKTRACE", "0")
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    c
+}
 
 /// SIGKILL: no flush, no commit, no goodbye.
 pub fn kill9(child: &mut Child) -> anyhow::Result<()> {

@@ -1,16 +1,13 @@
 //! What the indexer's integration tests share: spawning the binary, waiting
 //! for the log to reach a size.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Child, time::Duration};
 
-use daas_testkit::{high_watermark, wait_for};
+use daas_testkit::{high_watermark, service, wait_for};
 
 /// Starts the indexer binary against `node_url`, writing `topic`.
 pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Child> {
-    Command::new(env!("CARGO_BIN_EXE_indexer"))
+    service(env!("CARGO_BIN_EXE_indexer"))
         .args([
             "run",
             "--node-url",
@@ -21,10 +18,6 @@ pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Ch
             topic,
         ])
         .args(["--metrics-listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "error")
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit()) // a failing indexer says why in the test output
         .spawn()
 }
 

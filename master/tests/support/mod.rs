@@ -2,10 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Child, time::Duration};
 
 use daas_master::{
     apply::{Config, Engine},
@@ -89,7 +86,7 @@ pub fn master_at(
     listen: &str,
 ) -> std::io::Result<Child> {
     let l = layout(prefix);
-    Command::new(env!("CARGO_BIN_EXE_master"))
+    daas_testkit::service(env!("CARGO_BIN_EXE_master"))
         .args([
             "run",
             "--etcd",
@@ -114,13 +111,6 @@ pub fn master_at(
             outcomes,
         ])
         .args(["--metrics-listen", listen])
-        .env(
-            "RUST_LOG",
-            std::env::var("DAAS_TEST_CHILD_LOG").unwrap_or_else(|_| "error".into()),
-        )
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()
 }
 

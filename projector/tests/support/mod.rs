@@ -2,11 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{
-    collections::BTreeMap,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{collections::BTreeMap, process::Child, time::Duration};
 
 use daas_projector::{
     committer::{Cursor, Positions, commit, load_position},
@@ -19,18 +15,11 @@ use sqlx::PgPool;
 
 /// Starts the projector binary on `url` (schema `daas`).
 pub fn projector(url: &str, brokers: &str, log: &str, outcomes: &str) -> std::io::Result<Child> {
-    Command::new(env!("CARGO_BIN_EXE_projector"))
+    daas_testkit::service(env!("CARGO_BIN_EXE_projector"))
         .args(["run", "--database-url", url, "--brokers", brokers])
         .args(["--topic", log, "--outcome-topic", outcomes])
         .args(["--batch-records", "2000", "--batch-ms", "50"])
         .args(["--metrics-listen", "127.0.0.1:0"])
-        .env(
-            "RUST_LOG",
-            std::env::var("DAAS_TEST_CHILD_LOG").unwrap_or_else(|_| "error".into()),
-        )
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
         .spawn()
 }
 
