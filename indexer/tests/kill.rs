@@ -4,19 +4,17 @@
 
 mod support;
 
-use std::hash::{BuildHasher, RandomState};
-
-use daas_testkit::{Stack, TestChain, TestTopic, fill, free_addr, high_watermark};
+use daas_testkit::{
+    Stack, TestChain, TestTopic, fill, free_addr, high_watermark,
+    workload::{Rng, test_seed},
+};
 use support::{indexer, log_of, wait_count};
 
 const EVENTS: usize = 20_000;
 
-fn random(below: u64) -> u64 {
-    RandomState::new().hash_one(std::time::SystemTime::now()) % below.max(1)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Result<()> {
+    let mut rng = Rng::new(test_seed("kill point"));
     let stack = Stack::from_env()?;
     let topic = TestTopic::new(&stack).await?;
     let dir = tempfile::tempdir()?;
@@ -34,7 +32,7 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Resu
     for _ in 0..5 {
         let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
         let now = high_watermark(&stack.kafka_brokers, &topic.name)?;
-        let target = (now + 1 + random((total - now).max(1) as u64 / 3) as i64).min(total);
+        let target = (now + 1 + rng.below(((total - now) as u64 / 3).max(1)) as i64).min(total);
         wait_count(&stack.kafka_brokers, &topic.name, target as usize).await?;
         child.kill()?; // SIGKILL
         child.wait()?;

@@ -17,7 +17,7 @@ use daas_master::{
     state_root::state_root,
     store::{self, EtcdArgs},
 };
-use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
+use daas_service::{Health, metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The k3s-daas control plane: applies tenants' requests from the ordered log
@@ -150,11 +150,13 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
+            let health = Health::new();
+            health.register(&mut registry);
             let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
             let metrics_task = spawn_http(
                 metrics_listen,
                 registry,
-                api::routes(index.clone()),
+                api::routes(index.clone()).merge(health.router()),
                 shutdown.clone(),
             )
             .await?;
@@ -162,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
                 log_end(&log)?,
                 metrics.next_offset.clone(),
                 metrics.lag.clone(),
+                health.clone(),
                 shutdown.clone(),
             ));
             let client = store::connect(&state.etcd).await.context("master run")?;

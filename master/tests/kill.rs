@@ -11,7 +11,7 @@ use daas_domain::{Body, Event, LogEntry};
 use daas_master::state_root::state_root;
 use daas_testkit::{
     Stack, TestEtcd, TestTopic, high_watermark, produce,
-    workload::{Rng, Workload, random_seed},
+    workload::{Rng, Workload, test_seed},
 };
 use support::*;
 
@@ -22,11 +22,7 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
     let stack = Stack::from_env()?;
     let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
     let etcd = TestEtcd::new(&stack).await?;
-    let seed = std::env::var("DAAS_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(random_seed);
-    eprintln!("seed {seed} (DAAS_TEST_SEED={seed} replays this run)");
+    let seed = test_seed("workload");
     let records = Workload::new(seed, 200).records(RECORDS);
     let requests: Vec<u64> = records
         .iter()

@@ -10,7 +10,7 @@ use daas_projector::{
     rebuild,
     store::{self, DatabaseArgs},
 };
-use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_metrics};
+use daas_service::{Health, metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
@@ -85,11 +85,15 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let metrics_task = spawn_metrics(metrics_listen, registry, shutdown.clone()).await?;
+            let health = Health::new();
+            health.register(&mut registry);
+            let metrics_task =
+                spawn_http(metrics_listen, registry, health.router(), shutdown.clone()).await?;
             let lag_task = tokio::spawn(track_lag(
                 log_end(&log)?,
                 metrics.next_offset.clone(),
                 metrics.lag.clone(),
+                health.clone(),
                 shutdown.clone(),
             ));
             let pool = store::connect(&db).await.context("projector run")?;

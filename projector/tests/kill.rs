@@ -19,11 +19,7 @@ const KILLS: usize = 5;
 async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Result<()> {
     let stack = Stack::from_env()?;
     let (log, outcome_topic) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
-    let seed = std::env::var("DAAS_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(daas_testkit::workload::random_seed);
-    eprintln!("seed {seed} (DAAS_TEST_SEED={seed} replays this run)");
+    let seed = daas_testkit::workload::test_seed("workload");
     let started = std::time::Instant::now();
     let mut w = Workload::new(seed, 300);
     let records = w.records(RECORDS);

@@ -54,19 +54,27 @@ pub async fn spawn_http(
     )))
 }
 
+/// How long a consumer may sit still with records waiting before it is unhealthy.
+pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Every 5 s until `shutdown`, sets `lag` to `end() - next`: how far a
-/// consumer trails its log. `end` blocks (a broker round trip), so it runs on
-/// the blocking pool; a failed sample leaves the gauge as it was.
+/// consumer trails its log; and reports the `stall` problem on `health` while
+/// `next` has not moved for [`STALL_AFTER`] with lag above zero. `end` blocks
+/// (a broker round trip), so it runs on the blocking pool; a failed sample
+/// leaves the gauge as it was.
 pub async fn track_lag<F>(
     end: F,
     next: prometheus_client::metrics::gauge::Gauge,
     lag: prometheus_client::metrics::gauge::Gauge,
+    health: crate::health::Health,
     shutdown: CancellationToken,
 ) where
     F: Fn() -> Option<i64> + Send + Sync + 'static,
 {
     let end = Arc::new(end);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let period = std::time::Duration::from_secs(5);
+    let mut tick = tokio::time::interval(period);
+    let mut stall = crate::health::StallDetector::new(STALL_AFTER);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -74,7 +82,9 @@ pub async fn track_lag<F>(
         }
         let end = end.clone();
         if let Ok(Some(e)) = tokio::task::spawn_blocking(move || end()).await {
-            lag.set(e - next.get());
+            let position = next.get();
+            lag.set(e - position);
+            crate::health::watch_progress(&health, &mut stall, position, e - position, period);
         }
     }
 }

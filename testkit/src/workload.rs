@@ -63,6 +63,18 @@ pub fn random_seed() -> u64 {
     Rng::new(nanos ^ u64::from(std::process::id())).next_u64()
 }
 
+/// The seed a randomised test runs with: `DAAS_TEST_SEED` when set, else a
+/// [`random_seed`]; printed to stderr with how to replay it, so every failing
+/// run can be repeated.
+pub fn test_seed(what: &str) -> u64 {
+    let seed = std::env::var("DAAS_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(random_seed);
+    eprintln!("{what} seed {seed} (DAAS_TEST_SEED={seed} replays this run)");
+    seed
+}
+
 /// Generates log records (encoded `daas.v1.LogRecord` bytes).
 pub struct Workload {
     rng: Rng,
