@@ -121,7 +121,12 @@ fn event() -> impl Strategy<Value = Event> {
                 cluster_id: CLUSTER, namespace: ns.into(), grantee, role, granted_by: ADMIN, timestamp_ms: 1,
             })
         }),
-        1 => (who(), prop_oneof![Just("team-a"), Just("team-b")]).prop_map(|(grantee, ns)| {
+        1 => who().prop_map(|grantee| {
+            Event::NamespaceGranted(NamespaceGranted {
+                cluster_id: CLUSTER, namespace: "*".into(), grantee, role: 2, granted_by: ADMIN, timestamp_ms: 1,
+            })
+        }),
+        1 => (who(), prop_oneof![Just("team-a"), Just("team-b"), Just("*")]).prop_map(|(grantee, ns)| {
             Event::NamespaceRevoked(NamespaceRevoked {
                 cluster_id: CLUSTER, namespace: ns.into(), grantee, revoked_by: ADMIN, timestamp_ms: 1,
             })
