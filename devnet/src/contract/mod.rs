@@ -5,16 +5,23 @@
 //! domain's event types, whose BCS the shared vectors pin to the Move structs).
 //! The executor maps PTB arguments onto these functions; this module knows
 //! nothing about transactions, gas or objects beyond the ids it is handed.
+//!
+//! One submodule per Move module: [`staking`], [`gateway`], [`grants`],
+//! [`nodes`], [`enclave`], each adding that module's entry functions to
+//! [`ContractState`].
 
 use std::collections::BTreeMap;
 
-use daas_domain::{
-    Address, Bytes, ObjectId,
-    events::*,
-    roles::{MAX_MANIFEST_BYTES, Role, Verb, required_stake},
-};
+use daas_domain::{Address, Bytes, ObjectId, roles::Role};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub mod enclave;
+pub mod gateway;
+pub mod grants;
+pub mod nodes;
+pub mod staking;
+
+pub use gateway::Request;
 
 /// A Move abort: module and code, as the real VM reports them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,12 +63,24 @@ pub mod codes {
     pub const E_EMPTY_NAME: u64 = 104;
     /// gateway::ENotClusterAdmin
     pub const E_NOT_CLUSTER_ADMIN: u64 = 105;
+    /// gateway::EInvalidName
+    pub const E_INVALID_NAME: u64 = 106;
+    /// gateway::EInvalidNamespace
+    pub const E_INVALID_NAMESPACE: u64 = 107;
+    /// gateway::ENotClusterAuthority
+    pub const E_NOT_CLUSTER_AUTHORITY: u64 = 108;
+    /// gateway::EInvalidKind
+    pub const E_INVALID_KIND: u64 = 109;
+    /// gateway::EInvalidApiVersion
+    pub const E_INVALID_API_VERSION: u64 = 110;
     /// grants::EInvalidNamespaceRole
     pub const E_INVALID_NAMESPACE_ROLE: u64 = 201;
     /// grants::ENoGrant
     pub const E_NO_GRANT: u64 = 202;
     /// grants::EEmptyNamespace
     pub const E_EMPTY_NAMESPACE: u64 = 203;
+    /// grants::EInvalidNamespace
+    pub const E_GRANT_INVALID_NAMESPACE: u64 = 204;
     /// nodes::ENoNodeStake
     pub const E_NO_NODE_STAKE: u64 = 301;
     /// nodes::ENodeExists
@@ -83,7 +102,6 @@ pub mod codes {
     /// enclave::EEmptyAttestation
     pub const E_EMPTY_ATTESTATION: u64 = 404;
 }
-use codes::*;
 
 /// The transaction context a Move function sees.
 #[derive(Clone, Copy, Debug)]
@@ -191,168 +209,6 @@ impl ContractState {
         self.stake_of(operator, 1) >= Role::Node.min_stake()
     }
 
-    /// `staking::stake`: `payment` MIST for a new stake in `role`.
-    pub fn stake(&mut self, ctx: Ctx, payment: u64, role: u8) -> Result<Event, Abort> {
-        const F: &str = "stake";
-        check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
-        check(
-            !self.stakes.contains_key(&(ctx.sender, role)),
-            STAKING,
-            F,
-            E_ALREADY_STAKED,
-        )?;
-        check(payment >= role_min(role), STAKING, F, E_BELOW_MINIMUM)?;
-        self.locked += payment;
-        self.stakes.insert(
-            (ctx.sender, role),
-            Stake {
-                amount: payment,
-                locked_until_epoch: ctx.epoch + role_lock(role),
-            },
-        );
-        Ok(Event::StakeDeposited(StakeDeposited {
-            staker: ctx.sender,
-            role,
-            amount: payment,
-            total_after: payment,
-            epoch: ctx.epoch,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `staking::top_up`.
-    pub fn top_up(&mut self, ctx: Ctx, payment: u64, role: u8) -> Result<Event, Abort> {
-        const F: &str = "top_up";
-        check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
-        check(
-            self.stakes.contains_key(&(ctx.sender, role)),
-            STAKING,
-            F,
-            E_NO_STAKE,
-        )?;
-        check(payment > 0, STAKING, F, E_ZERO_AMOUNT)?;
-        self.locked += payment;
-        let s = self.stakes.get_mut(&(ctx.sender, role)).ok_or(Abort {
-            module: STAKING,
-            function: F,
-            code: E_NO_STAKE,
-        })?;
-        s.amount += payment;
-        s.locked_until_epoch = ctx.epoch + role_lock(role);
-        Ok(Event::StakeDeposited(StakeDeposited {
-            staker: ctx.sender,
-            role,
-            amount: payment,
-            total_after: s.amount,
-            epoch: ctx.epoch,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `staking::withdraw`: returns the event; the caller pays `amount` out as a new coin.
-    pub fn withdraw(&mut self, ctx: Ctx, role: u8, amount: u64) -> Result<Event, Abort> {
-        const F: &str = "withdraw";
-        check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
-        let key = (ctx.sender, role);
-        let Some(s) = self.stakes.get_mut(&key) else {
-            return Err(Abort {
-                module: STAKING,
-                function: F,
-                code: E_NO_STAKE,
-            });
-        };
-        check(amount > 0, STAKING, F, E_ZERO_AMOUNT)?;
-        check(
-            ctx.epoch >= s.locked_until_epoch,
-            STAKING,
-            F,
-            E_STILL_LOCKED,
-        )?;
-        check(amount <= s.amount, STAKING, F, E_AMOUNT_TOO_LARGE)?;
-        s.amount -= amount;
-        let total_after = s.amount;
-        if total_after == 0 {
-            self.stakes.remove(&key);
-        }
-        self.locked -= amount;
-        Ok(Event::StakeWithdrawn(StakeWithdrawn {
-            staker: ctx.sender,
-            role,
-            amount,
-            total_after,
-            epoch: ctx.epoch,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `staking::slash` with an AdminCap for pool `cap_pool_id`.
-    pub fn slash(
-        &mut self,
-        ctx: Ctx,
-        cap_pool_id: ObjectId,
-        staker: Address,
-        role: u8,
-        amount: u64,
-        reason: String,
-    ) -> Result<Event, Abort> {
-        const F: &str = "slash";
-        check(cap_pool_id == self.pool_id, STAKING, F, E_NOT_POOL_ADMIN)?;
-        check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
-        let key = (staker, role);
-        let Some(s) = self.stakes.get_mut(&key) else {
-            return Err(Abort {
-                module: STAKING,
-                function: F,
-                code: E_NO_STAKE,
-            });
-        };
-        check(amount > 0, STAKING, F, E_ZERO_AMOUNT)?;
-        check(amount <= s.amount, STAKING, F, E_AMOUNT_TOO_LARGE)?;
-        s.amount -= amount;
-        let total_after = s.amount;
-        if total_after == 0 {
-            self.stakes.remove(&key);
-        }
-        self.locked -= amount;
-        self.slashed += amount;
-        Ok(Event::StakeSlashed(StakeSlashed {
-            staker,
-            role,
-            amount,
-            total_after,
-            reason,
-            slashed_by: ctx.sender,
-            epoch: ctx.epoch,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `gateway::create_cluster`: `new_id` is the fresh object id the executor assigned.
-    pub fn create_cluster(
-        &mut self,
-        ctx: Ctx,
-        cap_pool_id: ObjectId,
-        new_id: ObjectId,
-        name: String,
-    ) -> Event {
-        self.clusters.insert(
-            new_id,
-            Cluster {
-                name: name.clone(),
-                admin: ctx.sender,
-                pool_id: cap_pool_id,
-                next_request_id: 0,
-                grants: BTreeMap::new(),
-            },
-        );
-        Event::ClusterCreated(ClusterCreated {
-            cluster_id: new_id,
-            name,
-            admin: ctx.sender,
-            timestamp_ms: ctx.timestamp_ms,
-        })
-    }
-
     fn cluster_mut(
         &mut self,
         id: ObjectId,
@@ -368,240 +224,11 @@ impl ContractState {
         })
     }
 
-    /// `gateway::submit_request`.
-    #[allow(clippy::too_many_arguments)] // mirrors the Move entry function
-    pub fn submit_request(
-        &mut self,
-        ctx: Ctx,
-        cluster_id: ObjectId,
-        verb: String,
-        api_version: String,
-        kind: String,
-        namespace: String,
-        name: String,
-        manifest: Vec<u8>,
-    ) -> Result<Event, Abort> {
-        const F: &str = "submit_request";
-        check(
-            manifest.len() <= MAX_MANIFEST_BYTES,
-            GATEWAY,
-            F,
-            E_MANIFEST_TOO_LARGE,
-        )?;
-        check(!name.is_empty(), GATEWAY, F, E_EMPTY_NAME)?;
-        let Some(v) = Verb::parse(&verb) else {
-            return Err(Abort {
-                module: GATEWAY,
-                function: F,
-                code: E_UNKNOWN_VERB,
-            });
-        };
-        let required = required_stake(v, &kind);
-        let stake = self.tier_stake(ctx.sender);
-        check(stake >= required, GATEWAY, F, E_INSUFFICIENT_STAKE)?;
-        let cluster = self.cluster_mut(cluster_id, GATEWAY, F)?;
-        let request_id = cluster.next_request_id;
-        cluster.next_request_id += 1;
-        Ok(Event::K8sApiRequest(K8sApiRequest {
-            cluster_id,
-            request_id,
-            sender: ctx.sender,
-            verb,
-            api_version,
-            kind,
-            namespace,
-            name,
-            manifest: Bytes(manifest),
-            stake,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `grants::grant`.
-    pub fn grant(
-        &mut self,
-        ctx: Ctx,
-        cap_pool_id: ObjectId,
-        cluster_id: ObjectId,
-        namespace: String,
-        grantee: Address,
-        role: u8,
-    ) -> Result<Event, Abort> {
-        const F: &str = "grant";
-        let cluster = self.cluster_mut(cluster_id, GRANTS, F)?;
-        check(
-            cap_pool_id == cluster.pool_id,
-            GATEWAY,
-            "assert_admin",
-            E_NOT_CLUSTER_ADMIN,
-        )?;
-        check(role <= 1, GRANTS, F, E_INVALID_NAMESPACE_ROLE)?;
-        check(!namespace.is_empty(), GRANTS, F, E_EMPTY_NAMESPACE)?;
-        cluster.grants.insert((namespace.clone(), grantee), role);
-        Ok(Event::NamespaceGranted(NamespaceGranted {
-            cluster_id,
-            namespace,
-            grantee,
-            role,
-            granted_by: ctx.sender,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `grants::revoke`.
-    pub fn revoke(
-        &mut self,
-        ctx: Ctx,
-        cap_pool_id: ObjectId,
-        cluster_id: ObjectId,
-        namespace: String,
-        grantee: Address,
-    ) -> Result<Event, Abort> {
-        const F: &str = "revoke";
-        let cluster = self.cluster_mut(cluster_id, GRANTS, F)?;
-        check(
-            cap_pool_id == cluster.pool_id,
-            GATEWAY,
-            "assert_admin",
-            E_NOT_CLUSTER_ADMIN,
-        )?;
-        check(
-            cluster
-                .grants
-                .remove(&(namespace.clone(), grantee))
-                .is_some(),
-            GRANTS,
-            F,
-            E_NO_GRANT,
-        )?;
-        Ok(Event::NamespaceRevoked(NamespaceRevoked {
-            cluster_id,
-            namespace,
-            grantee,
-            revoked_by: ctx.sender,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `nodes::register_node`.
-    pub fn register_node(
-        &mut self,
-        ctx: Ctx,
-        node_name: String,
-        public_key: Vec<u8>,
-        endpoint: String,
-    ) -> Result<Event, Abort> {
-        const F: &str = "register_node";
-        check(!node_name.is_empty(), NODES, F, E_EMPTY_NODE_NAME)?;
-        check(public_key.len() == 32, NODES, F, E_BAD_NODE_KEY)?;
-        check(
-            self.has_active_node_stake(ctx.sender),
-            NODES,
-            F,
-            E_NO_NODE_STAKE,
-        )?;
-        check(
-            !self.nodes.contains_key(&node_name),
-            NODES,
-            F,
-            E_NODE_EXISTS,
-        )?;
-        self.nodes.insert(
-            node_name.clone(),
-            Node {
-                operator: ctx.sender,
-                public_key: Bytes(public_key.clone()),
-                endpoint: endpoint.clone(),
-            },
-        );
-        Ok(Event::NodeRegistered(NodeRegistered {
-            operator: ctx.sender,
-            node_name,
-            public_key: Bytes(public_key),
-            endpoint,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `nodes::deregister_node`.
-    pub fn deregister_node(&mut self, ctx: Ctx, node_name: String) -> Result<Event, Abort> {
-        const F: &str = "deregister_node";
-        let Some(node) = self.nodes.get(&node_name) else {
-            return Err(Abort {
-                module: NODES,
-                function: F,
-                code: E_UNKNOWN_NODE,
-            });
-        };
-        check(node.operator == ctx.sender, NODES, F, E_NOT_OPERATOR)?;
-        self.nodes.remove(&node_name);
-        Ok(Event::NodeDeregistered(NodeDeregistered {
-            operator: ctx.sender,
-            node_name,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `enclave::register_pcrs`.
-    pub fn register_pcrs(
-        &mut self,
-        ctx: Ctx,
-        pcr0: Vec<u8>,
-        pcr1: Vec<u8>,
-        pcr2: Vec<u8>,
-    ) -> Result<Event, Abort> {
-        check(
-            pcr0.len() == 48 && pcr1.len() == 48 && pcr2.len() == 48,
-            ENCLAVE,
-            "register_pcrs",
-            E_BAD_PCR_LENGTH,
-        )?;
-        let version = self.latest_pcr_version + 1;
-        self.latest_pcr_version = version;
-        let set = [Bytes(pcr0), Bytes(pcr1), Bytes(pcr2)];
-        self.pcr_sets.insert(version, set.clone());
-        let [pcr0, pcr1, pcr2] = set;
-        Ok(Event::PcrSetRegistered(PcrSetRegistered {
-            version,
-            pcr0,
-            pcr1,
-            pcr2,
-            registered_by: ctx.sender,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
-
-    /// `enclave::register_enclave`.
-    pub fn register_enclave(
-        &mut self,
-        ctx: Ctx,
-        pcr_version: u64,
-        public_key: Vec<u8>,
-        attestation: Vec<u8>,
-    ) -> Result<Event, Abort> {
-        const F: &str = "register_enclave";
-        check(
-            self.pcr_sets.contains_key(&pcr_version),
-            ENCLAVE,
-            F,
-            E_UNKNOWN_PCR_VERSION,
-        )?;
-        check(public_key.len() == 32, ENCLAVE, F, E_BAD_ENCLAVE_KEY)?;
-        check(!attestation.is_empty(), ENCLAVE, F, E_EMPTY_ATTESTATION)?;
-        self.enclaves.insert(Bytes(public_key.clone()), pcr_version);
-        Ok(Event::EnclaveRegistered(EnclaveRegistered {
-            pcr_version,
-            public_key: Bytes(public_key),
-            attestation_digest: Bytes(Sha256::digest(&attestation).to_vec()),
-            registered_by: ctx.sender,
-            timestamp_ms: ctx.timestamp_ms,
-        }))
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{codes::*, *};
 
     fn ctx(sender: u8, epoch: u64) -> Ctx {
         Ctx {
@@ -648,16 +275,15 @@ mod tests {
         s.create_cluster(ctx(9, 0), s.pool_id, cluster, "c".into());
         s.stake(ctx(1, 0), 1_000_000_000, 0).expect("stake");
         let submit = |s: &mut ContractState, kind: &str| {
-            s.submit_request(
-                ctx(1, 0),
-                cluster,
-                "apply".into(),
-                "v1".into(),
-                kind.into(),
-                "ns".into(),
-                "n".into(),
-                vec![],
-            )
+            let request = Request {
+                verb: "apply".into(),
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: "ns".into(),
+                name: "n".into(),
+                manifest: vec![],
+            };
+            s.submit_request(ctx(1, 0), cluster, request)
         };
         submit(&mut s, "ConfigMap").expect("1 SUI writes config maps");
         assert_eq!(
