@@ -74,7 +74,16 @@ impl Chain {
         let who = key.public_key().derive_address();
         let [verb, api, kind, namespace, name] = req;
         let (tx, sig) = calls::submit_request(
-            key, &self.ids, self.gas(who), self.cluster, verb, api, kind, namespace, name, b"{}",
+            key,
+            &self.ids,
+            self.gas(who),
+            self.cluster,
+            verb,
+            api,
+            kind,
+            namespace,
+            name,
+            b"{}",
         );
         let done = self.node.execute(tx, vec![sig]).expect("included");
         match done.effects.status() {
@@ -102,8 +111,15 @@ impl Chain {
                 .map(|o| o.reference(c.world.ids.package, c.world.clock_ms))
                 .expect("cap")
         });
-        let (tx, sig) =
-            calls::cluster_admin(admin, &self.ids, self.gas(who), cap, self.cluster, grantee, grant);
+        let (tx, sig) = calls::cluster_admin(
+            admin,
+            &self.ids,
+            self.gas(who),
+            cap,
+            self.cluster,
+            grantee,
+            grant,
+        );
         self.node
             .execute(tx, vec![sig])
             .expect("included")
@@ -144,8 +160,14 @@ fn names_kubernetes_would_refuse_abort_before_any_event() {
     }
     assert_eq!(c.submit(&tenant, apply("ConfigMap", "", "")), Err(104));
     let longest = "a".repeat(253);
-    assert_eq!(c.submit(&tenant, apply("ConfigMap", "team-a", &longest)), Ok(1));
-    assert_eq!(c.submit(&tenant, apply("ConfigMap", "team-a", "web.v1-2")), Ok(1));
+    assert_eq!(
+        c.submit(&tenant, apply("ConfigMap", "team-a", &longest)),
+        Ok(1)
+    );
+    assert_eq!(
+        c.submit(&tenant, apply("ConfigMap", "team-a", "web.v1-2")),
+        Ok(1)
+    );
 }
 
 #[test]
@@ -203,15 +225,31 @@ fn revoking_cluster_admin_without_a_grant_aborts_no_grant() {
 #[test]
 fn the_rules_match_kubernetes_cases() {
     for ok in [
-        "a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", "1--a--b--2",
-        "a.a", "ab.a", "a.b.c.d.e", "aa.bb.cc.dd.ee", "1.2.3.4.5", "11.22.33.44.55",
+        "a",
+        "ab",
+        "abc",
+        "a1",
+        "a-1",
+        "a--1--2--b",
+        "0",
+        "01",
+        "012",
+        "1a",
+        "1-a",
+        "1--a--b--2",
+        "a.a",
+        "ab.a",
+        "a.b.c.d.e",
+        "aa.bb.cc.dd.ee",
+        "1.2.3.4.5",
+        "11.22.33.44.55",
     ] {
         assert!(is_dns1123_subdomain(ok), "{ok}");
     }
     for bad in [
-        "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a", "a_b",
-        ".", "a.", ".a", "a..b", "1.", ".1", "1..2", " ", "a ", " a", "a b", "A.a", "aB.a", "ab.A",
-        "a@b", "a,b", "a;b", "a:b", "a%b", "a?b", "a$b", "a.-b", "a-.b",
+        "", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a",
+        "a_b", ".", "a.", ".a", "a..b", "1.", ".1", "1..2", " ", "a ", " a", "a b", "A.a", "aB.a",
+        "ab.A", "a@b", "a,b", "a;b", "a:b", "a%b", "a?b", "a$b", "a.-b", "a-.b",
     ] {
         assert!(!is_dns1123_subdomain(bad), "{bad:?}");
     }

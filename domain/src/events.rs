@@ -458,7 +458,10 @@ mod tests {
         assert!(matches!(ok("team-a", 1), Ok(Decoded::Known(_))));
         for (ns, role) in [("team-a", 2), ("*", 1), ("*", 0), ("team-a", 3)] {
             assert!(
-                matches!(ok(ns, role), Err(DecodeError::OutOfRange { field: "role", .. })),
+                matches!(
+                    ok(ns, role),
+                    Err(DecodeError::OutOfRange { field: "role", .. })
+                ),
                 "{ns} {role}"
             );
         }

@@ -303,8 +303,8 @@ impl Ledger {
             Event::NamespaceGranted(e) => {
                 // Decoding refused roles out of range or outside their namespace; a
                 // record that slipped past it (an older log) changes nothing.
-                if let Some(role) = NamespaceRole::from_move(e.role)
-                    .filter(|r| r.fits_namespace(&e.namespace))
+                if let Some(role) =
+                    NamespaceRole::from_move(e.role).filter(|r| r.fits_namespace(&e.namespace))
                 {
                     self.grants
                         .insert((e.cluster_id, e.namespace.clone(), e.grantee), role);

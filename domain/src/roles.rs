@@ -192,9 +192,7 @@ pub fn needs_cluster_authority(kind: &str, namespace: &str, name: &str) -> bool 
     if kind == "Namespace" {
         return is_reserved_namespace(name);
     }
-    namespace.is_empty()
-        || is_reserved_namespace(namespace)
-        || CLUSTER_SCOPED_KINDS.contains(&kind)
+    namespace.is_empty() || is_reserved_namespace(namespace) || CLUSTER_SCOPED_KINDS.contains(&kind)
 }
 
 /// A kubectl verb the gateway accepts.

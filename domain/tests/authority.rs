@@ -71,7 +71,11 @@ fn revoke_admin(who: Address) -> Event {
 }
 
 fn request(sender: Address, verb: &str, kind: &str, namespace: &str, name: &str) -> Event {
-    let api = if kind == "Deployment" { "apps/v1" } else { "v1" };
+    let api = if kind == "Deployment" {
+        "apps/v1"
+    } else {
+        "v1"
+    };
     let ns_line = if namespace.is_empty() {
         String::new()
     } else {
@@ -122,9 +126,18 @@ fn an_admin_role_stake_alone_is_not_admin() {
         Err(Denied::NotYours { owner: ALICE })
     ));
     // What was seen in issue 13: a ConfigMap into alice's namespace, her objects deleted.
-    assert!(!admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "team-a", "x")));
-    assert!(!admitted(&mut l, &request(CAROL, "delete", "ConfigMap", "team-a", "mine")));
-    assert!(!admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "kube-system", "x")));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "team-a", "x")
+    ));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "delete", "ConfigMap", "team-a", "mine")
+    ));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "kube-system", "x")
+    ));
 }
 
 #[test]
@@ -142,8 +155,14 @@ fn granted_and_bonded_is_admin_everywhere() {
         }]
     );
     assert!(l.is_admin(CLUSTER, CAROL));
-    assert!(admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "team-a", "x")));
-    assert!(admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "kube-system", "x")));
+    assert!(admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "team-a", "x")
+    ));
+    assert!(admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "kube-system", "x")
+    ));
 }
 
 #[test]
@@ -153,7 +172,10 @@ fn granted_but_unbonded_is_not_admin() {
     l.apply(&grant_admin(CAROL));
     assert!(l.is_cluster_admin_granted(CLUSTER, CAROL));
     assert!(!l.is_admin(CLUSTER, CAROL));
-    assert!(!admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "team-a", "x")));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "team-a", "x")
+    ));
 }
 
 #[test]
@@ -163,9 +185,15 @@ fn a_slash_below_the_bond_ends_the_rights_and_a_top_up_restores_them() {
     l.apply(&grant_admin(CAROL));
     l.apply(&slash_to(CAROL, 10 * SUI - 1));
     assert!(!l.is_admin(CLUSTER, CAROL));
-    assert!(!admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "team-a", "x")));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "team-a", "x")
+    ));
     l.apply(&stake(CAROL, 2, 11 * SUI));
-    assert!(l.is_admin(CLUSTER, CAROL), "the grant stands; the bond is back");
+    assert!(
+        l.is_admin(CLUSTER, CAROL),
+        "the grant stands; the bond is back"
+    );
 }
 
 #[test]
@@ -175,14 +203,20 @@ fn a_revoke_ends_the_rights() {
     l.apply(&grant_admin(CAROL));
     l.apply(&revoke_admin(CAROL));
     assert!(!l.is_admin(CLUSTER, CAROL));
-    assert!(!admitted(&mut l, &request(CAROL, "apply", "ConfigMap", "team-a", "x")));
+    assert!(!admitted(
+        &mut l,
+        &request(CAROL, "apply", "ConfigMap", "team-a", "x")
+    ));
 }
 
 #[test]
 fn the_creator_is_admin_without_a_bond() {
     let l = alice_owns_team_a();
     assert!(l.is_admin(CLUSTER, CREATOR));
-    assert!(!l.is_admin(Address([0xc2; 32]), CREATOR), "only in its own cluster");
+    assert!(
+        !l.is_admin(Address([0xc2; 32]), CREATOR),
+        "only in its own cluster"
+    );
 }
 
 #[test]

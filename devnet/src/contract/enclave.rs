@@ -3,7 +3,7 @@
 use daas_domain::{Bytes, events::*};
 use sha2::{Digest, Sha256};
 
-use super::{ContractState, Ctx, ENCLAVE, Abort, check, codes::*};
+use super::{Abort, ContractState, Ctx, ENCLAVE, check, codes::*};
 
 impl ContractState {
     /// `enclave::register_pcrs`.

@@ -121,6 +121,12 @@ impl ContractState {
         cluster_id: ObjectId,
         grantee: Address,
     ) -> Result<Event, Abort> {
-        self.revoke(ctx, cap_pool_id, cluster_id, CLUSTER_ADMIN_GRANT.into(), grantee)
+        self.revoke(
+            ctx,
+            cap_pool_id,
+            cluster_id,
+            CLUSTER_ADMIN_GRANT.into(),
+            grantee,
+        )
     }
 }

@@ -223,7 +223,6 @@ impl ContractState {
             code: 0,
         })
     }
-
 }
 
 #[cfg(test)]

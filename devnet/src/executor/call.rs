@@ -3,8 +3,7 @@
 //! that renders the Move module of the same name.
 
 use sui_sdk_types::{
-    Address, Digest, ExecutionError, Identifier, MoveLocation, ProgrammableTransaction,
-    Transaction,
+    Address, Digest, ExecutionError, Identifier, MoveLocation, ProgrammableTransaction, Transaction,
 };
 
 use super::{
@@ -31,7 +30,11 @@ pub(super) struct Call<'a> {
 impl World {
     /// Runs `call`: known function and arity, then the module's own decoding
     /// and the contract. Returns the event the call emits.
-    pub(super) fn call(&mut self, call: Call<'_>, s: &mut Scratch) -> Result<daas_domain::Event, Failure> {
+    pub(super) fn call(
+        &mut self,
+        call: Call<'_>,
+        s: &mut Scratch,
+    ) -> Result<daas_domain::Event, Failure> {
         match ENTRY_FUNCTIONS
             .iter()
             .find(|(m, f, _)| *m == call.module && *f == call.function)

@@ -3,9 +3,9 @@
 
 use sui_sdk_types::{
     Address, ChangedObject, Command, Digest, Event, ExecutionStatus, GasCostSummary, IdOperation,
-    Identifier, Input, ObjectIn, ObjectOut, Owner, ProgrammableTransaction, StructTag,
-    Transaction, TransactionEffects, TransactionEffectsV2, TransactionEvents,
-    UnchangedConsensusKind, UnchangedConsensusObject,
+    Identifier, Input, ObjectIn, ObjectOut, Owner, ProgrammableTransaction, StructTag, Transaction,
+    TransactionEffects, TransactionEffectsV2, TransactionEvents, UnchangedConsensusKind,
+    UnchangedConsensusObject,
 };
 
 use super::{
@@ -251,7 +251,11 @@ impl World {
 
     /// The lamport version (one above every input's version) and the shared
     /// inputs with whether each is mutable.
-    fn lamport(&self, tx: &Transaction, ptb: &ProgrammableTransaction) -> (u64, Vec<(Address, bool)>) {
+    fn lamport(
+        &self,
+        tx: &Transaction,
+        ptb: &ProgrammableTransaction,
+    ) -> (u64, Vec<(Address, bool)>) {
         let mut versions: Vec<u64> = tx.gas_payment.objects.iter().map(|r| r.version()).collect();
         let mut shared_inputs = Vec::new();
         for input in &ptb.inputs {
@@ -292,12 +296,7 @@ fn sui_events(
                 package_id: package,
                 module: module.clone(),
                 sender: tx.sender,
-                type_: StructTag::new(
-                    package,
-                    ident(m, "unknown"),
-                    ident(name, "Unknown"),
-                    vec![],
-                ),
+                type_: StructTag::new(package, ident(m, "unknown"), ident(name, "Unknown"), vec![]),
                 contents: e.to_bcs(),
             }
         })
