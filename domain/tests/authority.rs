@@ -2,13 +2,17 @@
 //! bonded with the admin-role minimum stake, never bought with a stake alone.
 
 use daas_domain::{
-    Address, Bytes, Event, Ledger,
+    Address, Event, Ledger,
     admission::Decision,
     events::*,
     ledger::{Change, Denied},
     roles::{NamespaceRole, Verb},
 };
 use proptest::prelude::*;
+
+#[path = "support/requests.rs"]
+mod requests;
+use requests::Target;
 
 const CLUSTER: Address = Address([0xc1; 32]);
 const CREATOR: Address = Address([0xad; 32]);
@@ -76,25 +80,16 @@ fn request(sender: Address, verb: &str, kind: &str, namespace: &str, name: &str)
     } else {
         "v1"
     };
-    let ns_line = if namespace.is_empty() {
-        String::new()
-    } else {
-        format!("\n  namespace: {namespace}")
-    };
-    let manifest = format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}{ns_line}\n");
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
+    let target = Target {
+        cluster: CLUSTER,
         sender,
-        verb: verb.into(),
-        api_version: api.into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-        manifest: Bytes(manifest.into_bytes()),
-        stake: 0,
-        timestamp_ms: 1,
-    })
+        verb,
+        api,
+        kind,
+        namespace,
+        name,
+    };
+    requests::request(target, 0, requests::manifest(api, kind, namespace, name))
 }
 
 /// A cluster where alice (5 SUI tenant) owns team-a with a ConfigMap in it.
