@@ -1,5 +1,7 @@
 //! `daas`: the k3s-daas command line.
 
+use std::path::Path;
+
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use daas_cli::{
@@ -43,18 +45,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             devnet,
             master_url,
             force,
-        } => {
-            let path = args.path();
-            anyhow::ensure!(
-                force || !path.exists(),
-                "{} exists; --force overwrites it",
-                path.display()
-            );
-            let c = config::from_devnet(&devnet, &master_url)?;
-            config::write(&path, &c)?;
-            println!("wrote {}", path.display());
-            print!("{}", toml::to_string_pretty(&c)?);
-        }
+        } => init(args, &devnet, &master_url, force)?,
         Command::Keys(k) => keys(args, k)?,
         Command::Faucet { address, amount } => {
             let settings = args.load()?;
@@ -63,40 +54,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.need(&settings.config.faucet_url, "faucet_url", "DAAS_FAUCET_URL")?;
             daas_cli::faucet::request(&url, to, amount).await?;
         }
-        Command::Stake(StakeCommand::Show { address, schema }) => {
-            let settings = args.load()?;
-            let who = address_or_own(&settings, address)?;
-            let url =
-                settings.need(&settings.config.database_url, "database_url", "DAAS_PG_URL")?;
-            print!("{}", stake::show(&url, &schema, who).await?);
-        }
-        Command::Stake(StakeCommand::User { amount }) => {
-            stake_in(args, RoleArg::User, amount, false).await?;
-        }
-        Command::Stake(StakeCommand::Node { amount }) => {
-            stake_in(args, RoleArg::Node, amount, false).await?;
-        }
-        Command::Stake(StakeCommand::Admin { amount }) => {
-            stake_in(args, RoleArg::Admin, amount, false).await?;
-        }
-        Command::Stake(StakeCommand::Add { role, amount }) => {
-            stake_in(args, role, amount, true).await?;
-        }
+        Command::Stake(s) => stake_command(args, s).await?,
         Command::Unstake { role, amount } => {
             stake::unstake(&mut Session::open(args).await?, role, amount).await?;
         }
-        Command::Apply { files, wait } => {
-            let docs = write::docs(&files)?;
-            write::run(&mut Session::open(args).await?, "apply", &docs, &wait).await?;
-        }
-        Command::Create { files, wait } => {
-            let docs = write::docs(&files)?;
-            write::run(&mut Session::open(args).await?, "create", &docs, &wait).await?;
-        }
-        Command::Replace { files, wait } => {
-            let docs = write::docs(&files)?;
-            write::run(&mut Session::open(args).await?, "replace", &docs, &wait).await?;
-        }
+        Command::Apply { files, wait } => write_files(args, "apply", &files, &wait).await?,
+        Command::Create { files, wait } => write_files(args, "create", &files, &wait).await?,
+        Command::Replace { files, wait } => write_files(args, "replace", &files, &wait).await?,
         Command::Delete {
             kind,
             name,
@@ -110,44 +74,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = args.load()?;
             write::status(&settings.master_url()?, &what).await?;
         }
-        Command::Node(n) => {
-            let mut s = Session::open(args).await?;
-            match n {
-                NodeCommand::Register {
-                    name,
-                    public_key,
-                    endpoint,
-                } => stake::register_node(&mut s, &name, &public_key, &endpoint).await?,
-                NodeCommand::Deregister { name } => stake::deregister_node(&mut s, &name).await?,
-            }
-        }
-        Command::Admin(a) => {
-            let mut s = Session::open(args).await?;
-            let cap = s.settings.need_id(
-                &s.settings.config.admin_cap_id,
-                "admin_cap_id",
-                "DAAS_ADMIN_CAP",
-            )?;
-            match a {
-                AdminCommand::Slash {
-                    staker,
-                    role,
-                    amount,
-                    reason,
-                } => stake::slash(&mut s, cap, staker, role, amount, &reason).await?,
-                AdminCommand::Grant {
-                    namespace,
-                    grantee,
-                    editor,
-                } => stake::grant(&mut s, cap, &namespace, grantee, editor).await?,
-                AdminCommand::GrantAdmin { grantee } => {
-                    stake::cluster_admin(&mut s, cap, grantee, true).await?;
-                }
-                AdminCommand::RevokeAdmin { grantee } => {
-                    stake::cluster_admin(&mut s, cap, grantee, false).await?;
-                }
-            }
-        }
+        Command::Node(n) => node(args, n).await?,
+        Command::Admin(a) => admin(args, a).await?,
         Command::Stats { projection, view } => {
             print!("{}", stats::run(&view, &projection).await?);
         }
@@ -155,18 +83,101 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut s = Session::open(args).await?;
             daas_cli::bench::latency(&mut s, &namespace, count).await?;
         }
-        Command::Completions { shell } => {
-            // Into a buffer first: clap_complete panics on a closed stdout (`| head`).
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "daas", &mut script);
-            use std::io::Write as _;
-            match std::io::stdout().write_all(&script) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-                _ => {}
-            }
-        }
+        Command::Completions { shell } => completions(shell)?,
     }
     Ok(())
+}
+
+fn init(args: &ConfigArgs, devnet: &Path, master_url: &str, force: bool) -> anyhow::Result<()> {
+    let path = args.path();
+    anyhow::ensure!(
+        force || !path.exists(),
+        "{} exists; --force overwrites it",
+        path.display()
+    );
+    let c = config::from_devnet(devnet, master_url)?;
+    config::write(&path, &c)?;
+    println!("wrote {}", path.display());
+    print!("{}", toml::to_string_pretty(&c)?);
+    Ok(())
+}
+
+async fn stake_command(args: &ConfigArgs, command: StakeCommand) -> anyhow::Result<()> {
+    match command {
+        StakeCommand::Show { address, schema } => {
+            let settings = args.load()?;
+            let who = address_or_own(&settings, address)?;
+            let url =
+                settings.need(&settings.config.database_url, "database_url", "DAAS_PG_URL")?;
+            print!("{}", stake::show(&url, &schema, who).await?);
+            Ok(())
+        }
+        StakeCommand::User { amount } => stake_in(args, RoleArg::User, amount, false).await,
+        StakeCommand::Node { amount } => stake_in(args, RoleArg::Node, amount, false).await,
+        StakeCommand::Admin { amount } => stake_in(args, RoleArg::Admin, amount, false).await,
+        StakeCommand::Add { role, amount } => stake_in(args, role, amount, true).await,
+    }
+}
+
+async fn write_files(
+    args: &ConfigArgs,
+    verb: &str,
+    files: &write::FileArgs,
+    wait: &write::WaitArgs,
+) -> anyhow::Result<()> {
+    let docs = write::docs(files)?;
+    write::run(&mut Session::open(args).await?, verb, &docs, wait).await
+}
+
+async fn node(args: &ConfigArgs, command: NodeCommand) -> anyhow::Result<()> {
+    let mut s = Session::open(args).await?;
+    match command {
+        NodeCommand::Register {
+            name,
+            public_key,
+            endpoint,
+        } => stake::register_node(&mut s, &name, &public_key, &endpoint).await,
+        NodeCommand::Deregister { name } => stake::deregister_node(&mut s, &name).await,
+    }
+}
+
+async fn admin(args: &ConfigArgs, command: AdminCommand) -> anyhow::Result<()> {
+    let mut s = Session::open(args).await?;
+    let cap = s.settings.need_id(
+        &s.settings.config.admin_cap_id,
+        "admin_cap_id",
+        "DAAS_ADMIN_CAP",
+    )?;
+    match command {
+        AdminCommand::Slash {
+            staker,
+            role,
+            amount,
+            reason,
+        } => stake::slash(&mut s, cap, staker, role, amount, &reason).await,
+        AdminCommand::Grant {
+            namespace,
+            grantee,
+            editor,
+        } => stake::grant(&mut s, cap, &namespace, grantee, editor).await,
+        AdminCommand::GrantAdmin { grantee } => {
+            stake::cluster_admin(&mut s, cap, grantee, true).await
+        }
+        AdminCommand::RevokeAdmin { grantee } => {
+            stake::cluster_admin(&mut s, cap, grantee, false).await
+        }
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    // Into a buffer first: clap_complete panics on a closed stdout (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "daas", &mut script);
+    use std::io::Write as _;
+    match std::io::stdout().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 async fn stake_in(
