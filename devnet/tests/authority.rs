@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use daas_devnet::{
     calls,
-    contract::gateway::{is_dns1123_label, is_dns1123_subdomain},
+    contract::gateway::{is_api_version, is_dns1123_label, is_dns1123_subdomain, is_kind},
     executor::Ids,
     node::{Node, NodeConfig},
 };
@@ -258,4 +258,40 @@ fn the_rules_match_kubernetes_cases() {
     assert!(is_dns1123_label(&"a".repeat(63)));
     assert!(!is_dns1123_label(&"a".repeat(64)));
     assert!(!is_dns1123_label("a.b"));
+}
+
+/// Kubernetes' own regular expressions (`k8s.io/apimachinery/pkg/util/validation`),
+/// as the oracle for the byte-wise rules the contract runs.
+const LABEL: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+
+fn full(re: &str) -> regex::Regex {
+    regex::Regex::new(&format!("^(?:{re})$")).expect("regex")
+}
+
+/// Strings over an alphabet that exercises every rule: dots, dashes, upper
+/// case, '/', '_', NUL, a control character, a non-ASCII letter.
+fn hostile() -> impl proptest::strategy::Strategy<Value = String> {
+    proptest::prop_oneof![
+        "[a-z0-9.-]{0,8}",
+        "[a-zA-Z0-9./_ \x00\x07é-]{0,12}",
+        "[a-z0-9-]{60,66}",
+        "[a-z0-9.]{250,256}",
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_rules_agree_with_kubernetes_regular_expressions(s in hostile()) {
+        let subdomain = full(&format!(r"{LABEL}(\.{LABEL})*"));
+        let label = full(LABEL);
+        proptest::prop_assert_eq!(is_dns1123_subdomain(&s), s.len() <= 253 && subdomain.is_match(&s));
+        proptest::prop_assert_eq!(is_dns1123_label(&s), s.len() <= 63 && label.is_match(&s));
+        let kind = full("[A-Z][A-Za-z0-9]*");
+        proptest::prop_assert_eq!(is_kind(&s), s.len() <= 63 && kind.is_match(&s));
+        let api = match s.split_once('/') {
+            Some((g, v)) => g.len() <= 253 && subdomain.is_match(g) && v.len() <= 63 && label.is_match(v),
+            None => s.len() <= 63 && label.is_match(&s),
+        };
+        proptest::prop_assert_eq!(is_api_version(&s), api);
+    }
 }
