@@ -83,12 +83,7 @@ impl ContractState {
             E_STILL_LOCKED,
         )?;
         check(amount <= s.amount, STAKING, F, E_AMOUNT_TOO_LARGE)?;
-        s.amount -= amount;
-        let total_after = s.amount;
-        if total_after == 0 {
-            self.stakes.remove(&key);
-        }
-        self.locked -= amount;
+        let total_after = self.take(key, amount);
         Ok(Event::StakeWithdrawn(StakeWithdrawn {
             staker: ctx.sender,
             role,
@@ -122,12 +117,7 @@ impl ContractState {
         };
         check(amount > 0, STAKING, F, E_ZERO_AMOUNT)?;
         check(amount <= s.amount, STAKING, F, E_AMOUNT_TOO_LARGE)?;
-        s.amount -= amount;
-        let total_after = s.amount;
-        if total_after == 0 {
-            self.stakes.remove(&key);
-        }
-        self.locked -= amount;
+        let total_after = self.take(key, amount);
         self.slashed += amount;
         Ok(Event::StakeSlashed(StakeSlashed {
             staker,
@@ -139,5 +129,20 @@ impl ContractState {
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
         }))
+    }
+
+    /// Takes `amount` (checked to be at most the stake) out of the stake at
+    /// `key` and the locked balance; a stake taken to zero is removed.
+    /// Returns what is left.
+    fn take(&mut self, key: (Address, u8), amount: u64) -> u64 {
+        let left = self.stakes.get_mut(&key).map_or(0, |s| {
+            s.amount -= amount;
+            s.amount
+        });
+        if left == 0 {
+            self.stakes.remove(&key);
+        }
+        self.locked -= amount;
+        left
     }
 }
