@@ -107,10 +107,27 @@ pub fn abort_reason(module: &str, code: u64) -> &'static str {
         ("gateway", 102) => "manifest too large",
         ("gateway", 103) => "unknown verb",
         ("gateway", 104) => "empty name",
-        ("gateway", 105) => "not the cluster's admin",
+        ("gateway", 105) => "this AdminCap does not govern the cluster",
+        ("gateway", 106) => {
+            "invalid name: Kubernetes names are 1-253 of a-z, 0-9, '-' and '.', starting and ending with a letter or digit"
+        }
+        ("gateway", 107) => {
+            "invalid namespace: 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit"
+        }
+        ("gateway", 108) => {
+            "needs cluster authority (cluster-scoped kind or system namespace): only the cluster's creator, \
+             or a cluster admin it granted (`daas admin grant-admin`) holding a 10 SUI admin stake"
+        }
+        ("gateway", 109) => "invalid kind: 1-63 ASCII letters and digits, starting upper-case",
+        ("gateway", 110) => "invalid apiVersion: `version` or `group/version` in lower case",
         ("grants", 201) => "invalid namespace role",
         ("grants", 202) => "no such grant",
         ("grants", 203) => "empty namespace",
+        ("grants", 204) => "invalid namespace name (1-63 of a-z, 0-9 and '-')",
+        ("enclave", 401) => "each PCR must be 48 bytes",
+        ("enclave", 402) => "no PCR set with that version",
+        ("enclave", 403) => "the enclave's public key must be 32 bytes (Ed25519)",
+        ("enclave", 404) => "empty attestation document",
         ("nodes", 301) => "the sender has no active node stake",
         ("nodes", 302) => "a node with that name is registered already",
         ("nodes", 303) => "no node with that name",
@@ -379,6 +396,10 @@ mod tests {
                 include_str!("../../contracts/sources/grants.move"),
             ),
             ("nodes", include_str!("../../contracts/sources/nodes.move")),
+            (
+                "enclave",
+                include_str!("../../contracts/sources/enclave.move"),
+            ),
         ];
         let mut checked = 0;
         for (module, text) in sources {
@@ -402,6 +423,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked >= 20, "found only {checked} codes");
+        assert!(checked >= 32, "found only {checked} codes");
     }
 }

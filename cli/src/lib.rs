@@ -1,5 +1,6 @@
 //! The `daas` command line's parts:
 //!
+//! - [`args`]: the command line's definition (clap) and `--help` examples;
 //! - [`config`]: `~/.config/daas/config.toml`, with env and flag overrides;
 //! - [`keystore`]: keys in Sui's `sui.keystore` and `suiprivkey` formats;
 //! - [`chain`]: build, sign and execute our package's calls over gRPC;
@@ -10,6 +11,7 @@
 //! - [`stake`]: stake, unstake, nodes, admin actions, `stake show`;
 //! - [`faucet`]; [`stats`]: the analysts' views; [`bench`]: `daas bench latency`.
 
+pub mod args;
 pub mod bench;
 pub mod chain;
 pub mod config;

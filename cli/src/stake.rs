@@ -219,6 +219,42 @@ pub async fn grant(
     Ok(())
 }
 
+/// `grants::grant_cluster_admin` (`grant`) or `grants::revoke_cluster_admin`.
+pub async fn cluster_admin(
+    s: &mut Session,
+    admin_cap: Address,
+    grantee: Address,
+    grant: bool,
+) -> anyhow::Result<()> {
+    let cluster = s.cluster()?;
+    let function = if grant {
+        "grant_cluster_admin"
+    } else {
+        "revoke_cluster_admin"
+    };
+    let tx = s
+        .chain
+        .call(&s.key, "grants", function, |b| {
+            vec![
+                b.object(sui_transaction_builder::ObjectInput::new(admin_cap)),
+                chain::shared(b, cluster),
+                b.pure(&grantee),
+                chain::clock(b),
+            ]
+        })
+        .await?;
+    let what = if grant {
+        format!(
+            "granted {grantee} cluster admin (effective while its admin stake is at least {} SUI)",
+            Role::Admin.min_stake() / MIST_PER_SUI
+        )
+    } else {
+        format!("revoked {grantee}'s cluster admin")
+    };
+    print_tx(&what, &tx);
+    Ok(())
+}
+
 /// `nodes::register_node`.
 pub async fn register_node(
     s: &mut Session,

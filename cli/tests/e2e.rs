@@ -250,6 +250,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
         s.stakes,
         vec![
             ("admin".into(), 10 * sui),
+            ("admin".into(), 10 * sui),
             ("node".into(), sui / 2),
             ("user".into(), sui),
             ("user".into(), 6 * sui),
@@ -257,6 +258,16 @@ fn check_clean_end_state(s: &EndState, output: &str) {
         "stakes after the slash"
     );
     let applied = |id: i64, action: &str| (id, "applied".to_owned(), None, Some(action.to_owned()));
+    // bob in alice's namespace (5); carol with only an admin-role stake (6),
+    // granted cluster admin and bonded (7), revoked (8).
+    let forbidden = |id: i64| {
+        (
+            id,
+            "rejected".to_owned(),
+            Some("namespace_forbidden".to_owned()),
+            None,
+        )
+    };
     assert_eq!(
         s.requests,
         vec![
@@ -265,12 +276,10 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             applied(2, "created"),
             applied(3, "unchanged"),
             applied(4, "unchanged"),
-            (
-                5,
-                "rejected".into(),
-                Some("namespace_forbidden".into()),
-                None
-            ),
+            forbidden(5),
+            forbidden(6),
+            applied(7, "created"),
+            forbidden(8),
         ],
         "one row per request, each with the master's outcome"
     );
@@ -278,13 +287,17 @@ fn check_clean_end_state(s: &EndState, output: &str) {
     let outcome_ids: Vec<u64> = s.outcomes.iter().map(|o| o.0).collect();
     assert_eq!(
         outcome_ids,
-        vec![0, 1, 2, 3, 4, 5],
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 8],
         "one outcome per request, in order"
     );
-    assert_eq!(s.outcomes[5].1, "rejected namespace_forbidden");
+    for id in [5, 6, 8] {
+        assert_eq!(s.outcomes[id].1, "rejected namespace_forbidden", "{id}");
+    }
+    assert_eq!(s.outcomes[7].1, "created configmaps/team-a/by-carol");
     assert_eq!(
         s.objects.keys().cloned().collect::<Vec<_>>(),
         vec![
+            "configmaps/team-a/by-carol",
             "deployments/team-a/web",
             "minions/worker-1",
             "namespaces/team-a",

@@ -85,3 +85,65 @@ fun grant_with_the_cap_of_another_pool_aborts() {
     staking::destroy_admin_cap_for_testing(foreign);
     done(env);
 }
+
+#[test, expected_failure(abort_code = daas::grants::EInvalidNamespace)]
+fun grant_under_the_cluster_admin_marker_aborts() {
+    let (mut env, mut admin) = setup();
+    grant(&mut env, b"*", FRIEND, grants::editor(), &mut admin);
+    done(env);
+}
+
+#[test, expected_failure(abort_code = daas::grants::EInvalidNamespace)]
+fun grant_in_an_upper_case_namespace_aborts() {
+    let (mut env, mut admin) = setup();
+    grant(&mut env, b"Team-A", FRIEND, grants::viewer(), &mut admin);
+    done(env);
+}
+
+#[test]
+fun cluster_admin_grant_and_revoke_emit_the_namespace_events_under_the_marker() {
+    let (mut env, mut admin) = setup();
+    let Env { pool: _, cap, cluster, clock } = &mut env;
+    grants::grant_cluster_admin(cap, cluster, FRIEND, clock, &mut admin);
+    assert!(grants::is_cluster_admin_granted(cluster, FRIEND));
+    assert!(grants::role_of(cluster, b"*".to_string(), FRIEND) == option::some(2));
+    let granted = event::events_by_type<grants::NamespaceGranted>();
+    let want = grants::new_namespace_granted_for_testing(
+        object::id(cluster), b"*".to_string(), FRIEND, 2, ADMIN, 0,
+    );
+    assert!(granted.length() == 1 && granted[0] == want);
+    grants::revoke_cluster_admin(cap, cluster, FRIEND, clock, &mut admin);
+    assert!(!grants::is_cluster_admin_granted(cluster, FRIEND));
+    let revoked = event::events_by_type<grants::NamespaceRevoked>();
+    let want = grants::new_namespace_revoked_for_testing(object::id(cluster), b"*".to_string(), FRIEND, ADMIN, 0);
+    assert!(revoked.length() == 1 && revoked[0] == want);
+    done(env);
+}
+
+#[test]
+fun a_namespace_grant_is_not_a_cluster_admin_grant() {
+    let (mut env, mut admin) = setup();
+    grant(&mut env, b"team-a", FRIEND, grants::editor(), &mut admin);
+    assert!(!grants::is_cluster_admin_granted(&env.cluster, FRIEND));
+    done(env);
+}
+
+#[test, expected_failure(abort_code = daas::grants::ENoGrant)]
+fun revoke_cluster_admin_without_a_grant_aborts() {
+    let (mut env, mut admin) = setup();
+    let Env { pool: _, cap, cluster, clock } = &mut env;
+    grants::revoke_cluster_admin(cap, cluster, FRIEND, clock, &mut admin);
+    done(env);
+}
+
+#[test, expected_failure(abort_code = daas::gateway::ENotClusterAdmin)]
+fun grant_cluster_admin_with_the_cap_of_another_pool_aborts() {
+    let (mut env, mut admin) = setup();
+    let other = staking::new_pool_for_testing(&mut admin);
+    let foreign = staking::new_admin_cap_for_testing(&other, &mut admin);
+    let Env { pool: _, cap: _, cluster, clock } = &mut env;
+    grants::grant_cluster_admin(&foreign, cluster, FRIEND, clock, &mut admin);
+    staking::destroy_pool_for_testing(other);
+    staking::destroy_admin_cap_for_testing(foreign);
+    done(env);
+}

@@ -190,6 +190,31 @@ pub fn submit_request(
     )
 }
 
+/// `grants::grant_cluster_admin(cap, cluster, grantee, clock)` (or
+/// `revoke_cluster_admin` with `grant` false), signed by the cap's owner.
+pub fn cluster_admin(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    cap: ObjectReference,
+    cluster: (Address, u64),
+    grantee: Address,
+    grant: bool,
+) -> (Transaction, UserSignature) {
+    let function = if grant {
+        "grant_cluster_admin"
+    } else {
+        "revoke_cluster_admin"
+    };
+    let args = vec![
+        Arg::Owned(cap),
+        Arg::SharedAt(cluster.0, cluster.1),
+        Arg::pure(&grantee),
+        Arg::Clock,
+    ];
+    move_call(key, ids, gas, "grants", function, args)
+}
+
 /// The gas coin's new reference after a transaction, from its effects.
 pub fn gas_after(effects: &sui_sdk_types::TransactionEffects) -> Option<ObjectReference> {
     let sui_sdk_types::TransactionEffects::V2(e) = effects else {

@@ -2,7 +2,7 @@
 //! shared vectors (`contracts/vectors/*.json`) byte for byte: the dev chain and
 //! the Move package agree on every event.
 
-use daas_devnet::contract::{ContractState, Ctx};
+use daas_devnet::contract::{ContractState, Ctx, Request};
 use daas_domain::{Address, Event};
 
 fn addr(b: u8) -> Address {
@@ -80,12 +80,14 @@ fn a_scripted_scenario_reproduces_every_vector() {
         s.submit_request(
             ctx(1, 7, T),
             cluster,
-            "create".into(),
-            "v1".into(),
-            "ConfigMap".into(),
-            "team-a".into(),
-            "x".into(),
-            vec![],
+            Request {
+                verb: "create".into(),
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: "team-a".into(),
+                name: "x".into(),
+                manifest: vec![],
+            },
         )
         .expect("earlier request");
     }
@@ -97,12 +99,14 @@ fn a_scripted_scenario_reproduces_every_vector() {
         s.submit_request(
             ctx(1, 7, T + 4),
             cluster,
-            "apply".into(),
-            "apps/v1".into(),
-            "Deployment".into(),
-            "team-a".into(),
-            "web".into(),
-            manifest.into_bytes(),
+            Request {
+                verb: "apply".into(),
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: "team-a".into(),
+                name: "web".into(),
+                manifest: manifest.into_bytes(),
+            },
         )
         .expect("request"),
     );

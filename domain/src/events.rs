@@ -142,7 +142,7 @@ pub struct NamespaceGranted {
     pub namespace: String,
     /// Who is granted.
     pub grantee: Address,
-    /// Namespace role (Move value: 0 viewer, 1 editor).
+    /// Namespace role (Move value: 0 viewer, 1 editor, 2 cluster admin under namespace `*`).
     pub role: u8,
     /// The admin who granted.
     pub granted_by: Address,
@@ -374,7 +374,11 @@ impl Event {
             {
                 Err(out("role", *role))
             }
-            Event::NamespaceGranted(g) if crate::NamespaceRole::from_move(g.role).is_none() => {
+            // A cluster-admin grant only under the reserved namespace, other roles never there.
+            Event::NamespaceGranted(g)
+                if !crate::NamespaceRole::from_move(g.role)
+                    .is_some_and(|r| r.fits_namespace(&g.namespace)) =>
+            {
                 Err(out("role", g.role))
             }
             _ => Ok(()),
@@ -433,6 +437,34 @@ mod tests {
             decode("staking", "StakeDeposited", &bytes[..40]),
             Err(DecodeError::Malformed { .. })
         ));
+    }
+
+    fn granted(namespace: &str, role: u8) -> Vec<u8> {
+        Event::NamespaceGranted(NamespaceGranted {
+            cluster_id: Address([3; 32]),
+            namespace: namespace.into(),
+            grantee: Address([4; 32]),
+            role,
+            granted_by: Address([5; 32]),
+            timestamp_ms: 9,
+        })
+        .to_bcs()
+    }
+
+    #[test]
+    fn cluster_admin_grants_decode_only_under_the_marker() {
+        let ok = |ns: &str, role: u8| decode("grants", "NamespaceGranted", &granted(ns, role));
+        assert!(matches!(ok("*", 2), Ok(Decoded::Known(_))));
+        assert!(matches!(ok("team-a", 1), Ok(Decoded::Known(_))));
+        for (ns, role) in [("team-a", 2), ("*", 1), ("*", 0), ("team-a", 3)] {
+            assert!(
+                matches!(
+                    ok(ns, role),
+                    Err(DecodeError::OutOfRange { field: "role", .. })
+                ),
+                "{ns} {role}"
+            );
+        }
     }
 
     #[test]

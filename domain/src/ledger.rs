@@ -13,8 +13,13 @@
 //!   least the node minimum; crossing that line emits [`Change::NodeActivity`].
 //! - The address that creates a namespace owns it; the system namespaces of a
 //!   cluster belong to the cluster's admin.
-//! - Admins (the cluster's creator, or anyone with an admin stake at the
-//!   minimum) may act in every namespace.
+//! - Cluster authority (every namespace, the system namespaces, cluster-scoped
+//!   kinds) belongs to the cluster's creator (the `AdminCap` holder that made
+//!   it) and to addresses it granted cluster admin (`grants::grant_cluster_admin`,
+//!   a `NamespaceGranted` under namespace `*` with role 2) while their
+//!   admin-role stake is at least the admin minimum (10 SUI), a slashable bond.
+//!   An admin-role stake alone gives no authority; a slash below the bond or a
+//!   revoke ends it (decision 0009).
 //! - A rejected request changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,12 +30,10 @@ use crate::{
     Address, Bytes, ObjectId,
     admission::{self, Decision},
     events::*,
-    roles::{NamespaceRole, Role, Verb, required_stake},
+    roles::{CLUSTER_ADMIN_GRANT, NamespaceRole, Role, Verb, required_stake},
 };
 
-/// Namespaces every k3s cluster starts with, owned by the cluster's admin.
-pub const SYSTEM_NAMESPACES: [&str; 4] =
-    ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub use crate::roles::SYSTEM_NAMESPACES;
 
 /// A registered node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,7 +301,11 @@ impl Ledger {
                 }
             }
             Event::NamespaceGranted(e) => {
-                if let Some(role) = NamespaceRole::from_move(e.role) {
+                // Decoding refused roles out of range or outside their namespace; a
+                // record that slipped past it (an older log) changes nothing.
+                if let Some(role) =
+                    NamespaceRole::from_move(e.role).filter(|r| r.fits_namespace(&e.namespace))
+                {
                     self.grants
                         .insert((e.cluster_id, e.namespace.clone(), e.grantee), role);
                     changes.push(Change::Grant {
@@ -577,10 +584,19 @@ impl Ledger {
         self.clusters.get(&id)
     }
 
-    /// Whether `who` is an admin of `cluster`: its creator, or an admin staker at the minimum.
+    /// Whether `who` has cluster authority in `cluster`: its creator, or a
+    /// cluster admin granted by the `AdminCap` holder whose admin-role stake
+    /// (the bond) is at least the admin minimum. An admin-role stake without a
+    /// grant is not enough (`gateway::has_cluster_authority`).
     pub fn is_admin(&self, cluster: ObjectId, who: Address) -> bool {
         self.clusters.get(&cluster).is_some_and(|c| c.admin == who)
-            || self.stake_of(who, Role::Admin) >= Role::Admin.min_stake()
+            || (self.is_cluster_admin_granted(cluster, who)
+                && self.stake_of(who, Role::Admin) >= Role::Admin.min_stake())
+    }
+
+    /// Whether `who` holds a cluster-admin grant in `cluster` (bonded or not).
+    pub fn is_cluster_admin_granted(&self, cluster: ObjectId, who: Address) -> bool {
+        self.grant(cluster, CLUSTER_ADMIN_GRANT, who) == Some(NamespaceRole::ClusterAdmin)
     }
 
     /// Owner of `namespace` in `cluster`, if it exists.

@@ -366,7 +366,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             namespace: e.namespace,
             grantee: addr("grantee", &e.grantee)?,
             role: match e.role {
-                1 | 2 => (e.role - 1) as u8,
+                1..=3 => (e.role - 1) as u8,
                 value => {
                     return Err(RecordError::Enum {
                         field: "role",

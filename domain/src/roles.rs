@@ -69,12 +69,15 @@ impl Role {
 
 /// A role inside one namespace (`grants::NS_ROLE_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum NamespaceRole {
     /// May read (Move value 0).
     Viewer,
     /// May read and write (Move value 1).
     Editor,
+    /// Cluster admin (Move value 2): granted by the `AdminCap` holder, only
+    /// under [`CLUSTER_ADMIN_GRANT`], and only with the admin-role bond.
+    ClusterAdmin,
 }
 
 impl NamespaceRole {
@@ -83,7 +86,17 @@ impl NamespaceRole {
         match v {
             0 => Some(NamespaceRole::Viewer),
             1 => Some(NamespaceRole::Editor),
+            2 => Some(NamespaceRole::ClusterAdmin),
             _ => None,
+        }
+    }
+
+    /// The Move `u8`.
+    pub fn to_move(self) -> u8 {
+        match self {
+            NamespaceRole::Viewer => 0,
+            NamespaceRole::Editor => 1,
+            NamespaceRole::ClusterAdmin => 2,
         }
     }
 
@@ -92,16 +105,94 @@ impl NamespaceRole {
         match self {
             NamespaceRole::Viewer => "viewer",
             NamespaceRole::Editor => "editor",
+            NamespaceRole::ClusterAdmin => "cluster-admin",
         }
     }
 
-    /// Whether this role permits `verb`.
+    /// Whether this role permits `verb` (a cluster-admin grant permits
+    /// nothing by itself: see [`crate::Ledger::is_admin`]).
     pub fn allows(self, verb: Verb) -> bool {
         match self {
             NamespaceRole::Viewer => verb.is_read(),
             NamespaceRole::Editor => true,
+            NamespaceRole::ClusterAdmin => false,
         }
     }
+
+    /// Whether a grant of this role may be recorded under `namespace`: the
+    /// cluster-admin role only under [`CLUSTER_ADMIN_GRANT`], the others
+    /// never there (`grants::grant` refuses it as an invalid namespace).
+    pub fn fits_namespace(self, namespace: &str) -> bool {
+        (self == NamespaceRole::ClusterAdmin) == (namespace == CLUSTER_ADMIN_GRANT)
+    }
+}
+
+/// The namespace under which cluster-admin grants are recorded and announced
+/// (`gateway::CLUSTER_ADMIN_GRANT`): never a valid namespace name.
+pub const CLUSTER_ADMIN_GRANT: &str = "*";
+
+/// Namespaces every k3s cluster starts with (`gateway::SYSTEM_NAMESPACES`),
+/// owned by the cluster's creator; with every `kube-*` name they are reserved
+/// to cluster authority on chain.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Namespaces starting with this are reserved to cluster authority on chain
+/// (`gateway::RESERVED_NAMESPACE_PREFIX`).
+pub const RESERVED_NAMESPACE_PREFIX: &str = "kube-";
+
+/// Built-in cluster-scoped kinds other than Namespace that the gateway
+/// refuses from senders without cluster authority, whatever namespace the
+/// request names (`gateway::CLUSTER_SCOPED_KINDS`).
+pub const CLUSTER_SCOPED_KINDS: [&str; 31] = [
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "StorageClass",
+    "PriorityClass",
+    "CustomResourceDefinition",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "VolumeAttributesClass",
+    "RuntimeClass",
+    "IngressClass",
+    "CertificateSigningRequest",
+    "ClusterTrustBundle",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "ComponentStatus",
+    "DeviceClass",
+    "ResourceSlice",
+    "StorageVersion",
+    "StorageVersionMigration",
+    "IPAddress",
+    "ServiceCIDR",
+];
+
+/// Whether `namespace` is reserved to cluster authority on chain
+/// (`gateway::is_reserved_namespace`).
+pub fn is_reserved_namespace(namespace: &str) -> bool {
+    SYSTEM_NAMESPACES.contains(&namespace) || namespace.starts_with(RESERVED_NAMESPACE_PREFIX)
+}
+
+/// Whether the gateway asks for cluster authority for a request on `kind` in
+/// `namespace` named `name` (`gateway::needs_cluster_authority`): a Namespace
+/// with a reserved name, a request without a namespace or in a reserved one,
+/// or a built-in cluster-scoped kind.
+pub fn needs_cluster_authority(kind: &str, namespace: &str, name: &str) -> bool {
+    if kind == "Namespace" {
+        return is_reserved_namespace(name);
+    }
+    namespace.is_empty() || is_reserved_namespace(namespace) || CLUSTER_SCOPED_KINDS.contains(&kind)
 }
 
 /// A kubectl verb the gateway accepts.
@@ -188,7 +279,14 @@ mod tests {
             assert_eq!(Role::from_move(r.to_move()), Some(r));
         }
         assert_eq!(Role::from_move(3), None);
-        assert_eq!(NamespaceRole::from_move(2), None);
+        for r in [
+            NamespaceRole::Viewer,
+            NamespaceRole::Editor,
+            NamespaceRole::ClusterAdmin,
+        ] {
+            assert_eq!(NamespaceRole::from_move(r.to_move()), Some(r));
+        }
+        assert_eq!(NamespaceRole::from_move(3), None);
     }
 
     #[test]
@@ -207,5 +305,27 @@ mod tests {
         assert!(NamespaceRole::Viewer.allows(Verb::List));
         assert!(!NamespaceRole::Viewer.allows(Verb::Delete));
         assert!(NamespaceRole::Editor.allows(Verb::Delete));
+        assert!(!NamespaceRole::ClusterAdmin.allows(Verb::Get));
+    }
+
+    #[test]
+    fn the_cluster_admin_role_lives_only_under_the_marker() {
+        assert!(NamespaceRole::ClusterAdmin.fits_namespace("*"));
+        assert!(!NamespaceRole::ClusterAdmin.fits_namespace("team-a"));
+        assert!(!NamespaceRole::Editor.fits_namespace("*"));
+        assert!(NamespaceRole::Viewer.fits_namespace("team-a"));
+    }
+
+    #[test]
+    fn reserved_namespaces_and_cluster_scoped_kinds_need_authority() {
+        assert!(needs_cluster_authority("ConfigMap", "kube-system", "x"));
+        assert!(needs_cluster_authority("ConfigMap", "kube-foo", "x"));
+        assert!(needs_cluster_authority("ConfigMap", "default", "x"));
+        assert!(needs_cluster_authority("ConfigMap", "", "x"));
+        assert!(needs_cluster_authority("ClusterRoleBinding", "team-a", "x"));
+        assert!(needs_cluster_authority("Namespace", "", "kube-public"));
+        assert!(!needs_cluster_authority("Namespace", "", "team-a"));
+        assert!(!needs_cluster_authority("ConfigMap", "team-a", "x"));
+        assert!(!needs_cluster_authority("ConfigMap", "kube", "x"));
     }
 }

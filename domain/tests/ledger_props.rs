@@ -7,6 +7,10 @@ use daas_domain::{
 };
 use proptest::prelude::*;
 
+#[path = "support/requests.rs"]
+mod requests;
+use requests::Target;
+
 const CLUSTER: Address = Address([0xc1; 32]);
 const ADMIN: Address = Address([0xad; 32]);
 
@@ -70,28 +74,20 @@ fn request() -> impl Strategy<Value = Event> {
                 (ns, name)
             };
             let manifest = if valid {
-                let ns_line = if namespace.is_empty() {
-                    String::new()
-                } else {
-                    format!("\n  namespace: {namespace}")
-                };
-                format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}{ns_line}\n")
+                requests::manifest(api, kind, namespace, name)
             } else {
                 "{not: [valid".to_string()
             };
-            Event::K8sApiRequest(K8sApiRequest {
-                cluster_id: CLUSTER,
-                request_id: id,
+            let target = Target {
+                cluster: CLUSTER,
                 sender,
-                verb: verb.into(),
-                api_version: api.into(),
-                kind: kind.into(),
-                namespace: namespace.into(),
-                name: name.into(),
-                manifest: Bytes(manifest.into_bytes()),
-                stake: 0,
-                timestamp_ms: 0,
-            })
+                verb,
+                api,
+                kind,
+                namespace,
+                name,
+            };
+            requests::request(target, id, manifest)
         })
 }
 
@@ -121,7 +117,12 @@ fn event() -> impl Strategy<Value = Event> {
                 cluster_id: CLUSTER, namespace: ns.into(), grantee, role, granted_by: ADMIN, timestamp_ms: 1,
             })
         }),
-        1 => (who(), prop_oneof![Just("team-a"), Just("team-b")]).prop_map(|(grantee, ns)| {
+        1 => who().prop_map(|grantee| {
+            Event::NamespaceGranted(NamespaceGranted {
+                cluster_id: CLUSTER, namespace: "*".into(), grantee, role: 2, granted_by: ADMIN, timestamp_ms: 1,
+            })
+        }),
+        1 => (who(), prop_oneof![Just("team-a"), Just("team-b"), Just("*")]).prop_map(|(grantee, ns)| {
             Event::NamespaceRevoked(NamespaceRevoked {
                 cluster_id: CLUSTER, namespace: ns.into(), grantee, revoked_by: ADMIN, timestamp_ms: 1,
             })

@@ -1,0 +1,389 @@
+//! The `daas` command line's definition (clap): commands, arguments and their
+//! `--help` examples. `main.rs` dispatches them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use clap_complete::Shell;
+use daas_service::LogArgs;
+use sui_sdk_types::Address;
+
+use crate::{
+    config::ConfigArgs,
+    stake::{RoleArg, parse_sui},
+    stats, write,
+};
+
+/// The k3s-daas command line: submit kubectl intents as Sui transactions,
+/// manage keys and stake, query the analysts' views.
+#[derive(Parser, Debug)]
+#[command(name = "daas", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Configuration file and overrides.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples (after `scripts/demo`, whose run leaves alice owning namespace team-a):
+  export PATH=$PWD/target/debug:$PATH; set -a; . .stack/demo/env; set +a
+  daas keys new carol && daas faucet --key carol
+  daas stake user --amount 5 --key carol
+  daas apply -f examples/web.yaml --key alice
+  daas status 1
+  daas stats top-stakers";
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  # A configuration for the demo's dev chain (ids from its devnet.json):
+  daas --config /tmp/daas.toml init --devnet .stack/demo/devnet --master-url $DAAS_MASTER_URL
+  # The default place, ~/.config/daas/config.toml:
+  daas init --devnet .stack/demo/devnet";
+
+const KEYS_EXAMPLES: &str = "\
+Examples:
+  daas keys new carol
+  daas keys list
+  daas keys export carol > /tmp/carol.key          # suiprivkey1…, what `sui keytool import` takes
+  daas --keystore /tmp/elsewhere/sui.keystore keys import carol --file /tmp/carol.key
+  daas --keystore ~/.sui/sui_config/sui.keystore keys list      # the sui CLI's own keystore";
+
+const STAKE_EXAMPLES: &str = "\
+Examples:
+  daas faucet --key carol
+  daas stake user --amount 5 --key carol         # a tenant's first stake: tier 5 SUI
+  daas stake add user --amount 1 --key carol     # top up
+  daas stake show --key carol                    # from the projection (DAAS_PG_URL, DAAS_PG_SCHEMA)
+  daas unstake user --amount 1 --key carol       # after the lock: 10 epochs (10 min on the dev chain)";
+
+const WRITE_EXAMPLES: &str = "\
+Examples:
+  daas apply -f examples/web.yaml --key alice
+  daas apply -f examples/app/ --key alice              # every *.yaml, *.yml, *.json in the folder
+  cat examples/web.yaml | daas apply -f - --key alice --no-wait
+  daas create -f examples/team-b.yaml --key alice
+  daas replace -f examples/web.yaml --key alice";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  daas delete service web -n team-a --key alice
+  daas delete deployment.apps web -n team-a --key alice";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  daas status 1                     # by request id (daas apply prints it)
+  daas status <tx digest>           # every request of a transaction, by its base58 digest";
+
+const NODE_EXAMPLES: &str = "\
+Examples (the demo's operator was slashed below the node minimum: top up first):
+  daas stake add node --amount 1 --key operator
+  worker key new --key /tmp/node-2.key
+  daas node register worker-2 --endpoint 10.0.0.8:10250 --key operator \\
+      --public-key $(worker key show --key /tmp/node-2.key | awk '/public key/ {print $3}')
+  daas node deregister worker-2 --key operator";
+
+const ADMIN_EXAMPLES: &str = "\
+Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, devnet-admin in the demo):
+  daas admin grant team-a $(daas keys list | awk '$1 == \"bob\" {print $2}') --editor --key devnet-admin
+  # A cluster admin: granted here, and bonded by its own 10 SUI admin stake.
+  daas stake admin --amount 10 --key carol
+  daas admin grant-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
+  daas admin revoke-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
+  daas admin slash $(daas keys list | awk '$1 == \"bob\" {print $2}') --role user --amount 0.1 \\
+      --reason spam --key devnet-admin";
+
+const CLUSTER_ADMIN_EXAMPLES: &str = "\
+Examples (after scripts/demo; signed by the AdminCap's owner, devnet-admin in the demo):
+  daas keys new carol && daas faucet --key carol --amount 20
+  daas stake admin --amount 10 --key carol       # the bond: without it the grant gives nothing
+  daas admin grant-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
+  daas apply -f examples/intruder.yaml --key carol   # now accepted in alice's team-a
+  daas admin revoke-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin";
+
+const FAUCET_EXAMPLES: &str = "\
+Examples:
+  daas faucet --key alice                 # 10 SUI from the dev chain's faucet
+  daas faucet --key alice --amount 50     # any amount: our dev chain's extension";
+
+const BENCH_EXAMPLES: &str = "\
+Examples (after scripts/demo, which leaves alice owning team-a):
+  daas bench latency --count 100 -n team-a --key alice";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  daas completions bash > /etc/bash_completion.d/daas
+  daas completions zsh > \"${fpath[1]}/_daas\"";
+
+const STATS_EXAMPLES: &str = "\
+Examples:
+  set -a; . .stack/demo/env; set +a      # the demo's DAAS_PG_URL and DAAS_PG_SCHEMA
+  daas stats top-stakers --limit 10
+  daas stats stake-by-role --days 30
+  daas stats slashing
+  daas stats requests -n team-a --days 7
+  daas stats rejections --format csv > rejections.csv";
+
+/// The top-level commands.
+// Flattened fields carry no doc comment: clap would read it as help text; their
+// types document them.
+#[allow(missing_docs)]
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a configuration file (node, package, cluster, master).
+    #[command(after_help = INIT_EXAMPLES)]
+    Init {
+        /// The dev chain's data folder (holds devnet.json).
+        #[arg(long)]
+        devnet: PathBuf,
+        /// The master's status API.
+        #[arg(long, default_value = "http://127.0.0.1:9187")]
+        master_url: String,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Keys, in Sui's keystore and suiprivkey formats.
+    #[command(subcommand, after_help = KEYS_EXAMPLES)]
+    Keys(KeysCommand),
+    /// Ask a faucet for SUI.
+    #[command(after_help = FAUCET_EXAMPLES)]
+    Faucet {
+        /// Who gets it [default: the signing key's address].
+        address: Option<Address>,
+        /// SUI to ask for (our dev chain's extension; Sui's faucets send a fixed amount).
+        #[arg(long, value_parser = parse_sui)]
+        amount: Option<u64>,
+    },
+    /// Stake SUI in a role, top up, or show stakes.
+    #[command(subcommand, after_help = STAKE_EXAMPLES)]
+    Stake(StakeCommand),
+    /// Withdraw stake (after its lock period).
+    #[command(after_help = STAKE_EXAMPLES)]
+    Unstake {
+        /// The role.
+        #[arg(value_enum)]
+        role: RoleArg,
+        /// SUI to withdraw.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+    },
+    /// Create or update objects (kubectl apply), one transaction each.
+    #[command(after_help = WRITE_EXAMPLES)]
+    Apply {
+        #[command(flatten)]
+        files: write::FileArgs,
+        #[command(flatten)]
+        wait: write::WaitArgs,
+    },
+    /// Create objects; fails for ones that exist.
+    #[command(after_help = WRITE_EXAMPLES)]
+    Create {
+        #[command(flatten)]
+        files: write::FileArgs,
+        #[command(flatten)]
+        wait: write::WaitArgs,
+    },
+    /// Replace objects; fails for ones that do not exist.
+    #[command(after_help = WRITE_EXAMPLES)]
+    Replace {
+        #[command(flatten)]
+        files: write::FileArgs,
+        #[command(flatten)]
+        wait: write::WaitArgs,
+    },
+    /// Delete an object.
+    #[command(after_help = DELETE_EXAMPLES)]
+    Delete {
+        /// Kind (`deployment`, `deployments`, `Deployment`, `deployment.apps`).
+        kind: String,
+        /// Name.
+        name: String,
+        /// Namespace [default: default].
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        wait: write::WaitArgs,
+    },
+    /// What the master decided for a request id or a transaction digest.
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status {
+        /// A request id or a base58 transaction digest.
+        what: String,
+    },
+    /// Register or deregister a worker node.
+    #[command(subcommand, after_help = NODE_EXAMPLES)]
+    Node(NodeCommand),
+    /// Administrator actions (need the AdminCap).
+    #[command(subcommand, after_help = ADMIN_EXAMPLES)]
+    Admin(AdminCommand),
+    /// Query the stake projection's views (top stakers, stake by role,
+    /// slashing, requests per namespace, rejection reasons).
+    #[command(after_help = STATS_EXAMPLES)]
+    Stats {
+        #[command(flatten)]
+        projection: stats::ProjectionArgs,
+        #[command(subcommand)]
+        view: stats::Stats,
+    },
+    /// Measure: how long a tenant waits for an outcome (median, p99).
+    #[command(subcommand, after_help = BENCH_EXAMPLES)]
+    Bench(BenchCommand),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// `daas bench`.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Sequential ConfigMap applies: submit → final, and digest → outcome visible.
+    Latency {
+        /// How many applies.
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+        /// A namespace the signing key may write in.
+        #[arg(short = 'n', long)]
+        namespace: String,
+    },
+}
+
+/// `daas keys`.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make a new Ed25519 key under an alias.
+    New {
+        /// Its alias.
+        alias: String,
+    },
+    /// Import a `suiprivkey1…` key (from `sui keytool export` or a file).
+    Import {
+        /// Its alias.
+        alias: String,
+        /// The key; omit it to use --file (or standard input).
+        suiprivkey: Option<String>,
+        /// A file holding the key.
+        #[arg(long, conflicts_with = "suiprivkey")]
+        file: Option<PathBuf>,
+    },
+    /// List keys: alias, address, scheme.
+    List,
+    /// Print a key as `suiprivkey1…`.
+    Export {
+        /// Alias or address.
+        alias: String,
+    },
+}
+
+/// `daas stake`.
+#[derive(Subcommand, Debug)]
+pub enum StakeCommand {
+    /// First stake as a tenant.
+    User {
+        /// SUI to stake.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+    },
+    /// First stake as a node operator.
+    Node {
+        /// SUI to stake.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+    },
+    /// First stake as an administrator.
+    Admin {
+        /// SUI to stake.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+    },
+    /// Add to an existing stake.
+    Add {
+        /// The role.
+        #[arg(value_enum)]
+        role: RoleArg,
+        /// SUI to add.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+    },
+    /// An address's stakes and nodes, from the projection.
+    Show {
+        /// The address [default: the signing key's].
+        address: Option<Address>,
+        /// Schema holding the projection.
+        #[arg(long, env = "DAAS_PG_SCHEMA", default_value = "daas")]
+        schema: String,
+    },
+}
+
+/// `daas node`.
+#[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Register a node operated by the signing key (needs a node stake).
+    Register {
+        /// The node's name (its kubelet's node name).
+        name: String,
+        /// The node's Ed25519 public key, hex (`worker key show`).
+        #[arg(long)]
+        public_key: String,
+        /// Where the node can be reached.
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Deregister a node.
+    Deregister {
+        /// The node's name.
+        name: String,
+    },
+}
+
+/// `daas admin`: signed by the `AdminCap`'s owner.
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Slash a staker.
+    Slash {
+        /// The staker.
+        staker: Address,
+        /// The role slashed.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// SUI to slash.
+        #[arg(long, value_parser = parse_sui)]
+        amount: u64,
+        /// Why (recorded on chain).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Make an address a cluster admin: authority over every namespace, the
+    /// system namespaces and cluster-scoped kinds, effective while it also
+    /// holds an admin stake of at least 10 SUI (a slashable bond).
+    #[command(after_help = CLUSTER_ADMIN_EXAMPLES)]
+    GrantAdmin {
+        /// Who.
+        grantee: Address,
+    },
+    /// End an address's cluster-admin grant.
+    #[command(after_help = CLUSTER_ADMIN_EXAMPLES)]
+    RevokeAdmin {
+        /// Who.
+        grantee: Address,
+    },
+    /// Grant an address a role in a namespace of the cluster.
+    Grant {
+        /// The namespace.
+        namespace: String,
+        /// Who.
+        grantee: Address,
+        /// Editor (may write); without it, viewer.
+        #[arg(long)]
+        editor: bool,
+    },
+}

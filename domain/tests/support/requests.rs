@@ -1,0 +1,49 @@
+//! Requests for the ledger's tests: a `K8sAPIRequest` event with a minimal
+//! manifest that names the object as the request does.
+
+use daas_domain::{Address, Bytes, Event, events::K8sApiRequest};
+
+/// The manifest of `kind` `name` in `namespace` ("" for none).
+pub fn manifest(api: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let ns_line = if namespace.is_empty() {
+        String::new()
+    } else {
+        format!("\n  namespace: {namespace}")
+    };
+    format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}{ns_line}\n")
+}
+
+/// The identity of a request: who, what, where.
+pub struct Target<'a> {
+    /// Cluster.
+    pub cluster: Address,
+    /// Sender.
+    pub sender: Address,
+    /// Verb.
+    pub verb: &'a str,
+    /// apiVersion.
+    pub api: &'a str,
+    /// Kind.
+    pub kind: &'a str,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Name.
+    pub name: &'a str,
+}
+
+/// The request event for `t` with `manifest`, numbered `request_id`.
+pub fn request(t: Target<'_>, request_id: u64, manifest: String) -> Event {
+    Event::K8sApiRequest(K8sApiRequest {
+        cluster_id: t.cluster,
+        request_id,
+        sender: t.sender,
+        verb: t.verb.into(),
+        api_version: t.api.into(),
+        kind: t.kind.into(),
+        namespace: t.namespace.into(),
+        name: t.name.into(),
+        manifest: Bytes(manifest.into_bytes()),
+        stake: 0,
+        timestamp_ms: 0,
+    })
+}
