@@ -60,14 +60,32 @@ pub enum MasterError {
 }
 
 impl MasterError {
-    /// Worth reopening from etcd (connections, conflicts); corrupt state is not.
+    /// Worth reopening from etcd (connections, conflicts); corrupt state, a
+    /// key that does not open Secrets and a Txn etcd refuses for its shape are not.
     pub fn is_transient(&self) -> bool {
         !matches!(
             self,
-            MasterError::Engine(EngineError::State(crate::state::StateError::Corrupt { .. }))
-                | MasterError::Engine(EngineError::Secret { .. })
-                | MasterError::Publish(PublishError::Corrupt(_))
+            MasterError::Engine(
+                EngineError::State(crate::state::StateError::Corrupt { .. })
+                    | EngineError::Secret { .. }
+                    | EngineError::Refused(_)
+            ) | MasterError::Publish(PublishError::Corrupt(_))
         )
+    }
+
+    /// The `error` label of `master_apply_failures_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MasterError::Engine(EngineError::Conflict) => "conflict",
+            MasterError::Engine(EngineError::Refused(_)) => "refused",
+            MasterError::Engine(EngineError::Secret { .. }) => "secret",
+            MasterError::Engine(EngineError::State(crate::state::StateError::Corrupt {
+                ..
+            }))
+            | MasterError::Publish(PublishError::Corrupt(_)) => "corrupt",
+            MasterError::Engine(_) | MasterError::Publish(PublishError::Etcd(_)) => "etcd",
+            MasterError::Publish(_) | MasterError::Kafka(_) => "kafka",
+        }
     }
 }
 
@@ -87,8 +105,15 @@ type InFlight = (
     Instant,
 );
 
+/// Consecutive failed attempts after which the master reports itself
+/// unhealthy (one conflict or a short etcd blip is normal operation).
+pub const UNHEALTHY_AFTER_FAILURES: u32 = 3;
+
 /// `master run`: applies the log until shutdown; restarts from etcd on
-/// transient failures with backoff.
+/// transient failures with backoff. Failures are counted in
+/// `master_apply_failures_total`; after [`UNHEALTHY_AFTER_FAILURES`] in a row
+/// without a committed Txn between them the `apply` problem is reported
+/// (`/healthz` answers 503) until a Txn commits or the master is caught up.
 pub async fn run(
     client: Client,
     cfg: Config,
@@ -98,13 +123,17 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), MasterError> {
     let mut backoff = Duration::from_millis(100);
+    let mut failures = 0;
     loop {
+        let txns_before = metrics.txns.get();
         let attempt = async {
             let mut publisher =
                 Publisher::new(&log.brokers, &log.outcome_topic)?.with_index(index.clone());
             let mut etcd = client.clone();
             let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
-            let engine = Engine::open(client.clone(), cfg.clone()).await?;
+            let mut engine = Engine::open(client.clone(), cfg.clone()).await?;
+            // Everything stored is on the topic now.
+            engine.outcomes_durable_before(engine.next_offset());
             tracing::info!(
                 next_offset = engine.next_offset(),
                 republished,
@@ -124,21 +153,43 @@ pub async fn run(
             .map(|_| ())
         }
         .await;
-        match attempt {
+        let e = match attempt {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() && !shutdown.is_cancelled() => {
-                metrics.restarts.inc();
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "reopening from etcd");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e),
+            Err(_) if shutdown.is_cancelled() => return Ok(()),
+            Err(e) => e,
+        };
+        metrics
+            .apply_failures
+            .get_or_create(&vec![("error", e.kind())])
+            .inc();
+        if !e.is_transient() {
+            metrics.health.fail("apply", format!("stopped: {e}"));
+            return Err(e);
         }
+        failures = if metrics.txns.get() > txns_before {
+            1
+        } else {
+            failures + 1
+        };
+        metrics.restarts.inc();
+        tracing::warn!(error = %e, failures, retry_in_ms = backoff.as_millis() as u64, "reopening from etcd");
+        if failures >= UNHEALTHY_AFTER_FAILURES {
+            metrics
+                .health
+                .fail("apply", format!("applying keeps failing, retrying: {e}"));
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
+
+/// How long `apply_log` waits with nothing to apply before it calls itself
+/// caught up (and clears the `apply` problem): far above the log reader's
+/// 20 ms fetch wait.
+const IDLE_CAUGHT_UP: Duration = Duration::from_secs(1);
 
 /// Applies the log from the engine's position until `until` or shutdown;
 /// returns the engine (its next offset says how far it got).
@@ -177,7 +228,12 @@ pub async fn apply_log(
             let wait = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
+                    None => {
+                        tokio::time::sleep(IDLE_CAUGHT_UP).await;
+                        // Nothing arrived: caught up with the log.
+                        metrics.health.ok("apply");
+                        std::future::pending().await
+                    }
                 }
             };
             tokio::select! {
@@ -216,6 +272,9 @@ pub async fn apply_log(
             let n = p.flush().await?;
             metrics.outcomes_published.inc_by(n as u64);
         }
+        // Acknowledged by the broker (acks=all), or not published at all.
+        engine.outcomes_durable_before(engine.next_offset());
+        metrics.health.ok("apply");
     }
 }
 

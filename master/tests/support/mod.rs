@@ -29,6 +29,7 @@ pub fn config(prefix: &str) -> Config {
         layout: layout(prefix),
         cluster: workload::CLUSTER,
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
+        outcomes_kept: 10_000,
     }
 }
 
