@@ -17,7 +17,7 @@ use daas_master::{
     state_root::state_root,
 };
 use daas_testkit::{
-    Stack, TestEtcd, TestTopic, free_addr, produce, wait_for,
+    Stack, TestEtcd, TestTopic, free_addr, produce, read_outcomes, wait_for,
     workload::{CLUSTER, Rng, test_seed},
 };
 use etcd_client::{Client, Txn, TxnOp};
@@ -30,9 +30,11 @@ const TENANT: Address = Address([0x0c; 32]);
 const SUI: u64 = 1_000_000_000;
 
 fn record(n: u64, event: Event) -> Vec<u8> {
+    let mut digest = [0xd1; 32];
+    digest[..8].copy_from_slice(&n.to_be_bytes());
     daas_testkit::workload::record(
         LogPosition::new(n, 0, 0),
-        [n as u8; 32],
+        digest,
         1_767_225_600_000 + n * 250,
         Address([1; 32]),
         &event,
@@ -138,7 +140,11 @@ fn log() -> (Vec<Vec<u8>>, usize, Vec<u64>) {
 /// What a kubelet registered: a Node with a taint of its own and ~6 KiB of
 /// status, so 200 of them are also over a Txn's byte budget.
 fn kubelet_node(i: usize) -> serde_json::Value {
-    let images: Vec<_> = (0..40)
+    kubelet_node_with(i, 40)
+}
+
+fn kubelet_node_with(i: usize, images: usize) -> serde_json::Value {
+    let images: Vec<_> = (0..images)
         .map(|j| json!({"names": [format!("registry.example.com/team/image-{j:03}@sha256:{:064}", j)], "sizeBytes": 1000 + j}))
         .collect();
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name(i)},
@@ -147,12 +153,19 @@ fn kubelet_node(i: usize) -> serde_json::Value {
 }
 
 async fn register_nodes(client: &Client, prefix: &str) -> anyhow::Result<()> {
+    register_nodes_with(client, prefix, 40).await
+}
+
+async fn register_nodes_with(client: &Client, prefix: &str, images: usize) -> anyhow::Result<()> {
     let l = layout(prefix);
     let mut c = client.clone();
     for chunk in (0..NODES).collect::<Vec<_>>().chunks(50) {
         let ops = chunk
             .iter()
-            .map(|i| TxnOp::put(l.minion(&node_name(*i)), kubelet_node(*i).to_string(), None))
+            .map(|i| {
+                let node = kubelet_node_with(*i, images).to_string();
+                TxnOp::put(l.minion(&node_name(*i)), node, None)
+            })
             .collect::<Vec<_>>();
         c.txn(Txn::new().and_then(ops)).await?;
     }
@@ -386,5 +399,126 @@ async fn a_txn_etcd_refuses_for_its_size_is_not_transient() -> anyhow::Result<()
         assert!(!e.is_transient(), "{e}");
         assert_eq!(e.kind(), "refused");
     }
+    Ok(())
+}
+
+/// The operator's stake flaps across the node minimum 20 times (each flap a
+/// record of 4+ Txns), tenant requests between; the master is SIGKILLed at
+/// seeded points while a record is half applied. It ends with every key a
+/// clean run has, and one outcome per request on the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (log_topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let (mut records, slash, mut ids) = log();
+    let mut n = records.len() as u64 + 10;
+    for flap in 0..40u64 {
+        let total = if flap % 2 == 0 { SUI } else { SUI - 1 };
+        records.push(record(
+            n,
+            Event::StakeWithdrawn(StakeWithdrawn {
+                staker: OPERATOR,
+                role: Role::Node.to_move(),
+                amount: 1,
+                total_after: total,
+                epoch: 1,
+                timestamp_ms: 1,
+            }),
+        ));
+        let id = 1_000 + flap;
+        records.push(request(
+            n + 1,
+            id,
+            "ConfigMap",
+            "team-a",
+            &format!("flap-{flap}"),
+        ));
+        ids.push(id);
+        n += 2;
+    }
+    produce(&stack.kafka_brokers, &log_topic.name, &records).await?;
+    let seed = test_seed("kill mid-record");
+    let mut rng = Rng::new(seed);
+    let live = etcd.key("live/");
+    register_nodes_with(&etcd.client, &live, 0).await?;
+    let endpoint = stack.etcd_endpoints.join(",");
+    let end = records.len() as i64;
+    let mut mid_record = 0;
+    // Kill points from the slash on, where records span several Txns.
+    let mut targets: Vec<i64> = (0..5)
+        .map(|_| slash as i64 + rng.below((end - slash as i64) as u64) as i64)
+        .collect();
+    targets.sort();
+    let mut c = etcd.client.clone();
+    for target in targets {
+        let before = state::load_cursor(&mut c, &layout(&live)).await?;
+        let mut m = master(
+            &endpoint,
+            &live,
+            &stack.kafka_brokers,
+            &log_topic.name,
+            &out.name,
+        )?;
+        // Poll the cursor tightly (a part Txn takes milliseconds) until this
+        // master has moved it into a record at or past the target.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let at = state::load_cursor(&mut c, &layout(&live))
+                .await
+                .unwrap_or_default();
+            let inside = at.offset >= target && at.units_done > 0 && at != before;
+            if inside || at.offset >= end {
+                break;
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "no progress past {at:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        kill9(&mut m)?;
+        let at = state::load_cursor(&mut c, &layout(&live)).await?;
+        eprintln!("target {target}: killed at {at:?}");
+        mid_record += usize::from(at.units_done > 0);
+    }
+    assert!(mid_record > 0, "no kill landed inside a record");
+    let mut m = master(
+        &endpoint,
+        &live,
+        &stack.kafka_brokers,
+        &log_topic.name,
+        &out.name,
+    )?;
+    wait_position(&etcd.client, &live, end).await?;
+    wait_for(
+        "every outcome on the topic",
+        Duration::from_secs(60),
+        || {
+            let (b, t) = (stack.kafka_brokers.clone(), out.name.clone());
+            let want = ids.len() + 1;
+            async move { Ok((read_outcomes(&b, &t)?.len() >= want).then_some(())) }
+        },
+    )
+    .await?;
+    assert!(terminate(&mut m)?.success());
+    let got: Vec<u64> = read_outcomes(&stack.kafka_brokers, &out.name)?
+        .iter()
+        .map(|o| o.request_id)
+        .collect();
+    let mut want = vec![1];
+    want.extend(&ids);
+    assert_eq!(got, want, "one outcome per request, in order");
+
+    let clean = etcd.key("clean/");
+    register_nodes_with(&etcd.client, &clean, 0).await?;
+    let args = log_args(&stack.kafka_brokers, &log_topic.name, &out.name);
+    apply_to(&etcd.client, &clean, &args, end).await?;
+    let (a, b) = (
+        contents(&etcd.client, &live).await?,
+        contents(&etcd.client, &clean).await?,
+    );
+    assert!(a.len() > 2 * NODES, "{} keys", a.len());
+    assert!(a == b, "the killed run's keys equal the clean run's");
     Ok(())
 }
