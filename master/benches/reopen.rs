@@ -27,7 +27,8 @@ use daas_master::{
 use daas_testkit::{Stack, TestEtcd, TestTopic, workload::CLUSTER};
 
 const KEPT: i64 = 10_000;
-const CHUNK: usize = 20_000;
+/// Records applied per publisher flush (`master run` reads ahead 2,000).
+const CHUNK: usize = 2_000;
 
 fn record(n: u64, event: &Event) -> Vec<u8> {
     let mut digest = [0u8; 32];

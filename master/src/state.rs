@@ -76,19 +76,24 @@ impl Layout {
     }
 }
 
-/// Every key-value under `prefix`, in key order, read in pages (etcd answers
-/// at most a few MiB per response).
+/// Every key-value under `prefix`, in key order, read in pages of up to
+/// 1,000 keys. A page over the client's 4 MiB response limit (outcome
+/// batches can hold hundreds of KiB each) is asked again with half as many
+/// keys, down to one.
 pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, etcd_client::Error> {
     let end = prefix_end(prefix.as_bytes());
     let mut from = prefix.as_bytes().to_vec();
     let mut out = Vec::new();
+    let mut limit = 1000;
     loop {
-        let resp = client
-            .get(
-                from.clone(),
-                Some(GetOptions::new().with_range(end.clone()).with_limit(1000)),
-            )
-            .await?;
+        let options = GetOptions::new().with_range(end.clone()).with_limit(limit);
+        let resp = match client.get(from.clone(), Some(options)).await {
+            Err(e) if limit > 1 && is_too_large(&e) => {
+                limit /= 2;
+                continue;
+            }
+            r => r?,
+        };
         let kvs = resp.kvs();
         out.extend_from_slice(kvs);
         match kvs.last() {
@@ -99,6 +104,13 @@ pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, e
             _ => return Ok(out),
         }
     }
+}
+
+/// True when a response was over the gRPC message size limit.
+fn is_too_large(e: &etcd_client::Error) -> bool {
+    matches!(e, etcd_client::Error::GRpcStatus(s)
+        if s.message().contains("message length too large")
+            || s.message().contains("larger than max"))
 }
 
 /// The smallest key after every key with `prefix`.

@@ -112,3 +112,28 @@ async fn published_outcome_batches_are_pruned_beyond_the_window() -> anyhow::Res
     );
     Ok(())
 }
+
+/// Outcome batches can hold hundreds of KiB each: a range over them is read
+/// in pages small enough for the client's 4 MiB response limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_over_the_response_limit_are_read_in_smaller_pages() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let etcd = TestEtcd::new(&stack).await?;
+    let mut c = etcd.client.clone();
+    let value = vec![b'o'; 400 * 1024];
+    for i in 0..20 {
+        c.put(etcd.key(&format!("big/{i:02}")), value.clone(), None)
+            .await?;
+    }
+    let kvs = state::range(&mut c, &etcd.key("big/")).await?;
+    assert_eq!(kvs.len(), 20, "8 MiB read back");
+    assert!(kvs.iter().all(|kv| kv.value() == value.as_slice()));
+    let keys: Vec<String> = kvs
+        .iter()
+        .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "in key order");
+    Ok(())
+}
