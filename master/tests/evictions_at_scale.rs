@@ -444,6 +444,15 @@ async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow:
     register_nodes_with(&etcd.client, &live, 0).await?;
     let endpoint = stack.etcd_endpoints.join(",");
     let end = records.len() as i64;
+    let start = || {
+        master(
+            &endpoint,
+            &live,
+            &stack.kafka_brokers,
+            &log_topic.name,
+            &out.name,
+        )
+    };
     let mut mid_record = 0;
     // Kill points from the slash on, where records span several Txns.
     let mut targets: Vec<i64> = (0..5)
@@ -453,13 +462,7 @@ async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow:
     let mut c = etcd.client.clone();
     for target in targets {
         let before = state::load_cursor(&mut c, &layout(&live)).await?;
-        let mut m = master(
-            &endpoint,
-            &live,
-            &stack.kafka_brokers,
-            &log_topic.name,
-            &out.name,
-        )?;
+        let mut m = start()?;
         // Poll the cursor tightly (a part Txn takes milliseconds) until this
         // master has moved it into a record at or past the target.
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
@@ -483,13 +486,7 @@ async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow:
         mid_record += usize::from(at.units_done > 0);
     }
     assert!(mid_record > 0, "no kill landed inside a record");
-    let mut m = master(
-        &endpoint,
-        &live,
-        &stack.kafka_brokers,
-        &log_topic.name,
-        &out.name,
-    )?;
+    let mut m = start()?;
     wait_position(&etcd.client, &live, end).await?;
     wait_for(
         "every outcome on the topic",

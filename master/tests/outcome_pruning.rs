@@ -7,7 +7,6 @@ mod support;
 
 use std::{collections::BTreeSet, sync::Arc};
 
-use daas_domain::{Body, Event, LogEntry};
 use daas_master::{
     apply::Engine,
     lookup::OutcomeIndex,
@@ -29,14 +28,7 @@ async fn published_outcome_batches_are_pruned_beyond_the_window() -> anyhow::Res
     let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
     let etcd = TestEtcd::new(&stack).await?;
     let records = Workload::new(31, 30).records(RECORDS);
-    let requests: Vec<u64> = records
-        .iter()
-        .filter_map(|r| LogEntry::decode(r).ok())
-        .filter_map(|e| match e.body {
-            Body::Event(Event::K8sApiRequest(r)) => Some(r.request_id),
-            _ => None,
-        })
-        .collect();
+    let requests = request_ids(&records);
     produce(&stack.kafka_brokers, &log.name, &records).await?;
     let prefix = etcd.key("live/");
     let cfg = daas_master::apply::Config {

@@ -115,6 +115,18 @@ pub fn master_at(
         .spawn()
 }
 
+/// The request ids of `records`' requests, in log order.
+pub fn request_ids(records: &[Vec<u8>]) -> Vec<u64> {
+    records
+        .iter()
+        .filter_map(|r| daas_domain::LogEntry::decode(r).ok())
+        .filter_map(|e| match e.body {
+            daas_domain::Body::Event(daas_domain::Event::K8sApiRequest(r)) => Some(r.request_id),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The stored next offset (0 when none, or etcd is unreachable).
 pub async fn position(client: &Client, prefix: &str) -> i64 {
     let mut c = client.clone();
