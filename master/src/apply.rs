@@ -484,16 +484,7 @@ impl Engine {
         let applied = self.ledger.apply(event);
         let ns_deleted = deleted_namespace(event, &applied);
         let (units, state_writes) = self.changes(&applied, ns_deleted.as_ref());
-        if resumed > units.len() {
-            return Err(StateError::Corrupt {
-                key: self.cfg.layout.position(),
-                reason: format!(
-                    "{resumed} node updates applied of a record that has {}",
-                    units.len()
-                ),
-            }
-            .into());
-        }
+        self.check_resumed(resumed, units.len())?;
         if let Some((cluster, ns)) = &ns_deleted {
             self.plan_namespace_delete(*cluster, ns, batch);
         }
@@ -506,24 +497,33 @@ impl Engine {
             batch.outcomes.push(outcome);
         }
         if units.is_empty() {
-            for (k, v) in state_writes {
-                batch.state_write(k, v);
-            }
-            batch.consumed += 1;
-            return Ok(if solo { Step::Stop } else { Step::Next });
+            batch.complete_record(state_writes);
+        } else {
+            self.partial = Some(Partial {
+                at: entry.position,
+                units,
+                done: resumed,
+                state_writes,
+            });
+            self.plan_units(batch).await?;
         }
-        self.partial = Some(Partial {
-            at: entry.position,
-            units,
-            done: resumed,
-            state_writes,
-        });
-        self.plan_units(batch).await?;
         Ok(if self.partial.is_some() || solo {
             Step::Stop
         } else {
             Step::Next
         })
+    }
+
+    /// A stored cursor may only name node updates the record has.
+    fn check_resumed(&self, resumed: usize, units: usize) -> Result<(), EngineError> {
+        if resumed <= units {
+            return Ok(());
+        }
+        Err(StateError::Corrupt {
+            key: self.cfg.layout.position(),
+            reason: format!("{resumed} node updates applied of a record that has {units}"),
+        }
+        .into())
     }
 
     /// True when `event` surely fits in `batch` beside what it holds.
@@ -723,10 +723,7 @@ impl Engine {
             || (batch.ops() + p.state_writes.len() <= budget
                 && batch.bytes + p.last_bytes() <= MAX_TXN_BYTES);
         if p.units_planned() && last_fits {
-            for (k, v) in std::mem::take(&mut p.state_writes) {
-                batch.state_write(k, v);
-            }
-            batch.consumed += 1;
+            batch.complete_record(p.state_writes);
         } else {
             self.partial = Some(p);
         }

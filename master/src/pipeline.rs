@@ -158,31 +158,38 @@ pub async fn run(
             Err(_) if shutdown.is_cancelled() => return Ok(()),
             Err(e) => e,
         };
-        metrics
-            .apply_failures
-            .get_or_create(&vec![("error", e.kind())])
-            .inc();
+        let progressed = metrics.txns.get() > txns_before;
+        failures = if progressed { 1 } else { failures + 1 };
+        report_failure(metrics, &e, failures, backoff);
         if !e.is_transient() {
-            metrics.health.fail("apply", format!("stopped: {e}"));
             return Err(e);
-        }
-        failures = if metrics.txns.get() > txns_before {
-            1
-        } else {
-            failures + 1
-        };
-        metrics.restarts.inc();
-        tracing::warn!(error = %e, failures, retry_in_ms = backoff.as_millis() as u64, "reopening from etcd");
-        if failures >= UNHEALTHY_AFTER_FAILURES {
-            metrics
-                .health
-                .fail("apply", format!("applying keeps failing, retrying: {e}"));
         }
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Counts a failed attempt, logs it, and reports the `apply` problem when
+/// it stops the master or `failures` attempts in a row have failed.
+fn report_failure(metrics: &Metrics, e: &MasterError, failures: u32, backoff: Duration) {
+    metrics
+        .apply_failures
+        .get_or_create(&vec![("error", e.kind())])
+        .inc();
+    if !e.is_transient() {
+        metrics.health.fail("apply", format!("stopped: {e}"));
+        return;
+    }
+    metrics.restarts.inc();
+    let retry_in_ms = backoff.as_millis() as u64;
+    tracing::warn!(error = %e, failures, retry_in_ms, "reopening from etcd");
+    if failures >= UNHEALTHY_AFTER_FAILURES {
+        metrics
+            .health
+            .fail("apply", format!("applying keeps failing, retrying: {e}"));
     }
 }
 
@@ -222,43 +229,16 @@ pub async fn apply_log(
             Until::Offset(end) => end,
             Until::Shutdown => i64::MAX,
         };
-        // Wait for one record, then take what arrives within batch_ms.
-        let mut deadline: Option<Instant> = None;
-        while buffer.len() < log.read_ahead && read < end {
-            let wait = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => {
-                        tokio::time::sleep(IDLE_CAUGHT_UP).await;
-                        // Nothing arrived: caught up with the log.
-                        metrics.health.ok("apply");
-                        std::future::pending().await
-                    }
-                }
-            };
-            tokio::select! {
-                _ = shutdown.cancelled() => {
-                    if let Some(p) = publisher.as_deref_mut() {
-                        p.flush().await?;
-                    }
-                    return Ok(engine);
-                }
-                _ = wait => break,
-                m = rx.recv() => {
-                    let Some(m) = m else {
-                        // The reader ends only after sending its error, which
-                        // returned above; treat its absence like a shutdown.
-                        if let Some(p) = publisher.as_deref_mut() {
-                            p.flush().await?;
-                        }
-                        return Ok(engine);
-                    };
-                    let (offset, payload) = m?;
-                    buffer.push_back(payload);
-                    read = offset + 1;
-                    deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
-                }
+        let reader = Reader {
+            rx: &mut rx,
+            read: &mut read,
+            end,
+        };
+        if let Gathered::Stop = gather(reader, &mut buffer, log, metrics, shutdown).await? {
+            if let Some(p) = publisher.as_deref_mut() {
+                p.flush().await?;
             }
+            return Ok(engine);
         }
         drain(
             &mut engine,
@@ -278,13 +258,69 @@ pub async fn apply_log(
     }
 }
 
+/// What the log reader task sends: a record's offset and payload, or its error.
+type ReadItem = Result<(i64, Vec<u8>), rdkafka::error::KafkaError>;
+
+/// The receiving end of the log reader, and how far it has read.
+struct Reader<'a> {
+    rx: &'a mut tokio::sync::mpsc::Receiver<ReadItem>,
+    /// The offset after the last record received.
+    read: &'a mut i64,
+    /// Records at or past this offset are not taken.
+    end: i64,
+}
+
+/// What [`gather`] ended with.
+enum Gathered {
+    /// Records to apply (possibly none, when `end` is reached).
+    Records,
+    /// Shutdown, or the reader is gone.
+    Stop,
+}
+
+/// Waits for one record, then takes what arrives within `batch_ms`, up to
+/// `read_ahead` records or the reader's `end`. Waiting [`IDLE_CAUGHT_UP`]
+/// with nothing buffered clears the `apply` problem (caught up).
+async fn gather(
+    reader: Reader<'_>,
+    buffer: &mut VecDeque<Vec<u8>>,
+    log: &LogArgs,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<Gathered, MasterError> {
+    let mut deadline: Option<Instant> = None;
+    while buffer.len() < log.read_ahead && *reader.read < reader.end {
+        let wait = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => {
+                    tokio::time::sleep(IDLE_CAUGHT_UP).await;
+                    // Nothing arrived: caught up with the log.
+                    metrics.health.ok("apply");
+                    std::future::pending().await
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(Gathered::Stop),
+            _ = wait => break,
+            m = reader.rx.recv() => {
+                // The reader ends only after sending its error, which
+                // returns below; treat its absence like a shutdown.
+                let Some(m) = m else { return Ok(Gathered::Stop) };
+                let (offset, payload) = m?;
+                buffer.push_back(payload);
+                *reader.read = offset + 1;
+                deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
+            }
+        }
+    }
+    Ok(Gathered::Records)
+}
+
 /// Reads the log from `from` into `tx` until an error (sent as the last
 /// item) or until the receiver is gone.
-async fn read_log(
-    log: LogArgs,
-    from: i64,
-    tx: tokio::sync::mpsc::Sender<Result<(i64, Vec<u8>), rdkafka::error::KafkaError>>,
-) {
+async fn read_log(log: LogArgs, from: i64, tx: tokio::sync::mpsc::Sender<ReadItem>) {
     let consumer: Result<StreamConsumer, _> = ClientConfig::new()
         .set("bootstrap.servers", &log.brokers)
         .set("group.id", "daas-master")

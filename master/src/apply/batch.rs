@@ -108,6 +108,15 @@ impl BatchPlan {
         self.state_writes.insert(key, value);
     }
 
+    /// Adds a record's last writes of the master's own keys and counts it
+    /// as consumed.
+    pub fn complete_record(&mut self, state_writes: BTreeMap<String, Option<Vec<u8>>>) {
+        for (k, v) in state_writes {
+            self.state_write(k, v);
+        }
+        self.consumed += 1;
+    }
+
     /// The Txn: if the position still holds `from`, every guarded write,
     /// the state writes, the outcome batch, the prune and the position `to`.
     pub fn txn(&self, seal: &Seal<'_>) -> Txn {
