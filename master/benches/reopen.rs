@@ -146,10 +146,20 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(5);
     let stack = Stack::from_env()?;
     let etcd = TestEtcd::new(&stack).await?;
+    // The baseline: a history whose batches are never pruned (as before),
+    // at a size that stays within the shared etcd's comfort.
+    let unpruned: usize = std::env::var("MASTER_BENCH_REOPEN_UNPRUNED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let mut results = Vec::new();
-    for n in sizes {
+    for (n, kept) in sizes
+        .into_iter()
+        .map(|n| (n, KEPT))
+        .chain((unpruned > 0).then_some((unpruned, i64::MAX)))
+    {
         let topic = TestTopic::new(&stack).await?;
-        let p = format!("h{n}");
+        let p = format!("h{n}-{kept}");
         let cfg = Config {
             layout: Layout::new(
                 &etcd.key(&format!("{p}/registry")),
@@ -157,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
             ),
             cluster: CLUSTER,
             secret_key: None,
-            outcomes_kept: KEPT,
+            outcomes_kept: kept,
         };
         let start = Instant::now();
         build(&stack, &cfg, &topic.name, n).await?;
@@ -166,8 +176,13 @@ async fn main() -> anyhow::Result<()> {
         let stored = state::range(&mut c, &cfg.layout.outcomes_prefix()).await?;
         let bytes: usize = stored.iter().map(|kv| kv.value().len()).sum();
         let (t, te) = reopen(&stack, &cfg, &topic.name, runs).await?;
+        let what = if kept == KEPT {
+            "pruned"
+        } else {
+            "never pruned (baseline)"
+        };
         println!(
-            "{n} records applied and published in {built:.1} s; etcd keeps {} outcome batches \
+            "{n} records ({what}) applied and published in {built:.1} s; etcd keeps {} outcome batches \
              ({bytes} bytes); reopen (resume + open), median of {runs}: {:.1} ms, of which \
              its etcd reads {:.1} ms",
             stored.len(),
@@ -175,6 +190,17 @@ async fn main() -> anyhow::Result<()> {
             te * 1e3
         );
         results.push((n, t, te));
+    }
+    if let Some(baseline) = results.pop().filter(|_| unpruned > 0) {
+        let (n, t, te) = baseline;
+        if let Some((_, tp, tep)) = results.first() {
+            println!(
+                "never pruned at {n}: reopen {:.2}x, its etcd reads {:.2}x the pruned reopen at {}",
+                t / tp,
+                te / tep,
+                results[0].0
+            );
+        }
     }
     if let [(a, ta, tea), .., (b, tb, teb)] = results.as_slice() {
         println!(
