@@ -155,7 +155,8 @@ pub async fn run(
         .await;
         let e = match attempt {
             Ok(()) => return Ok(()),
-            Err(_) if shutdown.is_cancelled() => return Ok(()),
+            // A connection cut by the shutdown itself is not a failure.
+            Err(e) if shutdown.is_cancelled() && e.is_transient() => return Ok(()),
             Err(e) => e,
         };
         let progressed = metrics.txns.get() > txns_before;
