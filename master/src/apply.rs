@@ -882,3 +882,52 @@ fn position_bytes(p: &LogPosition) -> Vec<u8> {
     b.extend_from_slice(&p.event_index.to_be_bytes());
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: tonic::Code, message: &str) -> etcd_client::Error {
+        etcd_client::Error::GRpcStatus(tonic::Status::new(code, message))
+    }
+
+    #[test]
+    fn refusals_of_the_request_are_told_from_transient_failures() {
+        // The messages etcd 3.4/3.5 and gRPC send (rpctypes, grpc-go).
+        for (code, message) in [
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: too many operations in txn request",
+            ),
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: request is too large",
+            ),
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: duplicate key given in txn request",
+            ),
+            (
+                tonic::Code::ResourceExhausted,
+                "grpc: received message larger than max (2097224 vs. 2097152)",
+            ),
+        ] {
+            let e = EngineError::from_etcd(status(code, message));
+            assert!(
+                matches!(&e, EngineError::Refused(m) if m == message),
+                "{e:?}"
+            );
+        }
+        for (code, message) in [
+            (
+                tonic::Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded",
+            ),
+            (tonic::Code::Unavailable, "etcdserver: leader changed"),
+            (tonic::Code::DeadlineExceeded, "context deadline exceeded"),
+        ] {
+            let e = EngineError::from_etcd(status(code, message));
+            assert!(matches!(e, EngineError::Etcd(_)), "{message}: {e:?}");
+        }
+    }
+}
