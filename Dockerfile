@@ -2,7 +2,7 @@
 # in one image; docker-compose.yml picks the binary per service.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        cmake libcurl4-openssl-dev protobuf-compiler \
+        cmake libcurl4-openssl-dev protobuf-compiler libprotobuf-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -12,7 +12,8 @@ RUN cargo build --release --locked --bins \
           target/release/worker target/release/devnet target/release/daas /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 \
+# curl: the compose health checks call each service's /healthz.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 daas
 COPY --from=build /out/ /usr/local/bin/

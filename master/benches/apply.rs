@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         cluster: CLUSTER,
         secret_key: Some(key.clone()),
+        outcomes_kept: 10_000,
     };
 
     // The engine from memory first, before any broker client exists:

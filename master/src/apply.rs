@@ -4,46 +4,54 @@
 //! Each Txn is guarded like kube-apiserver's own writes: every object it
 //! writes carries a `mod_revision` compare against the revision read just
 //! before (0 = must not exist), and the position key must still hold the
-//! offset this batch starts at. A failed compare (a controller wrote the
+//! cursor this batch starts at. A failed compare (a controller wrote the
 //! object meanwhile, or a second master runs) fails the whole Txn; the engine
 //! is then reopened from etcd and the batch planned again.
 //!
 //! A batch closes before it would exceed etcd's 128 operations or ~1 MiB per
 //! Txn. A namespace delete (which removes everything inside it with prefix
-//! deletes) always gets a Txn of its own.
+//! deletes) always gets a Txn of its own. A record that changes more nodes
+//! than one Txn holds is applied across several ([`eviction`]): each of its
+//! Txns stores the cursor `<offset>:<units done>`, and its ledger keys go in
+//! the last one, so a restart between them resumes at the next node and the
+//! result is the one a single Txn would have left.
 
-use std::collections::{BTreeMap, HashMap};
+mod batch;
+mod eviction;
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use batch::{BatchPlan, Guard, Seal, Slot};
 use daas_domain::{
     Body, Event, Ledger, LogEntry, LogPosition, ObjectId, Outcome, OutcomeResult,
-    admission::{Action, Decision},
+    admission::{Action, Admitted, Decision},
     events::K8sApiRequest,
     kinds::{self, KINDS},
-    ledger::{Change, ObjectKey},
+    ledger::{Applied, Change, ObjectKey},
     roles::Role,
 };
-use etcd_client::{
-    Client, Compare, CompareOp, DeleteOptions, GetOptions, Txn, TxnOp, TxnOpResponse,
-};
-use serde_json::{Value, json};
+use etcd_client::{Client, GetOptions, Txn, TxnOp, TxnOpResponse};
+pub use eviction::EVICTION_TAINT;
+use eviction::{Partial, Unit};
+use serde_json::Value;
 
 use crate::{
     encryption::{EncryptionError, SecretKey},
     metrics::Metrics,
     object::{self, Written},
-    state::{self, Layout, StateError},
+    state::{self, Cursor, Layout, StateError},
 };
 
 /// etcd's default `--max-txn-ops`.
 const MAX_TXN_OPS: usize = 128;
-/// Ops kept free for the position and the outcome batch.
-const RESERVED_OPS: usize = 2;
+/// Ops kept free for the position, the outcome batch and the outcome prune.
+const RESERVED_OPS: usize = 3;
 /// Value bytes per Txn (etcd refuses requests over 1.5 MiB).
 const MAX_TXN_BYTES: usize = 1024 * 1024;
 /// Records one Txn takes at most (rejections and skips cost no operations).
 const MAX_RECORDS_PER_TXN: usize = 256;
-/// The taint a node gets when its operator's stake falls below the minimum.
-pub const EVICTION_TAINT: &str = "daas.io/stake-evicted";
+/// Outcome batches are pruned when at least this many records' worth can go.
+const PRUNE_EVERY_RECORDS: i64 = 1_000;
 
 /// What the engine needs to know.
 #[derive(Clone, Debug)]
@@ -54,14 +62,21 @@ pub struct Config {
     pub cluster: ObjectId,
     /// Secrets' encryption key; `None` stores them as plain JSON (kube's identity provider).
     pub secret_key: Option<SecretKey>,
+    /// Log records whose outcome batches stay in etcd after the outcome topic
+    /// holds them: what a restarted master's status API still answers.
+    pub outcomes_kept: i64,
 }
 
 /// Why a batch was not applied. After any error the engine must be reopened.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// etcd failed.
+    /// etcd failed (unavailable, timed out, out of space): worth retrying.
     #[error("etcd: {0}")]
     Etcd(#[from] etcd_client::Error),
+    /// etcd refused the request for its shape (too many operations, too
+    /// large): the same request would be refused again.
+    #[error("etcd refused the Txn: {0}")]
+    Refused(String),
     /// Stored state is unusable.
     #[error(transparent)]
     State(#[from] StateError),
@@ -79,6 +94,26 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// Sorts an etcd error: refusals of the request itself are not
+    /// transient (`InvalidArgument`: too many operations, request too large,
+    /// duplicate key; `ResourceExhausted` other than etcd's space quota: a
+    /// gRPC message over the size limit); everything else is.
+    pub fn from_etcd(e: etcd_client::Error) -> Self {
+        if let etcd_client::Error::GRpcStatus(s) = &e {
+            let quota = s.message().contains("database space exceeded");
+            match s.code() {
+                tonic::Code::InvalidArgument => return EngineError::Refused(s.message().into()),
+                tonic::Code::ResourceExhausted if !quota => {
+                    return EngineError::Refused(s.message().into());
+                }
+                _ => {}
+            }
+        }
+        EngineError::Etcd(e)
+    }
+}
+
 /// One applied batch.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -90,49 +125,15 @@ pub struct Batch {
     pub revision: i64,
 }
 
-/// How a write to a key is guarded.
-#[derive(Clone, Debug, PartialEq)]
-enum Guard {
-    /// Its mod_revision is this (0 = absent).
-    Rev(i64),
-    /// Written by batch `seq`, whose Txn may not have committed yet: the
-    /// value must still be what that batch wrote (`None` = still absent).
-    Pending {
-        /// The batch.
-        seq: u64,
-        /// What it wrote.
-        bytes: Option<Vec<u8>>,
-    },
-}
-
-impl Guard {
-    fn compare(&self, key: &str) -> Compare {
-        match self {
-            Guard::Rev(r) => Compare::mod_revision(key, CompareOp::Equal, *r),
-            Guard::Pending { bytes: Some(v), .. } => {
-                Compare::value(key, CompareOp::Equal, v.clone())
-            }
-            Guard::Pending { bytes: None, .. } => Compare::version(key, CompareOp::Equal, 0),
-        }
-    }
-}
-
-/// A key's state during planning.
-struct Slot {
-    /// The stored object, decoded (decrypted).
-    stored: Option<Value>,
-    /// How to guard a write.
-    rev: Guard,
-    /// Planned write: `Some(Some(bytes))` put, `Some(None)` delete.
-    write: Option<Option<Vec<u8>>>,
-}
-
 /// The engine: the ledger as of the next offset, and an etcd client.
 pub struct Engine {
     client: Client,
     cfg: Config,
     ledger: Ledger,
-    next: i64,
+    /// The cursor the next planned Txn starts from.
+    next: Cursor,
+    /// The record being applied across several Txns, if any.
+    partial: Option<Partial>,
     /// What this engine last read or wrote per key, with its mod_revision.
     /// Optimistic: a key someone else changed since fails its compare, the
     /// Txn fails, and the engine is reopened with an empty cache.
@@ -147,6 +148,11 @@ pub struct Engine {
     /// created), and if something else created that key meanwhile the Txn
     /// fails, the engine is reopened, and this batch reads it.
     careful: bool,
+    /// Outcomes of records before this offset are held elsewhere (the topic
+    /// acknowledged them, or nothing publishes them).
+    durable_before: i64,
+    /// Outcome batches starting before this offset are deleted (or being).
+    pruned_before: i64,
 }
 
 /// A batch planned but not yet committed; see [`Engine::plan`].
@@ -161,7 +167,8 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// Records consumed from the front of the input.
+    /// Records consumed from the front of the input (0 for a Txn that
+    /// applies only part of a record).
     pub fn consumed(&self) -> usize {
         self.consumed
     }
@@ -185,7 +192,7 @@ impl Planned {
 
 /// Sends a planned Txn; the revision it committed at.
 pub async fn commit(mut client: Client, txn: Txn) -> Result<i64, EngineError> {
-    let resp = client.txn(txn).await?;
+    let resp = client.txn(txn).await.map_err(EngineError::from_etcd)?;
     if !resp.succeeded() {
         return Err(EngineError::Conflict);
     }
@@ -241,25 +248,42 @@ fn stake_bound(ledger: &Ledger, staker: daas_domain::Address, role: u8) -> usize
     }
 }
 
+/// Whether the batch loop goes on after a record.
+enum Step {
+    /// Plan the next record into the same Txn.
+    Next,
+    /// The Txn is complete.
+    Stop,
+}
+
 impl Engine {
-    /// Loads the position and the ledger from etcd.
+    /// Loads the cursor and the ledger from etcd.
     pub async fn open(mut client: Client, cfg: Config) -> Result<Self, EngineError> {
-        let next = state::load_position(&mut client, &cfg.layout).await?;
+        let next = state::load_cursor(&mut client, &cfg.layout).await?;
         let ledger = state::load_ledger(&mut client, &cfg.layout).await?;
         Ok(Self {
             client,
             cfg,
             ledger,
             next,
+            partial: None,
             cache: HashMap::new(),
             seq: 0,
             revisions: BTreeMap::new(),
             careful: true,
+            durable_before: 0,
+            pruned_before: 0,
         })
     }
 
-    /// The next log offset to apply.
+    /// The next log offset to apply (the first record not completely applied).
     pub fn next_offset(&self) -> i64 {
+        self.next.offset
+    }
+
+    /// Where the next Txn starts: the next offset, and how many node updates
+    /// of that record are already applied when it spans several Txns.
+    pub fn cursor(&self) -> Cursor {
         self.next
     }
 
@@ -276,6 +300,14 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Says that the outcomes of every record before `offset` are held
+    /// durably elsewhere (the broker acknowledged them with acks=all, or
+    /// nothing publishes them): their batches may be pruned from etcd once
+    /// older than [`Config::outcomes_kept`] records. Later Txns delete them.
+    pub fn outcomes_durable_before(&mut self, offset: i64) {
+        self.durable_before = self.durable_before.max(offset);
     }
 
     fn decode_stored(&self, key: &str, bytes: &[u8]) -> Result<Value, EngineError> {
@@ -305,33 +337,33 @@ impl Engine {
         })
     }
 
-    /// Reads `keys` (≤ 128 per Txn) into `slots`.
+    /// Reads `keys` (≤ 128 per Txn) into `slots`, the cached ones from the cache.
     async fn read(
         &mut self,
-        keys: Vec<String>,
+        mut keys: Vec<String>,
         slots: &mut BTreeMap<String, Slot>,
     ) -> Result<(), EngineError> {
-        let mut keys = keys;
         keys.retain(|k| match self.cache.get(k) {
             Some((stored, rev)) => {
-                slots.insert(
-                    k.clone(),
-                    Slot {
-                        stored: stored.clone(),
-                        rev: rev.clone(),
-                        write: None,
-                    },
-                );
+                slots.entry(k.clone()).or_insert_with(|| Slot {
+                    stored: stored.clone(),
+                    rev: rev.clone(),
+                    write: None,
+                });
                 false
             }
-            None => true,
+            None => !slots.contains_key(k),
         });
         for chunk in keys.chunks(MAX_TXN_OPS) {
             let ops: Vec<TxnOp> = chunk
                 .iter()
                 .map(|k| TxnOp::get(k.as_str(), Some(GetOptions::new().with_serializable())))
                 .collect();
-            let resp = self.client.txn(Txn::new().and_then(ops)).await?;
+            let resp = self
+                .client
+                .txn(Txn::new().and_then(ops))
+                .await
+                .map_err(EngineError::from_etcd)?;
             for (key, r) in chunk.iter().zip(resp.op_responses()) {
                 let TxnOpResponse::Get(g) = r else { continue };
                 let slot = match g.kvs().first() {
@@ -340,11 +372,7 @@ impl Engine {
                         rev: Guard::Rev(kv.mod_revision()),
                         write: None,
                     },
-                    None => Slot {
-                        stored: None,
-                        rev: Guard::Rev(0),
-                        write: None,
-                    },
+                    None => Slot::absent(),
                 };
                 slots.insert(key.clone(), slot);
             }
@@ -366,33 +394,52 @@ impl Engine {
         if !slots.contains_key(key) && !unread {
             self.read(vec![key.to_owned()], slots).await?;
         }
-        Ok(slots.entry(key.to_owned()).or_insert(Slot {
-            stored: None,
-            rev: Guard::Rev(0),
-            write: None,
-        }))
+        Ok(slots.entry(key.to_owned()).or_insert_with(Slot::absent))
     }
 
     /// Plans the Txn for a prefix of `records` (encoded log records at
     /// offsets `next_offset()..`; not empty) as if the batches planned before
-    /// it had committed: the ledger, the position and the cache move on now.
+    /// it had committed: the ledger, the cursor and the cache move on now.
     /// Commit planned batches in order, and reopen the engine if one fails.
     pub async fn plan(
         &mut self,
         records: &[Vec<u8>],
         metrics: &Metrics,
     ) -> Result<Planned, EngineError> {
+        let mut batch = BatchPlan::default();
+        if self.partial.is_some() {
+            // The next Txn of a record applied across several.
+            self.plan_units(&mut batch).await?;
+            return Ok(self.seal(batch));
+        }
         // More records than one Txn can take are not even decoded.
         let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
         let entries: Vec<Option<LogEntry>> =
             window.iter().map(|r| LogEntry::decode(r).ok()).collect();
+        self.prefetch(&entries, &mut batch.slots).await?;
+        let careful = std::mem::take(&mut self.careful);
+        for entry in &entries {
+            if let Step::Stop = self
+                .plan_record(entry.as_ref(), careful, &mut batch, metrics)
+                .await?
+            {
+                break;
+            }
+        }
+        Ok(self.seal(batch))
+    }
 
-        // Read every object the window's requests target up front (a few
-        // read Txns), rather than one round trip per request.
+    /// Reads every object the window's requests target up front (a few read
+    /// Txns), rather than one round trip per request. Targets the ledger says
+    /// do not exist are only read when careful: the log created every object
+    /// the ledger knows of.
+    async fn prefetch(
+        &mut self,
+        entries: &[Option<LogEntry>],
+        slots: &mut BTreeMap<String, Slot>,
+    ) -> Result<(), EngineError> {
         let mut targets = Vec::new();
-        // Targets the ledger says do not exist are only read when careful:
-        // the log created every object the ledger knows of.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for e in entries.iter().flatten() {
             if let Body::Event(Event::K8sApiRequest(r)) = &e.body
                 && (self.careful || self.ledger.object_exists(&ObjectKey::of(r)))
@@ -402,244 +449,340 @@ impl Engine {
                 targets.push(k);
             }
         }
-        let mut slots = BTreeMap::new();
-        self.read(targets, &mut slots).await?;
-        let careful = std::mem::take(&mut self.careful);
+        self.read(targets, slots).await
+    }
 
-        let layout = self.cfg.layout.clone();
-        let mut ledger_writes: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
-        let mut prefix_deletes: Vec<String> = Vec::new();
-        let mut outcomes: Vec<(Outcome, Option<String>)> = Vec::new();
-        let mut bytes = 0usize;
-        let mut consumed = 0usize;
+    /// Plans one record into `batch`, unless it belongs in the next Txn.
+    async fn plan_record(
+        &mut self,
+        entry: Option<&LogEntry>,
+        careful: bool,
+        batch: &mut BatchPlan,
+        metrics: &Metrics,
+    ) -> Result<Step, EngineError> {
+        let Some((entry, event)) = entry.and_then(|e| match &e.body {
+            Body::Event(event) => Some((e, event)),
+            _ => None,
+        }) else {
+            metrics.skipped.inc();
+            batch.consumed += 1;
+            return Ok(Step::Next);
+        };
+        // Only an admitted namespace delete removes anything (deciding a
+        // delete parses no manifest, so asking first is cheap).
+        let solo = matches!(event, Event::K8sApiRequest(r) if is_namespace_delete(r)
+            && matches!(daas_domain::admission::decide(&self.ledger, r), Decision::Admitted(_)));
+        if !batch.is_empty() && (solo || !self.fits(event, batch)) {
+            return Ok(Step::Stop);
+        }
+        // The stored cursor's node updates belong to the batch's first record.
+        let resumed = if batch.consumed == 0 {
+            self.next.units_done
+        } else {
+            0
+        };
+        let applied = self.ledger.apply(event);
+        let ns_deleted = deleted_namespace(event, &applied);
+        let (units, state_writes) = self.changes(&applied, ns_deleted.as_ref());
+        self.check_resumed(resumed, units.len())?;
+        if let Some((cluster, ns)) = &ns_deleted {
+            self.plan_namespace_delete(*cluster, ns, batch);
+        }
+        if let Event::K8sApiRequest(req) = event
+            && let Some(decision) = &applied.decision
+            && let Some(outcome) = self
+                .plan_request(entry, req, decision, careful, batch, metrics)
+                .await?
+        {
+            batch.outcomes.push(outcome);
+        }
+        if units.is_empty() {
+            batch.complete_record(state_writes);
+        } else {
+            self.partial = Some(Partial {
+                at: entry.position,
+                units,
+                done: resumed,
+                state_writes,
+            });
+            self.plan_units(batch).await?;
+        }
+        Ok(if self.partial.is_some() || solo {
+            Step::Stop
+        } else {
+            Step::Next
+        })
+    }
+
+    /// A stored cursor may only name node updates the record has.
+    fn check_resumed(&self, resumed: usize, units: usize) -> Result<(), EngineError> {
+        if resumed <= units {
+            return Ok(());
+        }
+        Err(StateError::Corrupt {
+            key: self.cfg.layout.position(),
+            reason: format!("{resumed} node updates applied of a record that has {units}"),
+        }
+        .into())
+    }
+
+    /// True when `event` surely fits in `batch` beside what it holds.
+    fn fits(&self, event: &Event, batch: &BatchPlan) -> bool {
         let budget = MAX_TXN_OPS - RESERVED_OPS;
+        if batch.ops() + op_bound(&self.ledger, event) > budget {
+            return false;
+        }
+        match event {
+            Event::K8sApiRequest(r) => batch.bytes + r.manifest.len() * 2 <= MAX_TXN_BYTES,
+            _ => true,
+        }
+    }
 
-        for entry in &entries {
-            let ops = slots.values().filter(|s| s.write.is_some()).count()
-                + ledger_writes.len()
-                + prefix_deletes.len();
-            let Some(entry) = entry else {
-                metrics.skipped.inc();
-                consumed += 1;
+    /// A record's changes as node updates (units) and writes of the
+    /// master's own keys; object removals inside a deleted namespace are
+    /// left to its prefix delete.
+    fn changes(
+        &self,
+        applied: &Applied,
+        ns_deleted: Option<&(ObjectId, String)>,
+    ) -> (Vec<Unit>, BTreeMap<String, Option<Vec<u8>>>) {
+        let mut units = Vec::new();
+        let mut writes = BTreeMap::new();
+        for change in &applied.changes {
+            if let Some(unit) = Unit::of(change) {
+                units.push(unit);
                 continue;
-            };
-            let Body::Event(event) = &entry.body else {
-                metrics.skipped.inc();
-                consumed += 1;
-                continue;
-            };
-            // Only an admitted namespace delete removes anything (deciding a
-            // delete parses no manifest, so asking first is cheap).
-            let solo = matches!(event, Event::K8sApiRequest(r) if is_namespace_delete(r)
-                && matches!(daas_domain::admission::decide(&self.ledger, r), Decision::Admitted(_)));
-            if consumed > 0 && (solo || ops + op_bound(&self.ledger, event) > budget) {
-                break;
             }
-            if let Event::K8sApiRequest(r) = event
-                && consumed > 0
-                && bytes + r.manifest.len() * 2 > MAX_TXN_BYTES
+            if let (Change::Object { key, exists: false }, Some((c, ns))) = (change, ns_deleted)
+                && key.cluster == *c
+                && key.namespace == *ns
+            {
+                continue;
+            }
+            let Some(k) = change.store_key() else {
+                continue;
+            };
+            let value =
+                (!change.is_removal()).then(|| serde_json::to_vec(change).unwrap_or_default());
+            writes.insert(self.cfg.layout.ledger(&k), value);
+        }
+        (units, writes)
+    }
+
+    /// Deletes a namespace's ledger entries, and its objects when it is in
+    /// the served cluster, by prefix.
+    fn plan_namespace_delete(&self, cluster: ObjectId, ns: &str, batch: &mut BatchPlan) {
+        let layout = &self.cfg.layout;
+        batch
+            .prefix_deletes
+            .push(layout.ledger(&Change::object_prefix(cluster, ns)));
+        if cluster == self.cfg.cluster {
+            for info in KINDS.iter().filter(|k| k.namespaced) {
+                batch
+                    .prefix_deletes
+                    .push(info.etcd_key(&layout.registry, ns, ""));
+            }
+        }
+    }
+
+    /// A request's write (when admitted) and its outcome, for the served
+    /// cluster's requests.
+    async fn plan_request(
+        &mut self,
+        entry: &LogEntry,
+        req: &K8sApiRequest,
+        decision: &Decision,
+        careful: bool,
+        batch: &mut BatchPlan,
+        metrics: &Metrics,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if req.cluster_id != self.cfg.cluster {
+            return Ok(None);
+        }
+        let result = match decision {
+            Decision::Rejected(r) => {
+                metrics.rejected.inc();
+                OutcomeResult::Rejected(r.clone())
+            }
+            Decision::Admitted(a) => {
+                metrics.applied.inc();
+                let Some(key) = request_target(&self.cfg, req) else {
+                    return Ok(None);
+                };
+                let (action, rv) = self
+                    .plan_object_write(entry, req, a, &key, careful, batch)
+                    .await?;
+                OutcomeResult::Applied {
+                    action: action.into(),
+                    key,
+                    resource_version: rv,
+                }
+            }
+        };
+        Ok(Some(Outcome {
+            cluster_id: req.cluster_id,
+            request_id: req.request_id,
+            position: entry.position,
+            transaction_digest: entry.transaction_digest,
+            result,
+        }))
+    }
+
+    /// Plans an admitted request's write of `key`: its action (`created`,
+    /// `updated`, `unchanged`, `deleted`) and the resource version its
+    /// outcome will carry (-1: this Txn's revision; ≤ -2: batch `-2 - rv`'s).
+    async fn plan_object_write(
+        &mut self,
+        entry: &LogEntry,
+        req: &K8sApiRequest,
+        a: &Admitted,
+        key: &str,
+        careful: bool,
+        batch: &mut BatchPlan,
+    ) -> Result<(&'static str, i64), EngineError> {
+        let Some(manifest) = a.object.as_ref().filter(|_| a.action != Action::Delete) else {
+            let slot = self.slot(key, &mut batch.slots, false).await?;
+            slot.stored = None;
+            slot.write = Some(None);
+            return Ok(("deleted", 0));
+        };
+        let ns = if a.kind.namespaced {
+            req.namespace.as_str()
+        } else {
+            ""
+        };
+        let uid = object::uid(&entry.transaction_digest, entry.position.event_index);
+        let created = object::timestamp(entry.checkpoint_timestamp_ms);
+        let secret_key = self.cfg.secret_key.clone();
+        let known_absent = a.action == Action::Create && !careful;
+        let slot = self.slot(key, &mut batch.slots, known_absent).await?;
+        let (obj, written) =
+            object::render(a.kind, manifest, ns, slot.stored.as_ref(), &uid, &created);
+        let action = if a.action == Action::Create {
+            "created"
+        } else {
+            written.as_str()
+        };
+        if written == Written::Unchanged {
+            if slot.write.is_some() {
+                return Ok((action, -1));
+            }
+            return Ok((action, committed_rv(&slot.rev)));
+        }
+        let json = serde_json::to_vec(&obj).unwrap_or_default();
+        let value = match (&secret_key, a.kind.kind) {
+            (Some(k), "Secret") => k.seal(key, &position_bytes(&entry.position), &json),
+            _ => json,
+        };
+        batch.bytes += value.len();
+        slot.stored = Some(obj);
+        slot.write = Some(Some(value));
+        Ok((action, -1))
+    }
+
+    /// Plans as many of the split record's node updates as fit in `batch`
+    /// (at least one when it is otherwise empty), then, once every update is
+    /// planned and its ledger writes fit too, its last part: those writes
+    /// and the record consumed.
+    async fn plan_units(&mut self, batch: &mut BatchPlan) -> Result<(), EngineError> {
+        let Some(mut p) = self.partial.take() else {
+            return Ok(());
+        };
+        let budget = MAX_TXN_OPS - RESERVED_OPS;
+        let ahead: Vec<String> = p.units[p.done..]
+            .iter()
+            .take(budget)
+            .map(|u| self.cfg.layout.minion(&u.node))
+            .collect();
+        self.read(ahead, &mut batch.slots).await?;
+        while let Some(unit) = p.units.get(p.done) {
+            let key = self.cfg.layout.minion(&unit.node);
+            let slot = self.slot(&key, &mut batch.slots, false).await?;
+            let node = eviction::node_after(slot.stored.as_ref(), unit.active);
+            let value = node
+                .as_ref()
+                .map(|n| serde_json::to_vec(n).unwrap_or_default());
+            let record = eviction::record(&unit.node, unit.active, &p.at);
+            let ops = 1 + usize::from(value.is_some());
+            let bytes = record.as_ref().map_or(0, Vec::len) + value.as_ref().map_or(0, Vec::len);
+            if !batch.is_empty()
+                && (batch.ops() + ops > budget || batch.bytes + bytes > MAX_TXN_BYTES)
             {
                 break;
             }
-            let applied = self.ledger.apply(event);
-            consumed += 1;
-
-            let ns_deleted = match (event, &applied.decision) {
-                (Event::K8sApiRequest(r), Some(Decision::Admitted(a)))
-                    if is_namespace_delete(r) && a.action == Action::Delete =>
-                {
-                    Some((r.cluster_id, r.name.clone()))
-                }
-                _ => None,
-            };
-            for change in &applied.changes {
-                if let Change::NodeActivity { name, active, .. } = change {
-                    self.plan_eviction(
-                        name,
-                        *active,
-                        &entry.position,
-                        &mut slots,
-                        &mut ledger_writes,
-                    )
-                    .await?;
-                    continue;
-                }
-                if let (Change::Object { key, exists: false }, Some((c, ns))) =
-                    (change, &ns_deleted)
-                    && key.cluster == *c
-                    && key.namespace == *ns
-                {
-                    // Covered by the prefix delete of the namespace's entries.
-                    continue;
-                }
-                let Some(k) = change.store_key() else {
-                    continue;
-                };
-                let value = if change.is_removal() {
-                    None
-                } else {
-                    Some(serde_json::to_vec(change).unwrap_or_default())
-                };
-                bytes += value.as_ref().map_or(0, Vec::len);
-                ledger_writes.insert(layout.ledger(&k), value);
+            if let (Some(node), Some(value)) = (node, value) {
+                batch.bytes += value.len();
+                let slot = self.slot(&key, &mut batch.slots, false).await?;
+                slot.stored = Some(node);
+                slot.write = Some(Some(value));
             }
-            if let Some((cluster, ns)) = &ns_deleted {
-                prefix_deletes.push(layout.ledger(&Change::object_prefix(*cluster, ns)));
-                if *cluster == self.cfg.cluster {
-                    for info in KINDS.iter().filter(|k| k.namespaced) {
-                        prefix_deletes.push(info.etcd_key(&layout.registry, ns, ""));
-                    }
-                }
-            }
-
-            let Event::K8sApiRequest(req) = event else {
-                continue;
-            };
-            let Some(decision) = applied.decision else {
-                continue;
-            };
-            if req.cluster_id != self.cfg.cluster {
-                continue;
-            }
-            let (result, key) = match decision {
-                Decision::Rejected(r) => {
-                    metrics.rejected.inc();
-                    (OutcomeResult::Rejected(r), None)
-                }
-                Decision::Admitted(a) => {
-                    metrics.applied.inc();
-                    let Some(key) = request_target(&self.cfg, req) else {
-                        continue;
-                    };
-                    let ns = if a.kind.namespaced {
-                        req.namespace.as_str()
-                    } else {
-                        ""
-                    };
-                    let (action, wrote) = match (&a.action, &a.object) {
-                        (Action::Delete, _) | (_, None) => {
-                            let slot = self.slot(&key, &mut slots, false).await?;
-                            slot.stored = None;
-                            slot.write = Some(None);
-                            ("deleted", true)
-                        }
-                        (action, Some(manifest)) => {
-                            let uid =
-                                object::uid(&entry.transaction_digest, entry.position.event_index);
-                            let created = object::timestamp(entry.checkpoint_timestamp_ms);
-                            let secret_key = self.cfg.secret_key.clone();
-                            let known_absent = *action == Action::Create && !careful;
-                            let slot = self.slot(&key, &mut slots, known_absent).await?;
-                            let (obj, written) = object::render(
-                                a.kind,
-                                manifest,
-                                ns,
-                                slot.stored.as_ref(),
-                                &uid,
-                                &created,
-                            );
-                            let action = if *action == Action::Create {
-                                "created"
-                            } else {
-                                written.as_str()
-                            };
-                            if written == Written::Unchanged {
-                                (action, slot.write.is_some())
-                            } else {
-                                let json = serde_json::to_vec(&obj).unwrap_or_default();
-                                let value = match (&secret_key, a.kind.kind) {
-                                    (Some(k), "Secret") => {
-                                        k.seal(&key, &position_bytes(&entry.position), &json)
-                                    }
-                                    _ => json,
-                                };
-                                bytes += value.len();
-                                slot.stored = Some(obj);
-                                slot.write = Some(Some(value));
-                                (action, true)
-                            }
-                        }
-                    };
-                    let rv = if action == "deleted" {
-                        0
-                    } else if wrote {
-                        -1 // filled with this Txn's revision
-                    } else {
-                        match slots.get(&key).map(|s| &s.rev) {
-                            Some(Guard::Rev(r)) => *r,
-                            // Filled with that batch's revision.
-                            Some(Guard::Pending { seq, .. }) => -2 - *seq as i64,
-                            None => 0,
-                        }
-                    };
-                    (
-                        OutcomeResult::Applied {
-                            action: action.into(),
-                            key: key.clone(),
-                            resource_version: rv,
-                        },
-                        Some(key),
-                    )
-                }
-            };
-            outcomes.push((
-                Outcome {
-                    cluster_id: req.cluster_id,
-                    request_id: req.request_id,
-                    position: entry.position,
-                    transaction_digest: entry.transaction_digest,
-                    result,
-                },
-                key,
-            ));
-            if solo {
-                break;
-            }
+            batch.state_write(self.cfg.layout.eviction(&unit.node), record);
+            p.done += 1;
         }
-
-        // The Txn.
-        let first = self.next;
-        let next = first + consumed as i64;
-        let position_key = layout.position();
-        let mut compares = vec![if first == 0 {
-            Compare::version(position_key.as_str(), CompareOp::Equal, 0)
+        let last_fits = batch.is_empty()
+            || (batch.ops() + p.state_writes.len() <= budget
+                && batch.bytes + p.last_bytes() <= MAX_TXN_BYTES);
+        if p.units_planned() && last_fits {
+            batch.complete_record(p.state_writes);
         } else {
-            Compare::value(position_key.as_str(), CompareOp::Equal, first.to_string())
-        }];
-        let mut ops = Vec::new();
-        for d in &prefix_deletes {
-            ops.push(TxnOp::delete(
-                d.as_str(),
-                Some(DeleteOptions::new().with_prefix()),
-            ));
+            self.partial = Some(p);
         }
-        for (key, slot) in &slots {
-            let Some(write) = &slot.write else { continue };
-            compares.push(slot.rev.compare(key));
-            ops.push(match write {
-                Some(v) => TxnOp::put(key.as_str(), v.clone(), None),
-                None => TxnOp::delete(key.as_str(), None),
-            });
+        Ok(())
+    }
+
+    /// The outcome batches the next Txn deletes, `[first key, end key)`:
+    /// those starting before both the durable offset and the kept window,
+    /// once at least [`PRUNE_EVERY_RECORDS`] more can go.
+    fn prune(&mut self, first: i64) -> Option<(String, String)> {
+        let cut = self
+            .durable_before
+            .min(first.saturating_sub(self.cfg.outcomes_kept));
+        if cut - self.pruned_before < PRUNE_EVERY_RECORDS {
+            return None;
         }
-        for (key, value) in &ledger_writes {
-            ops.push(match value {
-                Some(v) => TxnOp::put(key.as_str(), v.clone(), None),
-                None => TxnOp::delete(key.as_str(), None),
-            });
-        }
-        if !outcomes.is_empty() {
-            let mut blob = Vec::new();
-            for (o, _) in &outcomes {
-                prost::Message::encode_length_delimited(&o.to_proto(), &mut blob)
-                    .unwrap_or_default();
-            }
-            ops.push(TxnOp::put(layout.outcomes(first), blob, None));
-        }
-        ops.push(TxnOp::put(position_key.as_str(), next.to_string(), None));
+        self.pruned_before = cut;
+        let layout = &self.cfg.layout;
+        Some((layout.outcomes_prefix(), layout.outcomes(cut)))
+    }
+
+    /// Turns the planned batch into its Txn and moves the engine past it.
+    fn seal(&mut self, batch: BatchPlan) -> Planned {
+        let from = self.next;
+        let to = Cursor {
+            offset: from.offset + batch.consumed as i64,
+            units_done: self.partial.as_ref().map_or(0, |p| p.done),
+        };
+        let prune = self.prune(from.offset);
+        let txn = batch.txn(&Seal {
+            layout: &self.cfg.layout,
+            from,
+            to,
+            prune,
+        });
         let seq = self.seq;
         self.seq += 1;
-        self.next = next;
-        let barrier = !prefix_deletes.is_empty();
+        self.next = to;
+        let barrier = !batch.prefix_deletes.is_empty();
+        let written = self.remember(seq, batch.slots, &batch.prefix_deletes);
+        Planned {
+            seq,
+            end: to.offset,
+            written,
+            txn: Some(txn),
+            consumed: batch.consumed,
+            outcomes: batch.outcomes,
+            barrier,
+        }
+    }
+
+    /// Caches what batch `seq` read and wrote (its writes as pending);
+    /// returns the keys it writes.
+    fn remember(
+        &mut self,
+        seq: u64,
+        slots: BTreeMap<String, Slot>,
+        prefix_deletes: &[String],
+    ) -> Vec<String> {
         if self.cache.len() > CACHE_KEYS {
             // Start over; entries of batches still in flight must stay.
             self.cache
@@ -659,22 +802,11 @@ impl Engine {
             };
             self.cache.insert(key, entry);
         }
-        if barrier {
-            // Whatever is known about keys under the deleted prefixes (read
-            // before this Txn, or written by one still in flight) is stale
-            // once it commits.
-            self.cache
-                .retain(|k, _| !prefix_deletes.iter().any(|p| k.starts_with(p.as_str())));
-        }
-        Ok(Planned {
-            seq,
-            end: next,
-            written,
-            txn: Some(Txn::new().when(compares).and_then(ops)),
-            consumed,
-            outcomes: outcomes.into_iter().map(|(o, _)| o).collect(),
-            barrier,
-        })
+        // Whatever is known about keys under deleted prefixes (read before
+        // this Txn, or written by one still in flight) is stale once it commits.
+        self.cache
+            .retain(|k, _| !prefix_deletes.iter().any(|p| k.starts_with(p.as_str())));
+        written
     }
 
     /// Records that `planned` committed at `revision`: its cache entries get
@@ -718,59 +850,27 @@ impl Engine {
             revision,
         }
     }
+}
 
-    /// Cordons and taints a node whose stake fell below the minimum (or
-    /// lifts that when it recovers), and records the eviction.
-    async fn plan_eviction(
-        &mut self,
-        node: &str,
-        active: bool,
-        at: &LogPosition,
-        slots: &mut BTreeMap<String, Slot>,
-        ledger_writes: &mut BTreeMap<String, Option<Vec<u8>>>,
-    ) -> Result<(), EngineError> {
-        let record = self.cfg.layout.eviction(node);
-        ledger_writes.insert(
-            record,
-            (!active).then(|| {
-                json!({"node": node, "reason": "operator stake below the node minimum",
-                       "position": [at.checkpoint, at.transaction_index, at.event_index]})
-                .to_string()
-                .into_bytes()
-            }),
-        );
-        let key = self.cfg.layout.minion(node);
-        let slot = self.slot(&key, slots, false).await?;
-        let Some(Value::Object(mut obj)) = slot.stored.clone() else {
-            return Ok(()); // no kubelet registered this node (yet)
-        };
-        let spec = obj.entry("spec").or_insert_with(|| json!({}));
-        let Some(spec) = spec.as_object_mut() else {
-            return Ok(());
-        };
-        let mut taints: Vec<Value> = spec
-            .get("taints")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        taints.retain(|t| t.get("key").and_then(Value::as_str) != Some(EVICTION_TAINT));
-        if active {
-            spec.remove("unschedulable");
-        } else {
-            spec.insert("unschedulable".into(), json!(true));
-            taints.push(json!({"key": EVICTION_TAINT, "effect": "NoExecute"}));
+/// The namespace an admitted namespace delete removes.
+fn deleted_namespace(event: &Event, applied: &Applied) -> Option<(ObjectId, String)> {
+    match (event, &applied.decision) {
+        (Event::K8sApiRequest(r), Some(Decision::Admitted(a)))
+            if is_namespace_delete(r) && a.action == Action::Delete =>
+        {
+            Some((r.cluster_id, r.name.clone()))
         }
-        if taints.is_empty() {
-            spec.remove("taints");
-        } else {
-            spec.insert("taints".into(), Value::Array(taints));
-        }
-        let obj = Value::Object(obj);
-        if slot.stored.as_ref() != Some(&obj) {
-            slot.write = Some(Some(serde_json::to_vec(&obj).unwrap_or_default()));
-            slot.stored = Some(obj);
-        }
-        Ok(())
+        _ => None,
+    }
+}
+
+/// The resource version an unchanged object's outcome carries: its stored
+/// revision, or (written by a batch still in flight) that batch's, filled in
+/// by [`Engine::finish`].
+fn committed_rv(guard: &Guard) -> i64 {
+    match guard {
+        Guard::Rev(r) => *r,
+        Guard::Pending { seq, .. } => -2 - *seq as i64,
     }
 }
 
@@ -781,4 +881,53 @@ fn position_bytes(p: &LogPosition) -> Vec<u8> {
     b.extend_from_slice(&p.transaction_index.to_be_bytes());
     b.extend_from_slice(&p.event_index.to_be_bytes());
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: tonic::Code, message: &str) -> etcd_client::Error {
+        etcd_client::Error::GRpcStatus(tonic::Status::new(code, message))
+    }
+
+    #[test]
+    fn refusals_of_the_request_are_told_from_transient_failures() {
+        // The messages etcd 3.4/3.5 and gRPC send (rpctypes, grpc-go).
+        for (code, message) in [
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: too many operations in txn request",
+            ),
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: request is too large",
+            ),
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: duplicate key given in txn request",
+            ),
+            (
+                tonic::Code::ResourceExhausted,
+                "grpc: received message larger than max (2097224 vs. 2097152)",
+            ),
+        ] {
+            let e = EngineError::from_etcd(status(code, message));
+            assert!(
+                matches!(&e, EngineError::Refused(m) if m == message),
+                "{e:?}"
+            );
+        }
+        for (code, message) in [
+            (
+                tonic::Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded",
+            ),
+            (tonic::Code::Unavailable, "etcdserver: leader changed"),
+            (tonic::Code::DeadlineExceeded, "context deadline exceeded"),
+        ] {
+            let e = EngineError::from_etcd(status(code, message));
+            assert!(matches!(e, EngineError::Etcd(_)), "{message}: {e:?}");
+        }
+    }
 }

@@ -1,9 +1,12 @@
 //! The outcomes this master has committed, by request id and by transaction
 //! digest: what the status API answers (`daas apply` waits on it).
 //!
-//! Filled from etcd's stored outcome batches when the publisher resumes, then
-//! from every committed batch. It keeps the newest `capacity` outcomes; older
-//! ones are still in etcd and on the outcome topic (and in the projection).
+//! Filled from etcd's stored outcome batches when the publisher resumes (the
+//! newest `--outcomes-kept` records' worth: older batches are pruned once the
+//! topic holds them), then from every committed batch. It keeps the newest
+//! `capacity` outcomes; older ones are on the outcome topic (and in the
+//! projection). It is never filled from the topic: the master serves only
+//! what its own state (etcd) or its own commits say.
 
 use std::{
     collections::{HashMap, VecDeque},

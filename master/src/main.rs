@@ -17,7 +17,7 @@ use daas_master::{
     state_root::state_root,
     store::{self, EtcdArgs},
 };
-use daas_service::{Health, metrics::track_lag, shutdown_on_signals, spawn_http};
+use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The k3s-daas control plane: applies tenants' requests from the ordered log
@@ -36,13 +36,16 @@ Examples:
   # Apply the local stack's log to its etcd (settings from the env file; the
   # cluster id is the dev chain's default cluster, in .stack/devnet/devnet.json):
   set -a; . .stack/env; set +a
-  master run --cluster-id 0x5f3c…
+  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64)
+
+  # A throwaway development master that stores Secrets unencrypted (warned):
+  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets
 
   # Replay the whole log into a fresh prefix and print its state root:
   master replay --cluster-id 0x5f3c… --prefix /replay-1/registry --state-prefix /replay-1/daas
 
   # The state root of the live state, to compare with a replay:
-  master state-root
+  master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
 
   # Check etcd:
   master check --etcd https://etcd-0:2379,https://etcd-1:2379";
@@ -66,30 +69,78 @@ impl StateArgs {
     }
 }
 
+/// How Secrets are stored: one struct for `run`, `replay` and `state-root`,
+/// so all three read the key the same way.
+#[derive(Args, Clone, Debug)]
+struct SecretsArgs {
+    /// Key for Secrets at rest, `NAME:BASE64(32 bytes)` as in kube's
+    /// EncryptionConfiguration (aesgcm); generate one with
+    /// `echo key1:$(head -c 32 /dev/urandom | base64)`. Required unless
+    /// --insecure-plaintext-secrets; an empty value is an error.
+    #[arg(
+        long,
+        env = "DAAS_MASTER_ENCRYPTION_KEY",
+        hide_env_values = true,
+        value_parser = parse_secret_key,
+        required_unless_present = "insecure_plaintext_secrets"
+    )]
+    encryption_key: Option<SecretKey>,
+    /// Store Secrets as plain JSON, without a key (development only; logged
+    /// as a warning and exported as `master_insecure_plaintext_secrets 1`).
+    #[arg(long, conflicts_with = "encryption_key")]
+    insecure_plaintext_secrets: bool,
+}
+
+impl SecretsArgs {
+    /// The key, or `None` when plaintext was explicitly asked for (warned here).
+    fn key(&self, metrics: Option<&Metrics>) -> Option<SecretKey> {
+        if self.insecure_plaintext_secrets {
+            tracing::warn!(
+                "--insecure-plaintext-secrets: Secrets are stored in etcd WITHOUT encryption \
+                 (development only)"
+            );
+            if let Some(m) = metrics {
+                m.insecure_plaintext_secrets.set(1);
+            }
+        }
+        self.encryption_key.clone()
+    }
+}
+
+/// `--encryption-key`'s parser: an empty value is an error, never "no key".
+fn parse_secret_key(value: &str) -> Result<SecretKey, String> {
+    if value.trim().is_empty() {
+        return Err(
+            "empty; pass NAME:BASE64(32 bytes), or --insecure-plaintext-secrets \
+                    for development"
+                .into(),
+        );
+    }
+    SecretKey::parse(value).map_err(|e| e.to_string())
+}
+
 #[derive(Args, Clone, Debug)]
 struct ClusterArgs {
     /// The cluster this master serves (0x… object id); requests for others are not applied.
     #[arg(long, env = "DAAS_CLUSTER_ID")]
     cluster_id: Address,
-    /// Key for Secrets at rest, `NAME:BASE64(32 bytes)` as in kube's
-    /// EncryptionConfiguration (aesgcm). Without it Secrets are stored as plain JSON.
-    #[arg(long, env = "DAAS_MASTER_ENCRYPTION_KEY", hide_env_values = true)]
-    encryption_key: Option<String>,
+    #[command(flatten)]
+    secrets: SecretsArgs,
+    /// Log records whose outcome batches stay in etcd once the outcome topic
+    /// holds them: a restarted master's status API answers these; older
+    /// batches are deleted (reopening reads at most this many records' worth).
+    #[arg(long, env = "DAAS_MASTER_OUTCOMES_KEPT", default_value_t = 10_000)]
+    outcomes_kept: i64,
 }
 
 impl ClusterArgs {
-    fn config(&self, layout: Layout) -> anyhow::Result<Config> {
-        Ok(Config {
+    fn config(&self, layout: Layout, metrics: Option<&Metrics>) -> Config {
+        Config {
             layout,
             cluster: self.cluster_id,
-            secret_key: self
-                .encryption_key
-                .as_deref()
-                .filter(|k| !k.is_empty())
-                .map(SecretKey::parse)
-                .transpose()
-                .context("--encryption-key")?,
-        })
+            secret_key: self.secrets.key(metrics),
+            outcomes_kept: self.outcomes_kept.max(0),
+        }
     }
 }
 
@@ -122,13 +173,13 @@ enum Command {
         #[command(flatten)]
         log: LogArgs,
     },
-    /// Print the state root of the state under the prefixes.
+    /// Print the state root of the state under the prefixes (it counts
+    /// Secrets by their plaintext, so it needs their key).
     StateRoot {
         #[command(flatten)]
         state: StateArgs,
-        /// The Secrets' key (`NAME:BASE64`): the root counts Secrets by their plaintext.
-        #[arg(long, env = "DAAS_MASTER_ENCRYPTION_KEY", hide_env_values = true)]
-        encryption_key: Option<String>,
+        #[command(flatten)]
+        secrets: SecretsArgs,
     },
     /// Connect to etcd, print its version, revision and key count under the prefix.
     Check(EtcdArgs),
@@ -145,12 +196,12 @@ async fn main() -> anyhow::Result<()> {
             log,
             metrics_listen,
         } => {
-            let cfg = cluster.config(state.layout())?;
-            let shutdown = shutdown_on_signals()?;
             let metrics = Metrics::default();
+            let cfg = cluster.config(state.layout(), Some(&metrics));
+            let shutdown = shutdown_on_signals()?;
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let health = Health::new();
+            let health = metrics.health.clone();
             health.register(&mut registry);
             let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
             let metrics_task = spawn_http(
@@ -178,7 +229,7 @@ async fn main() -> anyhow::Result<()> {
             cluster,
             log,
         } => {
-            let cfg = cluster.config(state.layout())?;
+            let cfg = cluster.config(state.layout(), None);
             let shutdown = shutdown_on_signals()?;
             let end = {
                 let end = log_end(&log)?;
@@ -200,15 +251,8 @@ async fn main() -> anyhow::Result<()> {
                 report.records, state.etcd.prefix, state.state_prefix, report.root, report.entries
             );
         }
-        Command::StateRoot {
-            state,
-            encryption_key,
-        } => {
-            let key = encryption_key
-                .as_deref()
-                .map(SecretKey::parse)
-                .transpose()
-                .context("--encryption-key")?;
+        Command::StateRoot { state, secrets } => {
+            let key = secrets.key(None);
             let mut client = store::connect(&state.etcd)
                 .await
                 .context("master state-root")?;

@@ -1,16 +1,22 @@
 //! The master's Prometheus metrics (`master_*`).
 
+use daas_service::Health;
 use prometheus_client::{
     metrics::{
         counter::Counter,
+        family::Family,
         gauge::Gauge,
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
 };
 
-/// Counters and gauges shared by `run` and `replay`.
-#[derive(Clone, Debug)]
+/// Failed apply attempts by kind of error.
+pub type FailureFamily = Family<Vec<(&'static str, &'static str)>, Counter>;
+
+/// Counters and gauges shared by `run` and `replay`, and the stage's health
+/// (`/healthz`, `daas_healthy`; registered by the binary).
+#[derive(Clone)]
 pub struct Metrics {
     /// Requests applied (admitted and written or confirmed).
     pub applied: Counter,
@@ -32,6 +38,22 @@ pub struct Metrics {
     pub next_offset: Gauge,
     /// Log records not yet applied.
     pub lag: Gauge,
+    /// Apply attempts that failed (each reopens from etcd, or stops the
+    /// master when the error is not transient), by `error` kind.
+    pub apply_failures: FailureFamily,
+    /// 1 when Secrets are stored without encryption (`--insecure-plaintext-secrets`).
+    pub insecure_plaintext_secrets: Gauge,
+    /// Problems that keep the master from making progress (`apply`, `stall`).
+    pub health: Health,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("next_offset", &self.next_offset.get())
+            .field("health", &self.health.status())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Metrics {
@@ -47,6 +69,9 @@ impl Default for Metrics {
             batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 15)),
             next_offset: Gauge::default(),
             lag: Gauge::default(),
+            apply_failures: FailureFamily::default(),
+            insecure_plaintext_secrets: Gauge::default(),
+            health: Health::new(),
         }
     }
 }
@@ -89,5 +114,15 @@ impl Metrics {
             self.next_offset.clone(),
         );
         r.register("lag", "Log records not yet applied", self.lag.clone());
+        r.register(
+            "apply_failures",
+            "Apply attempts that failed, by error kind",
+            self.apply_failures.clone(),
+        );
+        r.register(
+            "insecure_plaintext_secrets",
+            "1 when Secrets are stored in etcd without encryption",
+            self.insecure_plaintext_secrets.clone(),
+        );
     }
 }

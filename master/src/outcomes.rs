@@ -4,6 +4,12 @@
 //! topic follows. After a crash the publisher reads the topic's last outcome
 //! and republishes every stored outcome after it, so the topic gets each
 //! outcome once, in log order, whatever the crash point.
+//!
+//! The stored batches stay bounded: once the broker has acknowledged a batch
+//! (acks=all) and it is older than the kept window, a later apply Txn deletes
+//! it (`apply::Engine::outcomes_durable_before`), so [`Publisher::resume`]
+//! reads at most the window plus what was not yet acknowledged, whatever the
+//! history length.
 
 use std::{sync::Arc, time::Duration};
 

@@ -60,14 +60,32 @@ pub enum MasterError {
 }
 
 impl MasterError {
-    /// Worth reopening from etcd (connections, conflicts); corrupt state is not.
+    /// Worth reopening from etcd (connections, conflicts); corrupt state, a
+    /// key that does not open Secrets and a Txn etcd refuses for its shape are not.
     pub fn is_transient(&self) -> bool {
         !matches!(
             self,
-            MasterError::Engine(EngineError::State(crate::state::StateError::Corrupt { .. }))
-                | MasterError::Engine(EngineError::Secret { .. })
-                | MasterError::Publish(PublishError::Corrupt(_))
+            MasterError::Engine(
+                EngineError::State(crate::state::StateError::Corrupt { .. })
+                    | EngineError::Secret { .. }
+                    | EngineError::Refused(_)
+            ) | MasterError::Publish(PublishError::Corrupt(_))
         )
+    }
+
+    /// The `error` label of `master_apply_failures_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MasterError::Engine(EngineError::Conflict) => "conflict",
+            MasterError::Engine(EngineError::Refused(_)) => "refused",
+            MasterError::Engine(EngineError::Secret { .. }) => "secret",
+            MasterError::Engine(EngineError::State(crate::state::StateError::Corrupt {
+                ..
+            }))
+            | MasterError::Publish(PublishError::Corrupt(_)) => "corrupt",
+            MasterError::Engine(_) | MasterError::Publish(PublishError::Etcd(_)) => "etcd",
+            MasterError::Publish(_) | MasterError::Kafka(_) => "kafka",
+        }
     }
 }
 
@@ -87,8 +105,15 @@ type InFlight = (
     Instant,
 );
 
+/// Consecutive failed attempts after which the master reports itself
+/// unhealthy (one conflict or a short etcd blip is normal operation).
+pub const UNHEALTHY_AFTER_FAILURES: u32 = 3;
+
 /// `master run`: applies the log until shutdown; restarts from etcd on
-/// transient failures with backoff.
+/// transient failures with backoff. Failures are counted in
+/// `master_apply_failures_total`; after [`UNHEALTHY_AFTER_FAILURES`] in a row
+/// without a committed Txn between them the `apply` problem is reported
+/// (`/healthz` answers 503) until a Txn commits or the master is caught up.
 pub async fn run(
     client: Client,
     cfg: Config,
@@ -98,13 +123,17 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), MasterError> {
     let mut backoff = Duration::from_millis(100);
+    let mut failures = 0;
     loop {
+        let txns_before = metrics.txns.get();
         let attempt = async {
             let mut publisher =
                 Publisher::new(&log.brokers, &log.outcome_topic)?.with_index(index.clone());
             let mut etcd = client.clone();
             let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
-            let engine = Engine::open(client.clone(), cfg.clone()).await?;
+            let mut engine = Engine::open(client.clone(), cfg.clone()).await?;
+            // Everything stored is on the topic now.
+            engine.outcomes_durable_before(engine.next_offset());
             tracing::info!(
                 next_offset = engine.next_offset(),
                 republished,
@@ -124,21 +153,51 @@ pub async fn run(
             .map(|_| ())
         }
         .await;
-        match attempt {
+        let e = match attempt {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() && !shutdown.is_cancelled() => {
-                metrics.restarts.inc();
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "reopening from etcd");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e),
+            // A connection cut by the shutdown itself is not a failure.
+            Err(e) if shutdown.is_cancelled() && e.is_transient() => return Ok(()),
+            Err(e) => e,
+        };
+        let progressed = metrics.txns.get() > txns_before;
+        failures = if progressed { 1 } else { failures + 1 };
+        report_failure(metrics, &e, failures, backoff);
+        if !e.is_transient() {
+            return Err(e);
         }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
+
+/// Counts a failed attempt, logs it, and reports the `apply` problem when
+/// it stops the master or `failures` attempts in a row have failed.
+fn report_failure(metrics: &Metrics, e: &MasterError, failures: u32, backoff: Duration) {
+    metrics
+        .apply_failures
+        .get_or_create(&vec![("error", e.kind())])
+        .inc();
+    if !e.is_transient() {
+        metrics.health.fail("apply", format!("stopped: {e}"));
+        return;
+    }
+    metrics.restarts.inc();
+    let retry_in_ms = backoff.as_millis() as u64;
+    tracing::warn!(error = %e, failures, retry_in_ms, "reopening from etcd");
+    if failures >= UNHEALTHY_AFTER_FAILURES {
+        metrics
+            .health
+            .fail("apply", format!("applying keeps failing, retrying: {e}"));
+    }
+}
+
+/// How long `apply_log` waits with nothing to apply before it calls itself
+/// caught up (and clears the `apply` problem): far above the log reader's
+/// 20 ms fetch wait.
+const IDLE_CAUGHT_UP: Duration = Duration::from_secs(1);
 
 /// Applies the log from the engine's position until `until` or shutdown;
 /// returns the engine (its next offset says how far it got).
@@ -171,38 +230,16 @@ pub async fn apply_log(
             Until::Offset(end) => end,
             Until::Shutdown => i64::MAX,
         };
-        // Wait for one record, then take what arrives within batch_ms.
-        let mut deadline: Option<Instant> = None;
-        while buffer.len() < log.read_ahead && read < end {
-            let wait = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = shutdown.cancelled() => {
-                    if let Some(p) = publisher.as_deref_mut() {
-                        p.flush().await?;
-                    }
-                    return Ok(engine);
-                }
-                _ = wait => break,
-                m = rx.recv() => {
-                    let Some(m) = m else {
-                        // The reader ends only after sending its error, which
-                        // returned above; treat its absence like a shutdown.
-                        if let Some(p) = publisher.as_deref_mut() {
-                            p.flush().await?;
-                        }
-                        return Ok(engine);
-                    };
-                    let (offset, payload) = m?;
-                    buffer.push_back(payload);
-                    read = offset + 1;
-                    deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
-                }
+        let reader = Reader {
+            rx: &mut rx,
+            read: &mut read,
+            end,
+        };
+        if let Gathered::Stop = gather(reader, &mut buffer, log, metrics, shutdown).await? {
+            if let Some(p) = publisher.as_deref_mut() {
+                p.flush().await?;
             }
+            return Ok(engine);
         }
         drain(
             &mut engine,
@@ -216,16 +253,75 @@ pub async fn apply_log(
             let n = p.flush().await?;
             metrics.outcomes_published.inc_by(n as u64);
         }
+        // Acknowledged by the broker (acks=all), or not published at all.
+        engine.outcomes_durable_before(engine.next_offset());
+        metrics.health.ok("apply");
     }
+}
+
+/// What the log reader task sends: a record's offset and payload, or its error.
+type ReadItem = Result<(i64, Vec<u8>), rdkafka::error::KafkaError>;
+
+/// The receiving end of the log reader, and how far it has read.
+struct Reader<'a> {
+    rx: &'a mut tokio::sync::mpsc::Receiver<ReadItem>,
+    /// The offset after the last record received.
+    read: &'a mut i64,
+    /// Records at or past this offset are not taken.
+    end: i64,
+}
+
+/// What [`gather`] ended with.
+enum Gathered {
+    /// Records to apply (possibly none, when `end` is reached).
+    Records,
+    /// Shutdown, or the reader is gone.
+    Stop,
+}
+
+/// Waits for one record, then takes what arrives within `batch_ms`, up to
+/// `read_ahead` records or the reader's `end`. Waiting [`IDLE_CAUGHT_UP`]
+/// with nothing buffered clears the `apply` problem (caught up).
+async fn gather(
+    reader: Reader<'_>,
+    buffer: &mut VecDeque<Vec<u8>>,
+    log: &LogArgs,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<Gathered, MasterError> {
+    let mut deadline: Option<Instant> = None;
+    while buffer.len() < log.read_ahead && *reader.read < reader.end {
+        let wait = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => {
+                    tokio::time::sleep(IDLE_CAUGHT_UP).await;
+                    // Nothing arrived: caught up with the log.
+                    metrics.health.ok("apply");
+                    std::future::pending().await
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(Gathered::Stop),
+            _ = wait => break,
+            m = reader.rx.recv() => {
+                // The reader ends only after sending its error, which
+                // returns below; treat its absence like a shutdown.
+                let Some(m) = m else { return Ok(Gathered::Stop) };
+                let (offset, payload) = m?;
+                buffer.push_back(payload);
+                *reader.read = offset + 1;
+                deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
+            }
+        }
+    }
+    Ok(Gathered::Records)
 }
 
 /// Reads the log from `from` into `tx` until an error (sent as the last
 /// item) or until the receiver is gone.
-async fn read_log(
-    log: LogArgs,
-    from: i64,
-    tx: tokio::sync::mpsc::Sender<Result<(i64, Vec<u8>), rdkafka::error::KafkaError>>,
-) {
+async fn read_log(log: LogArgs, from: i64, tx: tokio::sync::mpsc::Sender<ReadItem>) {
     let consumer: Result<StreamConsumer, _> = ClientConfig::new()
         .set("bootstrap.servers", &log.brokers)
         .set("group.id", "daas-master")

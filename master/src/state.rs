@@ -2,14 +2,19 @@
 //!
 //! - `<registry>/<resource>/[<namespace>/]<name>`: the kube objects, laid out as
 //!   kube-apiserver does (`daas_domain::kinds`), JSON values;
-//! - `<state>/position`: the next log offset to apply (decimal);
+//! - `<state>/position`: the next log offset to apply (decimal), or
+//!   `<offset>:<units>` while the record at `offset` is applied across
+//!   several Txns and its first `units` node updates are committed
+//!   ([`Cursor`]);
 //! - `<state>/ledger/<entity>`: the shared ledger, one key per entity
 //!   (`Change::store_key`), the latest change as JSON;
 //! - `<state>/evictions/<node>`: nodes cordoned for lack of stake;
 //! - `<state>/outcomes/<first offset, 20 digits>`: the outcomes of one Txn,
 //!   length-delimited `daas.v1.Outcome` messages. An applied outcome's
 //!   resourceVersion is that key's mod_revision (same Txn as the object);
-//!   it is filled in when published.
+//!   it is filled in when published. Batches are deleted (by a range delete
+//!   in a later apply Txn) once the outcome topic holds them and they are
+//!   older than the kept window (`apply::Config::outcomes_kept`).
 //!
 //! All of it is written in the same Txn as the objects, so it is exactly as
 //! current as the objects.
@@ -71,19 +76,24 @@ impl Layout {
     }
 }
 
-/// Every key-value under `prefix`, in key order, read in pages (etcd answers
-/// at most a few MiB per response).
+/// Every key-value under `prefix`, in key order, read in pages of up to
+/// 1,000 keys. A page over the client's 4 MiB response limit (outcome
+/// batches can hold hundreds of KiB each) is asked again with half as many
+/// keys, down to one.
 pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, etcd_client::Error> {
     let end = prefix_end(prefix.as_bytes());
     let mut from = prefix.as_bytes().to_vec();
     let mut out = Vec::new();
+    let mut limit = 1000;
     loop {
-        let resp = client
-            .get(
-                from.clone(),
-                Some(GetOptions::new().with_range(end.clone()).with_limit(1000)),
-            )
-            .await?;
+        let options = GetOptions::new().with_range(end.clone()).with_limit(limit);
+        let resp = match client.get(from.clone(), Some(options)).await {
+            Err(e) if limit > 1 && is_too_large(&e) => {
+                limit /= 2;
+                continue;
+            }
+            r => r?,
+        };
         let kvs = resp.kvs();
         out.extend_from_slice(kvs);
         match kvs.last() {
@@ -94,6 +104,13 @@ pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, e
             _ => return Ok(out),
         }
     }
+}
+
+/// True when a response was over the gRPC message size limit.
+fn is_too_large(e: &etcd_client::Error) -> bool {
+    matches!(e, etcd_client::Error::GRpcStatus(s)
+        if s.message().contains("message length too large")
+            || s.message().contains("larger than max"))
 }
 
 /// The smallest key after every key with `prefix`.
@@ -124,20 +141,57 @@ pub enum StateError {
     },
 }
 
-/// The stored position (next offset) and the position key's value as stored.
-pub async fn load_position(client: &mut Client, layout: &Layout) -> Result<i64, StateError> {
+/// Where applying stands: the next record to apply, and how many of its
+/// node updates (units) are already committed when it is applied across
+/// several Txns (0 otherwise).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The next log offset to apply.
+    pub offset: i64,
+    /// Node updates of the record at `offset` already committed.
+    pub units_done: usize,
+}
+
+impl Cursor {
+    /// The position key's value: `<offset>`, or `<offset>:<units_done>`.
+    pub fn encode(&self) -> String {
+        if self.units_done == 0 {
+            self.offset.to_string()
+        } else {
+            format!("{}:{}", self.offset, self.units_done)
+        }
+    }
+
+    /// Reads [`Cursor::encode`]'s form back.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (offset, units) = value.split_once(':').unwrap_or((value, "0"));
+        let cursor = Cursor {
+            offset: offset.parse().ok()?,
+            units_done: units.parse().ok()?,
+        };
+        (cursor.offset >= 0 && cursor.encode() == value).then_some(cursor)
+    }
+}
+
+/// The stored cursor (offset 0 when none is stored).
+pub async fn load_cursor(client: &mut Client, layout: &Layout) -> Result<Cursor, StateError> {
     let key = layout.position();
     let resp = client.get(key.as_str(), None).await?;
     match resp.kvs().first() {
-        None => Ok(0),
+        None => Ok(Cursor::default()),
         Some(kv) => std::str::from_utf8(kv.value())
             .ok()
-            .and_then(|s| s.parse().ok())
+            .and_then(Cursor::parse)
             .ok_or_else(|| StateError::Corrupt {
                 key,
-                reason: "not a decimal offset".into(),
+                reason: "not a position (`<offset>` or `<offset>:<units>`)".into(),
             }),
     }
+}
+
+/// The stored next offset: the first record not completely applied.
+pub async fn load_position(client: &mut Client, layout: &Layout) -> Result<i64, StateError> {
+    Ok(load_cursor(client, layout).await?.offset)
 }
 
 /// The ledger as stored.
@@ -165,5 +219,17 @@ mod tests {
         let l = Layout::new("/t/registry/", "/t/daas");
         assert_eq!(l.outcomes(42), "/t/daas/outcomes/00000000000000000042");
         assert_eq!(l.minion("n1"), "/t/registry/minions/n1");
+    }
+
+    #[test]
+    fn cursors_read_back_and_refuse_other_forms() {
+        for (text, offset, units_done) in [("0", 0, 0), ("42", 42, 0), ("42:7", 42, 7)] {
+            let c = Cursor::parse(text).expect(text);
+            assert_eq!((c.offset, c.units_done), (offset, units_done));
+            assert_eq!(c.encode(), text);
+        }
+        for bad in ["", "-1", "4 2", "42:", ":7", "42:0", "42:7:1", "042", "x"] {
+            assert_eq!(Cursor::parse(bad), None, "{bad:?}");
+        }
     }
 }

@@ -7,7 +7,6 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use daas_domain::{Body, Event, LogEntry};
 use daas_master::state_root::state_root;
 use daas_testkit::{
     Stack, TestEtcd, TestTopic, high_watermark, produce,
@@ -24,14 +23,7 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
     let etcd = TestEtcd::new(&stack).await?;
     let seed = test_seed("workload");
     let records = Workload::new(seed, 200).records(RECORDS);
-    let requests: Vec<u64> = records
-        .iter()
-        .filter_map(|r| LogEntry::decode(r).ok())
-        .filter_map(|e| match e.body {
-            Body::Event(Event::K8sApiRequest(r)) => Some(r.request_id),
-            _ => None,
-        })
-        .collect();
+    let requests = request_ids(&records);
     assert!(requests.len() >= 20_000, "{} requests", requests.len());
     produce(&stack.kafka_brokers, &log.name, &records).await?;
 

@@ -29,6 +29,7 @@ pub fn config(prefix: &str) -> Config {
         layout: layout(prefix),
         cluster: workload::CLUSTER,
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
+        outcomes_kept: 10_000,
     }
 }
 
@@ -112,6 +113,18 @@ pub fn master_at(
         ])
         .args(["--metrics-listen", listen])
         .spawn()
+}
+
+/// The request ids of `records`' requests, in log order.
+pub fn request_ids(records: &[Vec<u8>]) -> Vec<u64> {
+    records
+        .iter()
+        .filter_map(|r| daas_domain::LogEntry::decode(r).ok())
+        .filter_map(|e| match e.body {
+            daas_domain::Body::Event(daas_domain::Event::K8sApiRequest(r)) => Some(r.request_id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The stored next offset (0 when none, or etcd is unreachable).
