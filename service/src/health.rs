@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(d.sample(10, 5, S), None, "still for 5 s");
         assert_eq!(d.sample(10, 5, S), None, "still for 10 s");
         let reason = d.sample(10, 5, S).expect("still for 15 s: stalled");
-        assert!(reason.contains("position 10") && reason.contains("5 records"), "{reason}");
+        assert!(
+            reason.contains("position 10") && reason.contains("5 records"),
+            "{reason}"
+        );
         assert_eq!(d.sample(11, 4, S), None, "moved: not stalled");
     }
 
