@@ -412,21 +412,29 @@ impl Workload {
             )),
             _ => manifest(kind, api_version, &name, ns_field, self.rng.below(1000)),
         };
+        let fields = [verb, api_version, kind, ns_field].map(str::to_owned);
+        let [verb, api_version, kind, namespace] = fields;
+        self.emit_request(sender, [verb, api_version, kind, namespace, name], manifest)
+    }
+
+    /// The next request from `sender` with its string fields (verb,
+    /// apiVersion, kind, namespace, name) and manifest.
+    fn emit_request(&mut self, sender: Address, fields: [String; 5], manifest: Vec<u8>) -> Vec<u8> {
+        let [verb, api_version, kind, namespace, name] = fields;
         let request_id = self.next_request;
         self.next_request += 1;
-        let t = self.now();
         let event = Event::K8sApiRequest(K8sApiRequest {
             cluster_id: CLUSTER,
             request_id,
             sender,
-            verb: verb.into(),
-            api_version: api_version.into(),
-            kind: kind.into(),
-            namespace: ns_field.into(),
+            verb,
+            api_version,
+            kind,
+            namespace,
             name,
             manifest: Bytes(manifest),
             stake: self.ledger.tier_stake(sender),
-            timestamp_ms: t,
+            timestamp_ms: self.now(),
         });
         self.emit(sender, event)
     }
@@ -525,24 +533,7 @@ impl Workload {
             .to_string()
             .into_bytes()
         };
-        let [verb, api_version, kind, namespace, name] = f;
-        let request_id = self.next_request;
-        self.next_request += 1;
-        let sender = self.tenants[i];
-        let event = Event::K8sApiRequest(K8sApiRequest {
-            cluster_id: CLUSTER,
-            request_id,
-            sender,
-            verb,
-            api_version,
-            kind,
-            namespace,
-            name,
-            manifest: Bytes(manifest),
-            stake: self.ledger.tier_stake(sender),
-            timestamp_ms: self.now(),
-        });
-        self.emit(sender, event)
+        self.emit_request(self.tenants[i], f, manifest)
     }
 
     /// Invalid UTF-8 where the value should be a string: in a Move string's
