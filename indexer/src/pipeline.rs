@@ -27,6 +27,7 @@ use prometheus_client::{
     },
     registry::Registry,
 };
+use sui_rpc::client::EventStreamFrame;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -220,42 +221,21 @@ async fn index(
             }
             frame = stream.next() => frame,
         };
-        let frame = match frame {
-            Some(Ok(frame)) => frame,
-            Some(Err(status)) => break Err(IndexerError::Stream(status)),
-            None => {
-                break Err(IndexerError::Stream(tonic::Status::aborted(
-                    "the event stream ended",
-                )));
-            }
-        };
-        if let Some(c) = frame.covered_checkpoint {
-            read_checkpoint.fetch_max(c, Ordering::Relaxed);
-        }
-        let Some(event) = frame.event else { continue };
-        let entry = match source.to_entry(event).await {
+        let entry = match entry_of(frame, &mut source, &read_checkpoint).await {
             Ok(Some(entry)) => entry,
             Ok(None) => continue,
-            Err(e) => break Err(e.into()),
+            Err(e) => break Err(e),
         };
         metrics.events_in.inc();
         if !entry.position.is_after(last) {
             metrics.events_skipped.inc();
             continue;
         }
-        if let Body::Poison(reason) = &entry.body {
-            tracing::warn!(position = %entry.position, %reason, "undecodable event logged as poison");
-        }
-        match sink.send(&entry, &key(&entry)).await {
-            Ok(delivered) => {
-                metrics.events_out.inc_by(delivered);
-            }
-            Err(e) => break Err(e.into()),
+        if let Err(e) = produce(&entry, &mut sink, &metrics).await {
+            break Err(e);
         }
         last = Some(entry.position);
         read_checkpoint.fetch_max(entry.position.checkpoint, Ordering::Relaxed);
-        metrics.checkpoint.set(entry.position.checkpoint as i64);
-        metrics.in_flight.set(sink.pending() as i64);
     };
     // Whatever happened, what was queued goes out before we return.
     let pending = sink.pending() as u64;
@@ -266,6 +246,43 @@ async fn index(
     lag_task.abort();
     flushed?;
     result
+}
+
+/// The log entry of a stream frame of our package, if it carries one; notes
+/// the checkpoint a progress frame covers in `read`.
+async fn entry_of(
+    frame: Option<Result<EventStreamFrame, tonic::Status>>,
+    source: &mut Source,
+    read: &AtomicU64,
+) -> Result<Option<LogEntry>, IndexerError> {
+    let frame = match frame {
+        Some(Ok(frame)) => frame,
+        Some(Err(status)) => return Err(IndexerError::Stream(status)),
+        None => {
+            return Err(IndexerError::Stream(tonic::Status::aborted(
+                "the event stream ended",
+            )));
+        }
+    };
+    if let Some(c) = frame.covered_checkpoint {
+        read.fetch_max(c, Ordering::Relaxed);
+    }
+    let Some(event) = frame.event else {
+        return Ok(None);
+    };
+    Ok(source.to_entry(event).await?)
+}
+
+/// Queues `entry` for the broker and counts what the broker acknowledged.
+async fn produce(entry: &LogEntry, sink: &mut Sink, metrics: &Metrics) -> Result<(), IndexerError> {
+    if let Body::Poison(reason) = &entry.body {
+        tracing::warn!(position = %entry.position, %reason, "undecodable event logged as poison");
+    }
+    let delivered = sink.send(entry, &key(entry)).await?;
+    metrics.events_out.inc_by(delivered);
+    metrics.checkpoint.set(entry.position.checkpoint as i64);
+    metrics.in_flight.set(sink.pending() as i64);
+    Ok(())
 }
 
 /// Every 5 s: the checkpoint lag, the `chain` problem while the node does
