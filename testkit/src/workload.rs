@@ -452,25 +452,7 @@ impl Workload {
         let op = self.operators[op_index];
         let event = match self.rng.below(12) {
             0..=3 => return self.hostile_request(i, h, n),
-            4 => Event::NodeRegistered(NodeRegistered {
-                operator: op,
-                node_name: h,
-                public_key: Bytes(op.0.to_vec()),
-                endpoint: "10.9.9.9:10250".into(),
-                timestamp_ms: t,
-            }),
-            5 => Event::NodeRegistered(NodeRegistered {
-                operator: op,
-                node_name: format!("node-{op_index}"),
-                public_key: Bytes(op.0.to_vec()),
-                endpoint: h,
-                timestamp_ms: t,
-            }),
-            6 => Event::NodeDeregistered(NodeDeregistered {
-                operator: op,
-                node_name: h,
-                timestamp_ms: t,
-            }),
+            v @ 4..=6 => Self::hostile_node_event(v, op, op_index, h, t),
             7 if self.ledger.stake_of(tenant, Role::User) > 0 => {
                 let have = self.ledger.stake_of(tenant, Role::User);
                 Event::StakeSlashed(StakeSlashed {
@@ -508,6 +490,29 @@ impl Workload {
             }),
         };
         self.emit(tenant, event)
+    }
+
+    /// A node event from operator `op` (number `op_index`) with `h` as its
+    /// node name or endpoint (`variant` 4, 5: registration; 6: deregistration).
+    fn hostile_node_event(variant: u64, op: Address, op_index: usize, h: String, t: u64) -> Event {
+        let register = |node_name, endpoint| {
+            Event::NodeRegistered(NodeRegistered {
+                operator: op,
+                node_name,
+                public_key: Bytes(op.0.to_vec()),
+                endpoint,
+                timestamp_ms: t,
+            })
+        };
+        match variant {
+            4 => register(h, "10.9.9.9:10250".into()),
+            5 => register(format!("node-{op_index}"), h),
+            _ => Event::NodeDeregistered(NodeDeregistered {
+                operator: op,
+                node_name: h,
+                timestamp_ms: t,
+            }),
+        }
     }
 
     /// A request from tenant `i` with `h` in one of its string fields, or
