@@ -1,6 +1,6 @@
 //! `indexer`: streams our package's events from a Sui full node into the log topic.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -9,8 +9,7 @@ use daas_indexer::{
     sink::{BrokerArgs, check_log_topic},
     source::SourceArgs,
 };
-use daas_service::{LogArgs, serve_metrics, shutdown_on_signals};
-use tokio::net::TcpListener;
+use daas_service::{LogArgs, shutdown_on_signals, spawn_http};
 
 /// Streams k3s-daas events from a Sui full node (gRPC sui.rpc.v2) into the one
 /// ordered Kafka log topic, each exactly once, in chain order.
@@ -43,7 +42,7 @@ enum Command {
         source: SourceArgs,
         #[command(flatten)]
         broker: BrokerArgs,
-        /// Prometheus metrics listen address (`GET /metrics`).
+        /// Prometheus metrics (`GET /metrics`) and health (`GET /healthz`: 200, or 503 naming the problem) listen address.
         #[arg(
             long,
             env = "DAAS_INDEXER_METRICS_LISTEN",
@@ -77,15 +76,13 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let listener = TcpListener::bind(metrics_listen)
-                .await
-                .with_context(|| format!("binding metrics on {metrics_listen}"))?;
-            let metrics_task = tokio::spawn(serve_metrics(
-                listener,
-                Arc::new(registry),
-                axum::Router::new(),
+            let metrics_task = spawn_http(
+                metrics_listen,
+                registry,
+                metrics.health.router(),
                 shutdown.clone(),
-            ));
+            )
+            .await?;
             let result = pipeline::run(
                 &source,
                 &broker,

@@ -1,5 +1,11 @@
 //! The indexer's one loop: resume after the log's last record, read the
 //! chain's events in order, produce each once.
+//!
+//! Health (`/healthz`, `daas_healthy`): `chain` while the node does not answer
+//! the lag probe, `stall` while the checkpoint read does not move for
+//! [`daas_service::metrics::STALL_AFTER`] although the chain is ahead (a
+//! broker that does not acknowledge, a node that streams nothing), and
+//! `chain` or `produce` for the failure that stops a run.
 
 use std::sync::{
     Arc,
@@ -7,6 +13,11 @@ use std::sync::{
 };
 
 use daas_domain::{Body, Event, LogEntry, LogPosition};
+use daas_service::{
+    Health,
+    health::{StallDetector, watch_progress},
+    metrics::STALL_AFTER,
+};
 use futures::StreamExt;
 use prometheus_client::{
     metrics::{
@@ -16,6 +27,7 @@ use prometheus_client::{
     },
     registry::Registry,
 };
+use sui_rpc::client::EventStreamFrame;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -43,8 +55,20 @@ pub enum IndexerError {
     Stream(tonic::Status),
 }
 
+impl IndexerError {
+    /// The health problem it is reported as: `chain` (reading) or `produce`.
+    pub fn problem(&self) -> &'static str {
+        match self {
+            IndexerError::Source(_) | IndexerError::Stream(_) => "chain",
+            IndexerError::Produce(_) | IndexerError::Check(_) | IndexerError::Producer(_) => {
+                "produce"
+            }
+        }
+    }
+}
+
 /// The indexer's Prometheus metrics.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Metrics {
     /// Events of our package read from the node (including ones skipped as already logged).
     pub events_in: Counter,
@@ -54,12 +78,14 @@ pub struct Metrics {
     pub events_skipped: Counter,
     /// Checkpoint of the last record produced.
     pub checkpoint: Gauge,
-    /// Checkpoints between the chain's tip and the last record produced.
+    /// Checkpoints between the chain's tip and the last one read (with or without our events).
     pub checkpoint_lag: Gauge,
     /// Records queued in the producer, not yet acknowledged.
     pub in_flight: Gauge,
     /// Seconds from queueing a record to the broker's acknowledgement.
     pub produce_latency: Histogram,
+    /// Problems that stop progress (`chain`, `produce`, `stall`): `/healthz` and `daas_healthy`.
+    pub health: Health,
 }
 
 impl Default for Metrics {
@@ -73,13 +99,15 @@ impl Default for Metrics {
             in_flight: Gauge::default(),
             // 1 ms to ~8 s.
             produce_latency: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
+            health: Health::new(),
         }
     }
 }
 
 impl Metrics {
-    /// Registers every metric under the `indexer` prefix.
+    /// Registers every metric under the `indexer` prefix, and `daas_healthy`.
     pub fn register(&self, registry: &mut Registry) {
+        self.health.register(registry);
         let r = registry.sub_registry_with_prefix("indexer");
         r.register(
             "events_in",
@@ -103,7 +131,7 @@ impl Metrics {
         );
         r.register(
             "checkpoint_lag",
-            "Checkpoints between the chain tip and the last record produced",
+            "Checkpoints between the chain tip and the last checkpoint read",
             self.checkpoint_lag.clone(),
         );
         r.register(
@@ -131,8 +159,24 @@ pub fn key(entry: &LogEntry) -> Vec<u8> {
     }
 }
 
-/// Runs until `shutdown` (then flushes and returns `Ok`) or a fatal error.
+/// Runs until `shutdown` (then flushes and returns `Ok`) or a fatal error,
+/// which is also reported on `metrics.health` (problem `chain` or `produce`).
 pub async fn run(
+    source_args: &SourceArgs,
+    broker: &BrokerArgs,
+    max_in_flight: usize,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), IndexerError> {
+    let health = metrics.health.clone();
+    let result = index(source_args, broker, max_in_flight, metrics, shutdown).await;
+    if let Err(e) = &result {
+        health.fail(e.problem(), e.to_string());
+    }
+    result
+}
+
+async fn index(
     source_args: &SourceArgs,
     broker: &BrokerArgs,
     max_in_flight: usize,
@@ -150,10 +194,12 @@ pub async fn run(
 
     let mut sink = Sink::new(broker, max_in_flight, metrics.produce_latency.clone())?;
     let mut stream = Box::pin(source.stream(from));
-    let produced_checkpoint = Arc::new(AtomicU64::new(from));
+    // The last checkpoint read: of the last event produced, or covered by a
+    // progress frame of the stream (checkpoints without our events).
+    let read_checkpoint = Arc::new(AtomicU64::new(from));
     let lag_task = tokio::spawn(track_lag(
         source.clone(),
-        produced_checkpoint.clone(),
+        read_checkpoint.clone(),
         metrics.clone(),
         shutdown.clone(),
     ));
@@ -175,39 +221,21 @@ pub async fn run(
             }
             frame = stream.next() => frame,
         };
-        let frame = match frame {
-            Some(Ok(frame)) => frame,
-            Some(Err(status)) => break Err(IndexerError::Stream(status)),
-            None => {
-                break Err(IndexerError::Stream(tonic::Status::aborted(
-                    "the event stream ended",
-                )));
-            }
-        };
-        let Some(event) = frame.event else { continue };
-        let entry = match source.to_entry(event).await {
+        let entry = match entry_of(frame, &mut source, &read_checkpoint).await {
             Ok(Some(entry)) => entry,
             Ok(None) => continue,
-            Err(e) => break Err(e.into()),
+            Err(e) => break Err(e),
         };
         metrics.events_in.inc();
         if !entry.position.is_after(last) {
             metrics.events_skipped.inc();
             continue;
         }
-        if let Body::Poison(reason) = &entry.body {
-            tracing::warn!(position = %entry.position, %reason, "undecodable event logged as poison");
-        }
-        match sink.send(&entry, &key(&entry)).await {
-            Ok(delivered) => {
-                metrics.events_out.inc_by(delivered);
-            }
-            Err(e) => break Err(e.into()),
+        if let Err(e) = produce(&entry, &mut sink, &metrics).await {
+            break Err(e);
         }
         last = Some(entry.position);
-        produced_checkpoint.store(entry.position.checkpoint, Ordering::Relaxed);
-        metrics.checkpoint.set(entry.position.checkpoint as i64);
-        metrics.in_flight.set(sink.pending() as i64);
+        read_checkpoint.fetch_max(entry.position.checkpoint, Ordering::Relaxed);
     };
     // Whatever happened, what was queued goes out before we return.
     let pending = sink.pending() as u64;
@@ -220,22 +248,71 @@ pub async fn run(
     result
 }
 
+/// The log entry of a stream frame of our package, if it carries one; notes
+/// the checkpoint a progress frame covers in `read`.
+async fn entry_of(
+    frame: Option<Result<EventStreamFrame, tonic::Status>>,
+    source: &mut Source,
+    read: &AtomicU64,
+) -> Result<Option<LogEntry>, IndexerError> {
+    let frame = match frame {
+        Some(Ok(frame)) => frame,
+        Some(Err(status)) => return Err(IndexerError::Stream(status)),
+        None => {
+            return Err(IndexerError::Stream(tonic::Status::aborted(
+                "the event stream ended",
+            )));
+        }
+    };
+    if let Some(c) = frame.covered_checkpoint {
+        read.fetch_max(c, Ordering::Relaxed);
+    }
+    let Some(event) = frame.event else {
+        return Ok(None);
+    };
+    Ok(source.to_entry(event).await?)
+}
+
+/// Queues `entry` for the broker and counts what the broker acknowledged.
+async fn produce(entry: &LogEntry, sink: &mut Sink, metrics: &Metrics) -> Result<(), IndexerError> {
+    if let Body::Poison(reason) = &entry.body {
+        tracing::warn!(position = %entry.position, %reason, "undecodable event logged as poison");
+    }
+    let delivered = sink.send(entry, &key(entry)).await?;
+    metrics.events_out.inc_by(delivered);
+    metrics.checkpoint.set(entry.position.checkpoint as i64);
+    metrics.in_flight.set(sink.pending() as i64);
+    Ok(())
+}
+
+/// Every 5 s: the checkpoint lag, the `chain` problem while the node does
+/// not answer, and the `stall` problem while the read checkpoint stands still
+/// with the chain ahead.
 async fn track_lag(
     mut source: Source,
-    produced: Arc<AtomicU64>,
+    read: Arc<AtomicU64>,
     metrics: Metrics,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let period = std::time::Duration::from_secs(5);
+    let mut tick = tokio::time::interval(period);
+    let mut stall = StallDetector::new(STALL_AFTER);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Ok((tip, _)) = source.tip().await {
-            metrics
-                .checkpoint_lag
-                .set(tip.saturating_sub(produced.load(Ordering::Relaxed)) as i64);
+        match source.tip().await {
+            Ok((tip, _)) => {
+                metrics.health.ok("chain");
+                let at = read.load(Ordering::Relaxed);
+                let lag = tip.saturating_sub(at) as i64;
+                metrics.checkpoint_lag.set(lag);
+                watch_progress(&metrics.health, &mut stall, at as i64, lag, period);
+            }
+            Err(e) => metrics
+                .health
+                .fail("chain", format!("the node does not answer: {e}")),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Kill test: the indexer is SIGKILLed at random points during a backfill of
 //! 20,000+ events and restarted; the topic then holds each of the chain's
-//! events exactly once, in chain order, byte for byte.
+//! events exactly once, in chain order, byte for byte, including requests
+//! with hostile strings (NUL, control characters, maximum length, manifests
+//! that are not UTF-8).
 
 mod support;
 
 use daas_testkit::{
-    Stack, TestChain, TestTopic, fill, free_addr, high_watermark,
+    Stack, TestChain, TestTopic, fill_hostile, free_addr, high_watermark,
     workload::{Rng, test_seed},
 };
 use support::{indexer, log_of, wait_count};
@@ -14,17 +16,37 @@ const EVENTS: usize = 20_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Result<()> {
-    let mut rng = Rng::new(test_seed("kill point"));
+    let seed = test_seed("kill point and hostile requests");
+    let mut rng = Rng::new(seed);
+    let mut hostile = Rng::new(seed ^ 0x4057_11e5);
     let stack = Stack::from_env()?;
     let topic = TestTopic::new(&stack).await?;
     let dir = tempfile::tempdir()?;
     let chain = TestChain::start(dir.path(), free_addr()?, 100, 0).await?;
     let node = chain.node.clone();
-    tokio::task::spawn_blocking(move || fill(&node, EVENTS, 100)).await?;
+    tokio::task::spawn_blocking(move || fill_hostile(&node, EVENTS, 100, &mut hostile)).await?;
     let expected = chain.events();
     assert!(
         expected.len() > EVENTS,
         "the genesis cluster plus {EVENTS} events"
+    );
+    let hostile = expected
+        .iter()
+        .filter_map(
+            |(_, bcs)| match daas_domain::events::decode("gateway", "K8sAPIRequest", bcs) {
+                Ok(daas_domain::Decoded::Known(e)) => Some(e),
+                _ => None,
+            },
+        )
+        .filter(|e| {
+            daas_testkit::hostile::string_fields(e)
+                .iter()
+                .any(|(_, v)| !daas_testkit::hostile::traits(v).is_empty())
+        })
+        .count();
+    assert!(
+        hostile > 10,
+        "the chain carries hostile requests: {hostile}"
     );
 
     // Kill when the log reaches a random size, five times, then let it finish.

@@ -29,7 +29,7 @@ impl CopyText {
         self.fresh_row = false;
     }
 
-    /// A text value, escaped.
+    /// A text value, escaped for the COPY text format.
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
         for c in s.chars() {
@@ -38,6 +38,10 @@ impl CopyText {
                 '\t' => self.buf.push_str("\\t"),
                 '\n' => self.buf.push_str("\\n"),
                 '\r' => self.buf.push_str("\\r"),
+                // Text cannot hold NUL. The processor's rows never carry one
+                // (crate::storable escapes it); should one come, it is written
+                // in the same escaped form rather than failing the COPY.
+                '\0' => self.buf.push_str("\\\\x00"),
                 c => self.buf.push(c),
             }
         }

@@ -10,7 +10,7 @@ use daas_projector::{
     rebuild,
     store::{self, DatabaseArgs},
 };
-use daas_service::{Health, metrics::track_lag, shutdown_on_signals, spawn_http};
+use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// Projects the k3s-daas log into Postgres tables (stake, nodes, permissions,
@@ -49,7 +49,7 @@ enum Command {
         db: DatabaseArgs,
         #[command(flatten)]
         log: LogArgs,
-        /// Prometheus metrics listen address (`GET /metrics`).
+        /// Prometheus metrics (`GET /metrics`) and health (`GET /healthz`: 200, or 503 naming the problem) listen address.
         #[arg(
             long,
             env = "DAAS_PROJECTOR_METRICS_LISTEN",
@@ -85,8 +85,7 @@ async fn main() -> anyhow::Result<()> {
             let metrics = Metrics::default();
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
-            let health = Health::new();
-            health.register(&mut registry);
+            let health = metrics.health.clone();
             let metrics_task =
                 spawn_http(metrics_listen, registry, health.router(), shutdown.clone()).await?;
             let lag_task = tokio::spawn(track_lag(

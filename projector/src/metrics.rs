@@ -9,8 +9,10 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use daas_service::Health;
+
 /// Counters and gauges shared by `run` and `rebuild`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Metrics {
     /// Log records processed (committed or in the open batch).
     pub records: Counter,
@@ -30,6 +32,8 @@ pub struct Metrics {
     pub next_outcome_offset: Gauge,
     /// Log records not yet committed (high watermark − next offset).
     pub lag: Gauge,
+    /// Problems that stop progress (`commit`, `projector`, `stall`): `/healthz` and `daas_healthy`.
+    pub health: Health,
 }
 
 impl Default for Metrics {
@@ -45,13 +49,15 @@ impl Default for Metrics {
             next_offset: Gauge::default(),
             next_outcome_offset: Gauge::default(),
             lag: Gauge::default(),
+            health: Health::new(),
         }
     }
 }
 
 impl Metrics {
-    /// Registers every metric under the `projector` prefix.
+    /// Registers every metric under the `projector` prefix, and `daas_healthy`.
     pub fn register(&self, registry: &mut Registry) {
+        self.health.register(registry);
         let r = registry.sub_registry_with_prefix("projector");
         r.register("records", "Log records processed", self.records.clone());
         r.register(

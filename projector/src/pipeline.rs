@@ -10,7 +10,13 @@
 //! An outcome is applied only once the log has passed its request (outcomes
 //! can be ahead of this projector's log position), so its request row is
 //! always written first. Any failure restarts the projector from the stored
-//! positions: what was committed stays, what was not is read again.
+//! positions: what was committed stays, what was not is read again; the
+//! failure is reported on the health endpoint until a run gets past it.
+//!
+//! A commit runs in a task while the next batch fills; its result is taken
+//! as soon as it finishes (not when the next batch is flushed), so after the
+//! log goes quiet the position metrics are current and a failed commit is
+//! reported at once.
 
 use std::time::{Duration, Instant};
 
@@ -76,9 +82,10 @@ pub enum ProjectorError {
 }
 
 impl ProjectorError {
-    /// Worth restarting from the stored positions: the connection or the
-    /// server went away, or a rebuild swapped the projection. A constraint
-    /// violation (a record applied twice) is a bug and is not retried.
+    /// Expected to pass by itself: the connection or the server went away, or
+    /// a rebuild swapped the projection (logged as a warning). Anything else
+    /// (a refused statement, a constraint violation) needs someone to act and
+    /// is logged as an error; [`run`] restarts after both.
     pub fn is_transient(&self) -> bool {
         let sql = match self {
             ProjectorError::Commit(CommitError::Moved { .. }) => return true,
@@ -109,36 +116,58 @@ impl ProjectorError {
 /// Consumer name in `consumer_positions`.
 pub const CONSUMER: &str = "projector";
 
-/// Runs until `shutdown` (commits the open batch, returns `Ok`) or a fatal
-/// error; transient failures restart from the stored positions with backoff.
+/// Runs until `shutdown` (commits the open batch, returns `Ok`). Every
+/// failure restarts from the stored positions with backoff (100 ms doubling
+/// to [`MAX_BACKOFF`]) and is reported on `metrics.health` until a run gets
+/// past it: the projector never exits on a record or a refused commit, it
+/// stays up and says it is unhealthy (`/healthz`, `daas_healthy`, an error in
+/// its log), and recovers by itself once the cause is gone.
 pub async fn run(
     pool: &PgPool,
     log: &LogArgs,
     metrics: &Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = INITIAL_BACKOFF;
     loop {
         let result = async {
             MIGRATOR.run(pool).await.map_err(StoreError::from)?;
             let mut p = Projector::open(pool, log, metrics, &shutdown).await?;
-            backoff = Duration::from_millis(100);
+            metrics.health.ok("projector");
+            backoff = INITIAL_BACKOFF;
             p.run_until(&Until::Shutdown, None).await
         }
         .await;
-        match result {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() => {
-                metrics.restarts.inc();
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "restarting from the stored position");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e),
+        let Err(e) = result else {
+            return Ok(());
+        };
+        metrics.restarts.inc();
+        report_failure(metrics, &e, backoff);
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(backoff) => {}
         }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The longest wait before restarting after a failure.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Logs a failed run and reports it as a health problem: a commit's own
+/// failure is already reported as `commit`; anything else (the broker, the
+/// database at start) as `projector`.
+fn report_failure(metrics: &Metrics, e: &ProjectorError, backoff: Duration) {
+    let retry_in_ms = backoff.as_millis() as u64;
+    if e.is_transient() {
+        tracing::warn!(error = %e, retry_in_ms, "restarting from the stored position");
+    } else {
+        tracing::error!(error = %e, retry_in_ms, "restarting from the stored position after a non-transient failure");
+    }
+    if !matches!(e, ProjectorError::Commit(_)) {
+        metrics.health.fail("projector", e.to_string());
     }
 }
 
@@ -309,91 +338,101 @@ impl<'a> Projector<'a> {
     }
 
     /// Consumes and commits batches until `until` or shutdown; the open batch
-    /// is committed before returning.
+    /// is committed before returning. A commit's result is taken as soon as
+    /// it finishes, even while no record arrives: the position metrics move
+    /// at once, and a failure ends the run at once (the caller restarts).
     pub async fn run_until(
         &mut self,
         until: &Until,
         progress: Option<&ProgressBar>,
     ) -> Result<(), ProjectorError> {
-        let mut rows = Rows::default();
-        let mut pending = 0usize;
-        let mut opened: Option<Instant> = None;
-        let batch_ms = Duration::from_millis(self.log_args.batch_ms);
+        let mut batch = OpenBatch::default();
         loop {
             if self.reached(until) {
-                self.flush(&mut rows, &mut pending).await?;
-                return self.settle().await;
+                break;
             }
-            let deadline = opened.map(|t| t + batch_ms);
-            let timeout = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let want_outcome = self.outcomes.is_some()
-                && self.held.is_none()
-                && !matches!(until, Until::Reached { outcomes, .. } if self.offsets.1 >= *outcomes);
-            let want_log = !matches!(until, Until::Reached { log, .. } if self.offsets.0 >= *log);
-            if !want_log && self.release_held(&mut rows, true) {
-                pending += 1;
-                continue;
-            }
-            let full = tokio::select! {
-                _ = self.shutdown.cancelled() => {
-                    self.flush(&mut rows, &mut pending).await?;
-                    return self.settle().await;
-                }
-                _ = timeout => true,
-                m = self.log.recv(), if want_log => {
-                    // Owned, so the consumer's borrow ends before `self` is mutated.
-                    let (offset, bytes) = {
-                        let m = m?;
-                        (m.offset(), m.payload().unwrap_or_default().to_vec())
-                    };
-                    self.log_record(offset, &bytes, &mut rows);
-                    pending += 1;
-                    if self.release_held(&mut rows, false) {
-                        pending += 1;
+            match self.step(until, &mut batch).await? {
+                Step::Continue => {}
+                Step::Shutdown => break,
+                Step::Full => {
+                    self.flush(&mut batch).await?;
+                    if let Some(bar) = progress {
+                        bar.set_position(self.offsets.0 as u64);
                     }
-                    pending >= self.log_args.batch_records
-                }
-                m = recv(self.outcomes.as_ref()), if want_outcome => {
-                    let (offset, bytes) = {
-                        let m = m?;
-                        (m.offset(), m.payload().unwrap_or_default().to_vec())
-                    };
-                    match Outcome::decode(&bytes) {
-                        // Decodable: apply once the log has its request.
-                        Ok(o) => self.held = Some((offset, o.position, bytes)),
-                        // Undecodable: quarantined now, nothing to wait for.
-                        Err(_) => {
-                            self.outcome_record(offset, &bytes, &mut rows);
-                            pending += 1;
-                        }
-                    }
-                    if self.release_held(&mut rows, false) {
-                        pending += 1;
-                    }
-                    pending >= self.log_args.batch_records
-                }
-            };
-            opened.get_or_insert_with(Instant::now);
-            if full {
-                self.flush(&mut rows, &mut pending).await?;
-                opened = None;
-                if let Some(bar) = progress {
-                    bar.set_position(self.offsets.0 as u64);
                 }
             }
         }
+        self.flush(&mut batch).await?;
+        self.settle().await
+    }
+
+    /// Waits for the next thing to do: a record, the batch's time limit, the
+    /// commit in flight finishing, or shutdown.
+    async fn step(&mut self, until: &Until, batch: &mut OpenBatch) -> Result<Step, ProjectorError> {
+        let want_outcome = self.outcomes.is_some()
+            && self.held.is_none()
+            && !matches!(until, Until::Reached { outcomes, .. } if self.offsets.1 >= *outcomes);
+        let want_log = !matches!(until, Until::Reached { log, .. } if self.offsets.0 >= *log);
+        if !want_log && self.release_held(&mut batch.rows, true) {
+            batch.pending += 1;
+            return Ok(Step::Continue);
+        }
+        let deadline = batch.deadline(Duration::from_millis(self.log_args.batch_ms));
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.shutdown.cancelled() => return Ok(Step::Shutdown),
+            _ = timeout => return Ok(Step::Full),
+            done = commit_done(&mut self.in_flight) => {
+                if let Some(f) = self.in_flight.take() {
+                    self.settled(f, done)?;
+                }
+                return Ok(Step::Continue);
+            }
+            m = self.log.recv(), if want_log => {
+                // Owned, so the consumer's borrow ends before `self` is mutated.
+                let (offset, bytes) = {
+                    let m = m?;
+                    (m.offset(), m.payload().unwrap_or_default().to_vec())
+                };
+                self.log_record(offset, &bytes, &mut batch.rows);
+                batch.add(1);
+            }
+            m = recv(self.outcomes.as_ref()), if want_outcome => {
+                let (offset, bytes) = {
+                    let m = m?;
+                    (m.offset(), m.payload().unwrap_or_default().to_vec())
+                };
+                match Outcome::decode(&bytes) {
+                    // Decodable: apply once the log has its request.
+                    Ok(o) => self.held = Some((offset, o.position, bytes)),
+                    // Undecodable: quarantined now, nothing to wait for.
+                    Err(_) => {
+                        self.outcome_record(offset, &bytes, &mut batch.rows);
+                        batch.add(1);
+                    }
+                }
+            }
+        }
+        if self.release_held(&mut batch.rows, false) {
+            batch.add(1);
+        }
+        Ok(if batch.pending >= self.log_args.batch_records {
+            Step::Full
+        } else {
+            Step::Continue
+        })
     }
 
     /// Hands the open batch to the committer (a task, so the next batch is
     /// processed meanwhile); at most one batch is in flight, so commits stay
     /// in order and each starts where the previous one ended.
-    async fn flush(&mut self, rows: &mut Rows, pending: &mut usize) -> Result<(), ProjectorError> {
-        if *pending == 0 {
+    async fn flush(&mut self, batch: &mut OpenBatch) -> Result<(), ProjectorError> {
+        if batch.pending == 0 {
             return Ok(());
         }
         let positions = Positions {
@@ -410,12 +449,12 @@ impl<'a> Projector<'a> {
             }),
         };
         self.settle().await?;
-        let batch = std::mem::take(rows);
+        let rows = std::mem::take(batch).rows;
         let pool = self.pool.clone();
-        let quarantined = batch.quarantine.len() as u64;
+        let quarantined = rows.quarantine.len() as u64;
         let handle = tokio::spawn(async move {
             let started = Instant::now();
-            commit(&pool, &batch, &positions).await?;
+            commit(&pool, &rows, &positions).await?;
             Ok(started.elapsed())
         });
         self.in_flight = Some(InFlight {
@@ -424,26 +463,41 @@ impl<'a> Projector<'a> {
             quarantined,
         });
         self.sealed = self.offsets;
-        *pending = 0;
         Ok(())
     }
 
     /// Waits for the batch in flight, if any.
     async fn settle(&mut self) -> Result<(), ProjectorError> {
-        let Some(f) = self.in_flight.take() else {
+        let Some(mut f) = self.in_flight.take() else {
             return Ok(());
         };
-        let took = match f.handle.await {
-            Ok(r) => r?,
+        let done = (&mut f.handle).await;
+        self.settled(f, done)
+    }
+
+    /// Acts on a finished commit: on success the metrics and health move at
+    /// once; on failure the `commit` problem is reported and the error ends
+    /// the run (the caller restarts from the stored positions).
+    fn settled(&mut self, f: InFlight, done: CommitResult) -> Result<(), ProjectorError> {
+        let took = match done {
+            Ok(Ok(took)) => took,
+            Ok(Err(e)) => {
+                self.metrics
+                    .health
+                    .fail("commit", format!("batch up to offset {}: {e}", f.to.0));
+                return Err(e.into());
+            }
             // The commit task panicked or was cancelled: nothing is known
             // about the batch; the caller restarts from the stored positions.
             Err(e) => {
+                let reason = format!("batch up to offset {}: commit task failed: {e}", f.to.0);
+                self.metrics.health.fail("commit", reason);
                 return Err(ProjectorError::Commit(CommitError::Sql(
                     sqlx::Error::WorkerCrashed,
-                )))
-                .inspect_err(|_| tracing::error!(error = %e, "commit task failed"));
+                )));
             }
         };
+        self.metrics.health.ok("commit");
         self.metrics.commit_seconds.observe(took.as_secs_f64());
         self.metrics.batches.inc();
         self.metrics.quarantined.inc_by(f.quarantined);
@@ -454,10 +508,52 @@ impl<'a> Projector<'a> {
     }
 }
 
+/// What [`Projector::step`] leaves to do.
+enum Step {
+    /// Keep reading.
+    Continue,
+    /// The batch is full or its time is up: commit it.
+    Full,
+    /// Shutdown: commit what is open and return.
+    Shutdown,
+}
+
+/// The batch being filled.
+#[derive(Default)]
+struct OpenBatch {
+    rows: Rows,
+    /// Records in it.
+    pending: usize,
+    /// When its first record came.
+    opened: Option<Instant>,
+}
+
+impl OpenBatch {
+    fn add(&mut self, records: usize) {
+        self.pending += records;
+        self.opened.get_or_insert_with(Instant::now);
+    }
+
+    /// When it must be committed, if it has records.
+    fn deadline(&self, batch: Duration) -> Option<Instant> {
+        self.opened.map(|t| t + batch)
+    }
+}
+
+type CommitResult = Result<Result<Duration, CommitError>, tokio::task::JoinError>;
+
 struct InFlight {
     handle: tokio::task::JoinHandle<Result<Duration, CommitError>>,
     to: (i64, i64),
     quarantined: u64,
+}
+
+/// Resolves when the commit in flight finishes; never while there is none.
+async fn commit_done(f: &mut Option<InFlight>) -> CommitResult {
+    match f {
+        Some(f) => (&mut f.handle).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv(

@@ -3,14 +3,21 @@
 //! It owns a [`Ledger`] and feeds it each record in log order; the ledger's
 //! changes and decisions become rows. No I/O here: the committer writes a
 //! batch of rows together with the consumed position in one transaction.
-//! Records that cannot be used (not protobuf, unknown or undecodable event)
-//! become quarantine rows with the reason; nothing is dropped silently.
+//! Records that cannot be used (not protobuf, unknown or undecodable event,
+//! a number beyond its column) become quarantine rows with the reason; a
+//! record whose text had to be escaped or shortened to be stored keeps its
+//! rows and gets a quarantine row saying so ([`crate::storable`]). Nothing is
+//! dropped silently, and no tenant byte reaches a row unchecked.
 
 use daas_domain::{
-    Body, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role, admission::Decision,
-    ledger::Change,
+    Address, Body, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role,
+    admission::Decision,
+    events::K8sApiRequest,
+    ledger::{Change, NodeEntry},
 };
 use sha2::{Digest, Sha256};
+
+use crate::storable::{self, Check};
 
 /// `stakes` upsert (`amount_mist` 0 = delete).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,10 +218,17 @@ impl Rows {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-fn i(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+    /// Moves every row of `other` to the end of `self`.
+    pub fn append(&mut self, other: &mut Rows) {
+        self.stakes.append(&mut other.stakes);
+        self.history.append(&mut other.history);
+        self.nodes.append(&mut other.nodes);
+        self.access.append(&mut other.access);
+        self.requests.append(&mut other.requests);
+        self.outcomes.append(&mut other.outcomes);
+        self.quarantine.append(&mut other.quarantine);
+    }
 }
 
 /// Feeds records to the ledger and collects rows.
@@ -240,15 +254,11 @@ impl Processor {
         let o = match Outcome::decode(bytes) {
             Ok(o) => o,
             Err(e) => {
-                return quarantine(
-                    rows,
-                    Stream::Outcomes,
-                    offset,
-                    format!("not an outcome: {e}"),
-                    bytes,
-                );
+                let reason = format!("not an outcome: {e}");
+                return quarantine(rows, Stream::Outcomes, offset, &reason, bytes);
             }
         };
+        let mut check = Check::default();
         let (status, reason_code, reason, resource_version) = match o.result {
             OutcomeResult::Applied {
                 action,
@@ -259,71 +269,179 @@ impl Processor {
                 ("rejected", Some(r.code.as_str()), Some(r.message), None)
             }
         };
-        rows.outcomes.push(OutcomeRow {
+        let row = OutcomeRow {
             offset,
             cluster_id: o.cluster_id.to_string(),
-            request_id: i(o.request_id),
+            request_id: check.int("requests.request_id", o.request_id),
             status,
             reason_code,
-            reason,
+            reason: reason.map(|r| check.text("requests.reason", &r)),
             resource_version,
             raw: bytes.to_vec(),
-        });
+        };
+        // An escaped reason is lossless (and the outcome's bytes stay on its
+        // topic): only an unstorable number keeps the outcome out.
+        match check.finish() {
+            Ok(_) => rows.outcomes.push(row),
+            Err(why) => quarantine(
+                rows,
+                Stream::Outcomes,
+                offset,
+                &format!("not stored: {why}"),
+                bytes,
+            ),
+        }
     }
 
-    /// Processes the record at `offset` (its protobuf bytes), appending rows to `rows`.
+    /// Processes the record at `offset` (its protobuf bytes), appending rows to
+    /// `rows`: the record's rows, or its quarantine row, or both (its rows
+    /// with values stored escaped or shortened, and a quarantine row saying so
+    /// beside the exact bytes).
     pub fn process(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
         let entry = match LogEntry::decode(bytes) {
             Ok(e) => e,
             Err(e) => {
-                return quarantine(
-                    rows,
-                    Stream::Log,
-                    offset,
-                    format!("not a log record: {e}"),
-                    bytes,
-                );
+                let reason = format!("not a log record: {e}");
+                return quarantine(rows, Stream::Log, offset, &reason, bytes);
             }
         };
         self.last_position = Some(entry.position);
-        let event = match &entry.body {
-            Body::Event(e) => e,
-            Body::Unknown => {
-                return quarantine(
-                    rows,
-                    Stream::Log,
-                    offset,
-                    format!("unknown event type {}", entry.event_type),
-                    bytes,
-                );
-            }
-            Body::Poison(reason) => {
-                return quarantine(
-                    rows,
-                    Stream::Log,
-                    offset,
-                    format!("undecodable event: {reason}"),
-                    bytes,
-                );
-            }
+        let event = match usable_event(&entry) {
+            Ok(e) => e,
+            Err(reason) => return quarantine(rows, Stream::Log, offset, &reason, bytes),
         };
-        let at_ms = i(entry.checkpoint_timestamp_ms);
-        let pos = (
-            i(entry.position.checkpoint),
-            i(entry.position.transaction_index),
-            i(entry.position.event_index),
-        );
+        let mut record = RecordRows::new(&entry);
+        self.apply(event, &mut record);
+        record.finish(offset, bytes, rows);
+    }
+
+    /// Applies `event` to the ledger and turns what it did into rows.
+    fn apply(&mut self, event: &Event, record: &mut RecordRows<'_>) {
         // A deregistered node's row keeps what it was (the ledger forgets it).
         let leaving = match event {
             Event::NodeDeregistered(e) => self.ledger.nodes().get(&e.node_name).cloned(),
             _ => None,
         };
         let applied = self.ledger.apply(event);
+        record.event_row(event, applied.decision.as_ref());
+        for change in applied.changes {
+            self.change_row(change, leaving.as_ref(), record);
+        }
+    }
 
-        match event {
-            Event::StakeDeposited(e) => history(
-                rows,
-                pos,
+    /// The row of one ledger change, if its table exists.
+    fn change_row(&self, change: Change, leaving: Option<&NodeEntry>, record: &mut RecordRows<'_>) {
+        match change {
+            Change::Stake {
+                staker,
+                role,
+                amount,
+            } => record.stake(staker, role, amount),
+            Change::Node {
+                name,
+                entry: Some(n),
+            } => {
+                let status = if self.ledger.is_node_active(&name) {
+                    "active"
+                } else {
+                    "inactive"
+                };
+                record.node(&name, &n, status);
+            }
+            // The ledger reports a removal only of a node it had.
+            Change::Node { name, entry: None } => {
+                if let Some(last) = leaving {
+                    record.node(&name, last, "deregistered");
+                }
+            }
+            Change::NodeActivity { name, active, .. } => {
+                if let Some(n) = self.ledger.nodes().get(&name) {
+                    record.node(&name, n, if active { "active" } else { "inactive" });
+                }
+            }
+            Change::NamespaceOwner {
+                cluster,
+                namespace,
+                owner,
+            } => record.namespace(cluster, &namespace, owner),
+            Change::Grant {
+                cluster,
+                namespace,
+                grantee,
+                role,
+            } => record.grant(cluster, &namespace, grantee, role.map(|r| r.as_str())),
+            // Clusters, tenant objects, PCR sets and enclaves have no analyst table yet.
+            Change::Cluster { .. }
+            | Change::Object { .. }
+            | Change::PcrSet { .. }
+            | Change::Enclave { .. } => {}
+        }
+    }
+}
+
+/// The event of a decoded record, or why it cannot be used.
+fn usable_event(entry: &LogEntry) -> Result<&Event, String> {
+    match &entry.body {
+        Body::Event(e) => Ok(e),
+        Body::Unknown => Err(format!("unknown event type {}", entry.event_type)),
+        Body::Poison(reason) => Err(format!("undecodable event: {reason}")),
+    }
+}
+
+/// A quarantine row; the reason may quote tenant bytes, so it is escaped.
+fn quarantine(rows: &mut Rows, stream: Stream, offset: i64, reason: &str, raw: &[u8]) {
+    rows.quarantine.push(QuarantineRow {
+        stream,
+        offset,
+        reason: storable::escape(reason),
+        raw: raw.to_vec(),
+    });
+}
+
+/// One stake movement, for `stake_history`.
+struct StakeMove<'a> {
+    staker: Address,
+    role: u8,
+    change: &'static str,
+    amount: u64,
+    total_after: u64,
+    reason: Option<&'a str>,
+    epoch: u64,
+}
+
+/// One record's rows while they are built, with the checks of their values:
+/// they join the batch only once every value is known to be storable.
+struct RecordRows<'a> {
+    entry: &'a LogEntry,
+    check: Check,
+    rows: Rows,
+    position: (i64, i64, i64),
+    at_ms: i64,
+}
+
+impl<'a> RecordRows<'a> {
+    fn new(entry: &'a LogEntry) -> Self {
+        let mut check = Check::default();
+        let p = entry.position;
+        let position = (
+            check.int("position.checkpoint", p.checkpoint),
+            check.int("position.tx_index", p.transaction_index),
+            check.int("position.event_index", p.event_index),
+        );
+        let at_ms = check.time("chain_time", entry.checkpoint_timestamp_ms);
+        Self {
+            entry,
+            check,
+            rows: Rows::default(),
+            position,
+            at_ms,
+        }
+    }
+
+    /// The rows of the event itself (history, requests).
+    fn event_row(&mut self, event: &Event, decision: Option<&Decision>) {
+        let (staker, role, change, amount, total_after, reason, epoch) = match event {
+            Event::StakeDeposited(e) => (
                 e.staker,
                 e.role,
                 "deposit",
@@ -331,11 +449,8 @@ impl Processor {
                 e.total_after,
                 None,
                 e.epoch,
-                at_ms,
             ),
-            Event::StakeWithdrawn(e) => history(
-                rows,
-                pos,
+            Event::StakeWithdrawn(e) => (
                 e.staker,
                 e.role,
                 "withdraw",
@@ -343,169 +458,153 @@ impl Processor {
                 e.total_after,
                 None,
                 e.epoch,
-                at_ms,
             ),
-            Event::StakeSlashed(e) => history(
-                rows,
-                pos,
+            Event::StakeSlashed(e) => (
                 e.staker,
                 e.role,
                 "slash",
                 e.amount,
                 e.total_after,
-                Some(e.reason.clone()),
+                Some(e.reason.as_str()),
                 e.epoch,
-                at_ms,
             ),
-            Event::K8sApiRequest(r) => {
-                let (status, code, reason) = match &applied.decision {
-                    Some(Decision::Rejected(rej)) => (
-                        "rejected",
-                        Some(rej.code.as_str()),
-                        Some(rej.message.clone()),
-                    ),
-                    _ => ("admitted", None, None),
-                };
-                rows.requests.push(RequestRow {
-                    cluster_id: r.cluster_id.to_string(),
-                    request_id: i(r.request_id),
-                    position: pos,
-                    tx_digest: hex::encode(entry.transaction_digest),
-                    sender: r.sender.to_string(),
-                    verb: r.verb.clone(),
-                    api_version: r.api_version.clone(),
-                    kind: r.kind.clone(),
-                    namespace: r.namespace.clone(),
-                    name: r.name.clone(),
-                    manifest_sha256: hex::encode(Sha256::digest(r.manifest.as_ref())),
-                    manifest_bytes: i32::try_from(r.manifest.len()).unwrap_or(i32::MAX),
-                    stake_mist: i(r.stake),
-                    at_ms,
-                    status,
-                    reason_code: code,
-                    reason,
-                });
-            }
-            _ => {}
-        }
+            Event::K8sApiRequest(r) => return self.request(r, decision),
+            _ => return,
+        };
+        self.history(StakeMove {
+            staker,
+            role,
+            change,
+            amount,
+            total_after,
+            reason,
+            epoch,
+        });
+    }
 
-        for change in applied.changes {
-            match change {
-                Change::Stake {
-                    staker,
-                    role,
-                    amount,
-                } => rows.stakes.push(StakeRow {
-                    staker: staker.to_string(),
-                    role: role.as_str(),
-                    amount_mist: i(amount),
-                    at_ms,
-                }),
-                Change::Node {
-                    name,
-                    entry: Some(n),
-                } => rows.nodes.push(NodeRow {
-                    status: if self.ledger.is_node_active(&name) {
-                        "active"
-                    } else {
-                        "inactive"
-                    },
-                    name,
-                    operator: n.operator.to_string(),
-                    public_key: hex::encode(n.public_key.as_ref()),
-                    endpoint: n.endpoint,
-                    at_ms,
-                }),
-                // The ledger reports a removal only of a node it had.
-                Change::Node { name, entry: None } => {
-                    if let Some(last) = &leaving {
-                        rows.nodes.push(NodeRow {
-                            name,
-                            operator: last.operator.to_string(),
-                            public_key: hex::encode(last.public_key.as_ref()),
-                            endpoint: last.endpoint.clone(),
-                            status: "deregistered",
-                            at_ms,
-                        });
-                    }
+    fn history(&mut self, m: StakeMove<'_>) {
+        let c = &mut self.check;
+        let row = HistoryRow {
+            position: self.position,
+            staker: m.staker.to_string(),
+            role: Role::from_move(m.role).map_or("unknown", Role::as_str),
+            change: m.change,
+            amount_mist: c.int("stake_history.amount_mist", m.amount),
+            total_after_mist: c.int("stake_history.total_after_mist", m.total_after),
+            reason: m.reason.map(|r| c.text("stake_history.reason", r)),
+            epoch: c.int("stake_history.epoch", m.epoch),
+            at_ms: self.at_ms,
+        };
+        self.rows.history.push(row);
+    }
+
+    fn request(&mut self, r: &K8sApiRequest, decision: Option<&Decision>) {
+        let (status, reason_code, reason) = match decision {
+            Some(Decision::Rejected(rej)) => (
+                "rejected",
+                Some(rej.code.as_str()),
+                Some(rej.message.as_str()),
+            ),
+            _ => ("admitted", None, None),
+        };
+        let c = &mut self.check;
+        let row = RequestRow {
+            cluster_id: r.cluster_id.to_string(),
+            request_id: c.int("requests.request_id", r.request_id),
+            position: self.position,
+            tx_digest: hex::encode(self.entry.transaction_digest),
+            sender: r.sender.to_string(),
+            verb: c.key("requests.verb", &r.verb),
+            api_version: c.text("requests.api_version", &r.api_version),
+            kind: c.text("requests.kind", &r.kind),
+            namespace: c.key("requests.namespace", &r.namespace),
+            name: c.text("requests.name", &r.name),
+            manifest_sha256: hex::encode(Sha256::digest(r.manifest.as_ref())),
+            manifest_bytes: i32::try_from(r.manifest.len()).unwrap_or(i32::MAX),
+            stake_mist: c.int("requests.stake_mist", r.stake),
+            at_ms: self.at_ms,
+            status,
+            reason_code,
+            reason: reason.map(|m| c.text("requests.reason", m)),
+        };
+        self.rows.requests.push(row);
+    }
+
+    fn stake(&mut self, staker: Address, role: Role, amount: u64) {
+        let row = StakeRow {
+            staker: staker.to_string(),
+            role: role.as_str(),
+            amount_mist: self.check.int("stakes.amount_mist", amount),
+            at_ms: self.at_ms,
+        };
+        self.rows.stakes.push(row);
+    }
+
+    fn node(&mut self, name: &str, n: &NodeEntry, status: &'static str) {
+        let row = NodeRow {
+            name: self.check.key("nodes.name", name),
+            operator: n.operator.to_string(),
+            public_key: hex::encode(n.public_key.as_ref()),
+            endpoint: self.check.text("nodes.endpoint", &n.endpoint),
+            status,
+            at_ms: self.at_ms,
+        };
+        self.rows.nodes.push(row);
+    }
+
+    fn namespace(&mut self, cluster: Address, namespace: &str, owner: Option<Address>) {
+        let row = AccessRow::Namespace {
+            cluster_id: cluster.to_string(),
+            namespace: self.check.key("namespaces.namespace", namespace),
+            owner: owner.map(|o| o.to_string()),
+            at_ms: self.at_ms,
+        };
+        self.rows.access.push(row);
+    }
+
+    fn grant(
+        &mut self,
+        cluster: Address,
+        namespace: &str,
+        grantee: Address,
+        role: Option<&'static str>,
+    ) {
+        let row = AccessRow::Grant {
+            cluster_id: cluster.to_string(),
+            namespace: self.check.key("grants.namespace", namespace),
+            grantee: grantee.to_string(),
+            role,
+            at_ms: self.at_ms,
+        };
+        self.rows.access.push(row);
+    }
+
+    /// Adds the record's rows to the batch; when a value could not be stored,
+    /// its quarantine row instead; when values were escaped or shortened, a
+    /// quarantine row saying which beside its rows.
+    fn finish(mut self, offset: i64, raw: &[u8], rows: &mut Rows) {
+        match std::mem::take(&mut self.check).finish() {
+            Err(why) => quarantine(
+                rows,
+                Stream::Log,
+                offset,
+                &format!("not stored: {why}"),
+                raw,
+            ),
+            Ok(notes) => {
+                rows.append(&mut self.rows);
+                if let Some(notes) = notes {
+                    quarantine(
+                        rows,
+                        Stream::Log,
+                        offset,
+                        &format!("stored altered: {notes}"),
+                        raw,
+                    );
                 }
-                Change::NodeActivity { name, active, .. } => {
-                    if let Some(n) = self.ledger.nodes().get(&name) {
-                        rows.nodes.push(NodeRow {
-                            name,
-                            operator: n.operator.to_string(),
-                            public_key: hex::encode(n.public_key.as_ref()),
-                            endpoint: n.endpoint.clone(),
-                            status: if active { "active" } else { "inactive" },
-                            at_ms,
-                        });
-                    }
-                }
-                Change::NamespaceOwner {
-                    cluster,
-                    namespace,
-                    owner,
-                } => rows.access.push(AccessRow::Namespace {
-                    cluster_id: cluster.to_string(),
-                    namespace,
-                    owner: owner.map(|o| o.to_string()),
-                    at_ms,
-                }),
-                Change::Grant {
-                    cluster,
-                    namespace,
-                    grantee,
-                    role,
-                } => rows.access.push(AccessRow::Grant {
-                    cluster_id: cluster.to_string(),
-                    namespace,
-                    grantee: grantee.to_string(),
-                    role: role.map(|r| r.as_str()),
-                    at_ms,
-                }),
-                // Clusters, tenant objects, PCR sets and enclaves have no analyst table yet.
-                Change::Cluster { .. }
-                | Change::Object { .. }
-                | Change::PcrSet { .. }
-                | Change::Enclave { .. } => {}
             }
         }
     }
-}
-
-fn quarantine(rows: &mut Rows, stream: Stream, offset: i64, reason: String, raw: &[u8]) {
-    rows.quarantine.push(QuarantineRow {
-        stream,
-        offset,
-        reason,
-        raw: raw.to_vec(),
-    });
-}
-
-#[allow(clippy::too_many_arguments)]
-fn history(
-    rows: &mut Rows,
-    position: (i64, i64, i64),
-    staker: daas_domain::Address,
-    role: u8,
-    change: &'static str,
-    amount: u64,
-    total_after: u64,
-    reason: Option<String>,
-    epoch: u64,
-    at_ms: i64,
-) {
-    rows.history.push(HistoryRow {
-        position,
-        staker: staker.to_string(),
-        role: Role::from_move(role).map_or("unknown", Role::as_str),
-        change,
-        amount_mist: i(amount),
-        total_after_mist: i(total_after),
-        reason,
-        epoch: i(epoch),
-        at_ms,
-    });
 }
 
 #[cfg(test)]

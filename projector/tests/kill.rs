@@ -4,12 +4,15 @@
 
 mod support;
 
-use daas_domain::{Event, LogEntry};
-use daas_projector::store;
+use std::collections::BTreeMap;
+
+use daas_domain::{Body, Event, LogEntry};
+use daas_projector::{storable, store};
 use daas_testkit::{
     Stack, TestDb, TestTopic, produce,
     workload::{self, Rng, Workload},
 };
+use sqlx::PgPool;
 use support::*;
 
 const RECORDS: usize = 50_000;
@@ -89,6 +92,8 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Resu
         started.elapsed()
     );
 
+    assert_hostile_handled(&pool, &log.name, &records, w.hostile()).await?;
+
     // And against the ledger itself, not only the processor's rows.
     let ledger = w.ledger();
     let mut stakes: Vec<(String, String, i64)> =
@@ -142,5 +147,72 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Resu
         quarantined > 0,
         "the workload's junk records are quarantined"
     );
+    Ok(())
+}
+
+/// Each hostile record of the workload, checked against what it holds (not
+/// against the processor): an unusable one is quarantined with its reason; a
+/// request keeps its row (id, sender) with its strings stored losslessly, and
+/// one holding NUL has a quarantine row saying which column was escaped.
+async fn assert_hostile_handled(
+    pool: &PgPool,
+    topic: &str,
+    records: &[Vec<u8>],
+    hostile: &[u64],
+) -> anyhow::Result<()> {
+    assert!(hostile.len() > 50, "{} hostile records", hostile.len());
+    let quarantine: BTreeMap<i64, String> =
+        sqlx::query_as("SELECT kafka_offset, reason FROM quarantine WHERE topic = $1")
+            .bind(topic)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    let requests: BTreeMap<i64, (String, String, String)> =
+        sqlx::query_as("SELECT request_id, sender, name, status FROM requests")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(
+                |(id, sender, name, status): (i64, String, String, String)| {
+                    (id, (sender, name, status))
+                },
+            )
+            .collect();
+    for &i in hostile {
+        let reason = quarantine.get(&(i as i64)).map(String::as_str);
+        let event = match LogEntry::decode(&records[i as usize]).map(|e| e.body) {
+            Err(_) => Err("not a log record"),
+            Ok(Body::Poison(_)) => Err("undecodable event"),
+            Ok(Body::Unknown) => Err("unknown event type"),
+            Ok(Body::Event(e)) => Ok(e),
+        };
+        let r = match event {
+            Err(want) => {
+                assert!(
+                    reason.is_some_and(|r| r.starts_with(want)),
+                    "record {i}: {reason:?}"
+                );
+                continue;
+            }
+            Ok(Event::K8sApiRequest(r)) => r,
+            Ok(_) => continue,
+        };
+        let (sender, name, status) = &requests[&(r.request_id as i64)];
+        assert_eq!(sender, &r.sender.to_string(), "record {i}");
+        assert_eq!(
+            storable::unescape(name),
+            r.name,
+            "record {i}: name stored losslessly"
+        );
+        assert!(["admitted", "applied", "rejected"].contains(&status.as_str()));
+        let texts = [&r.verb, &r.api_version, &r.kind, &r.namespace, &r.name];
+        if texts.iter().any(|t| t.contains('\0')) {
+            assert!(
+                reason.is_some_and(|r| r.contains("holds NUL")),
+                "record {i}: {reason:?}"
+            );
+        }
+    }
     Ok(())
 }

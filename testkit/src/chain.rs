@@ -9,6 +9,9 @@ use daas_devnet::{
     rpc,
 };
 use daas_domain::LogPosition;
+use sui_sdk_types::{ObjectReference, Transaction, UserSignature};
+
+use crate::{hostile, workload::Rng};
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -97,6 +100,18 @@ impl TestChain {
 /// 1-MIST top-ups) from `accounts` fresh accounts, straight into the node,
 /// sealing every 2,000. Blocking: run it with `spawn_blocking`.
 pub fn fill(node: &Node, n: usize, accounts: usize) {
+    fill_with(node, n, accounts, None);
+}
+
+/// [`fill`], plus, about 5 times in 1,000 and deterministically from `rng`,
+/// a `gateway::submit_request` with a hostile value ([`crate::hostile`]) in
+/// one of its string fields or as its manifest. Requests the chain refuses
+/// are left out (the gateway may check names).
+pub fn fill_hostile(node: &Node, n: usize, accounts: usize, rng: &mut Rng) {
+    fill_with(node, n, accounts, Some(rng));
+}
+
+fn fill_with(node: &Node, n: usize, accounts: usize, mut hostile: Option<&mut Rng>) {
     let ids = node.read(|c| c.world.ids.clone());
     let accounts = accounts.max(1);
     let mut keys = Vec::new();
@@ -109,6 +124,11 @@ pub fn fill(node: &Node, n: usize, accounts: usize) {
     }
     for i in 0..n {
         let (key, gas, first) = &mut keys[i % accounts];
+        if let Some(rng) = hostile.as_mut().filter(|_| !*first)
+            && rng.chance(5)
+        {
+            submit_hostile(node, key, gas, rng, i as u64);
+        }
         let (tx, sig) = if *first {
             calls::stake(key, &ids, gas.clone(), 500_000_000, 0)
         } else {
@@ -122,4 +142,62 @@ pub fn fill(node: &Node, n: usize, accounts: usize) {
         }
     }
     node.seal().expect("seal");
+}
+
+/// One request from `key` to the default cluster with a hostile value in one
+/// field; `gas` follows the transaction when it executed.
+fn submit_hostile(
+    node: &Node,
+    key: &Ed25519PrivateKey,
+    gas: &mut ObjectReference,
+    rng: &mut Rng,
+    n: u64,
+) {
+    let Some(cluster) = node.read(|c| {
+        let id = c.default_cluster?;
+        Some((id, c.world.objects.get(&id)?.initial_shared_version()?))
+    }) else {
+        return;
+    };
+    let ids = node.read(|c| c.world.ids.clone());
+    // Enough stake for any kind (10 SUI), so the gateway looks at the values.
+    let (tx, sig) = calls::top_up(key, &ids, gas.clone(), 10_000_000_000, 0);
+    execute(node, tx, sig, gas);
+    let mut f = [
+        "apply".to_owned(),
+        "v1".into(),
+        "ConfigMap".into(),
+        "default".into(),
+        format!("h-{n}"),
+    ];
+    let field = rng.below(6) as usize;
+    let manifest = if field == 5 {
+        hostile::manifest(rng)
+    } else {
+        f[field] = hostile::string(rng, n);
+        b"{}".to_vec()
+    };
+    let [verb, api, kind, ns, name] = &f;
+    let (tx, sig) = calls::submit_request(
+        key,
+        &ids,
+        gas.clone(),
+        cluster,
+        verb,
+        api,
+        kind,
+        ns,
+        name,
+        &manifest,
+    );
+    execute(node, tx, sig, gas);
+}
+
+/// Executes `tx`; `gas` follows it when it executed (even if it aborted).
+fn execute(node: &Node, tx: Transaction, sig: UserSignature, gas: &mut ObjectReference) {
+    if let Ok(done) = node.execute(tx, vec![sig])
+        && let Some(next) = calls::gas_after(&done.effects)
+    {
+        *gas = next;
+    }
 }

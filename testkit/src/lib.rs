@@ -8,7 +8,8 @@
 //! - [`TestEtcd`]: a unique key prefix;
 //! - [`TestTopic`]: a unique one-partition topic;
 //! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
-//! - [`workload`]: a deterministic, realistic log without a chain.
+//! - [`workload`]: a deterministic, realistic log without a chain;
+//! - [`hostile`]: the hostile values the workload mixes in.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -25,6 +26,7 @@
 mod chain;
 mod db;
 mod etcd;
+pub mod hostile;
 mod postgres;
 mod process;
 mod stack;
@@ -32,7 +34,7 @@ mod topic;
 mod wait;
 pub mod workload;
 
-pub use chain::{TestChain, fill, free_addr};
+pub use chain::{TestChain, fill, fill_hostile, free_addr};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;

@@ -13,6 +13,7 @@
 //! Same seed, same bytes: the expected end state of a consumer can be computed
 //! from the records with the pure ledger.
 
+use crate::hostile;
 use daas_domain::{
     Address, Bytes, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role,
     admission::{Action, Decision},
@@ -86,6 +87,14 @@ pub struct Workload {
     next_request: u64,
     /// Share of unusable records, per mille (default 2).
     pub junk_per_mille: u64,
+    /// Share of hostile records, per mille (default 5).
+    pub hostile_per_mille: u64,
+    /// Records generated so far.
+    generated: u64,
+    /// Indexes (offsets from the first record) of the hostile records.
+    hostile_at: Vec<u64>,
+    /// Whether the record being generated is hostile.
+    hostile_now: bool,
 }
 
 fn tenant(i: usize) -> Address {
@@ -115,7 +124,17 @@ impl Workload {
             tx_index: 0,
             next_request: 0,
             junk_per_mille: 2,
+            hostile_per_mille: 5,
+            generated: 0,
+            hostile_at: Vec::new(),
+            hostile_now: false,
         }
+    }
+
+    /// Indexes of the hostile records among all generated so far (the
+    /// offsets they get when produced from offset 0), ascending.
+    pub fn hostile(&self) -> &[u64] {
+        &self.hostile_at
     }
 
     /// The ledger after every record generated so far.
@@ -127,6 +146,7 @@ impl Workload {
     pub fn records(&mut self, n: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::with_capacity(n);
         if self.ledger.cluster(CLUSTER).is_none() && n > 0 {
+            self.generated += 1;
             out.push(self.emit(
                 ADMIN,
                 Event::ClusterCreated(ClusterCreated {
@@ -138,7 +158,12 @@ impl Workload {
             ));
         }
         while out.len() < n {
+            self.hostile_now = false;
             let r = self.next_record();
+            if self.hostile_now {
+                self.hostile_at.push(self.generated);
+            }
+            self.generated += 1;
             out.push(r);
         }
         out
@@ -199,6 +224,9 @@ impl Workload {
     fn next_record(&mut self) -> Vec<u8> {
         if self.rng.chance(self.junk_per_mille) {
             return self.junk();
+        }
+        if self.rng.chance(self.hostile_per_mille) {
+            return self.hostile_record();
         }
         match self.rng.below(100) {
             0..=11 => self.stake_change(),
@@ -384,23 +412,168 @@ impl Workload {
             )),
             _ => manifest(kind, api_version, &name, ns_field, self.rng.below(1000)),
         };
+        let fields = [verb, api_version, kind, ns_field].map(str::to_owned);
+        let [verb, api_version, kind, namespace] = fields;
+        self.emit_request(sender, [verb, api_version, kind, namespace, name], manifest)
+    }
+
+    /// The next request from `sender` with its string fields (verb,
+    /// apiVersion, kind, namespace, name) and manifest.
+    fn emit_request(&mut self, sender: Address, fields: [String; 5], manifest: Vec<u8>) -> Vec<u8> {
+        let [verb, api_version, kind, namespace, name] = fields;
         let request_id = self.next_request;
         self.next_request += 1;
-        let t = self.now();
         let event = Event::K8sApiRequest(K8sApiRequest {
             cluster_id: CLUSTER,
             request_id,
             sender,
-            verb: verb.into(),
-            api_version: api_version.into(),
-            kind: kind.into(),
-            namespace: ns_field.into(),
+            verb,
+            api_version,
+            kind,
+            namespace,
             name,
             manifest: Bytes(manifest),
             stake: self.ledger.tier_stake(sender),
-            timestamp_ms: t,
+            timestamp_ms: self.now(),
         });
         self.emit(sender, event)
+    }
+}
+
+/// The hostile records (see [`crate::hostile`]).
+impl Workload {
+    fn hostile_record(&mut self) -> Vec<u8> {
+        self.hostile_now = true;
+        let n = self.checkpoint * 8 + self.tx_index;
+        let h = hostile::string(&mut self.rng, n);
+        let i = self.rng.below(self.tenants.len() as u64) as usize;
+        let (tenant, t) = (self.tenants[i], self.now());
+        let op_index = self.rng.below(self.operators.len() as u64) as usize;
+        let op = self.operators[op_index];
+        let event = match self.rng.below(12) {
+            0..=3 => return self.hostile_request(i, h, n),
+            v @ 4..=6 => Self::hostile_node_event(v, op, op_index, h, t),
+            7 if self.ledger.stake_of(tenant, Role::User) > 0 => {
+                let have = self.ledger.stake_of(tenant, Role::User);
+                Event::StakeSlashed(StakeSlashed {
+                    staker: tenant,
+                    role: Role::User.to_move(),
+                    amount: 1,
+                    total_after: have - 1,
+                    reason: h,
+                    slashed_by: ADMIN,
+                    epoch: self.checkpoint / 100,
+                    timestamp_ms: t,
+                })
+            }
+            8 => Event::NamespaceGranted(NamespaceGranted {
+                cluster_id: CLUSTER,
+                namespace: h,
+                grantee: tenant,
+                role: 1,
+                granted_by: tenant,
+                timestamp_ms: t,
+            }),
+            9 => Event::NamespaceRevoked(NamespaceRevoked {
+                cluster_id: CLUSTER,
+                namespace: h,
+                grantee: tenant,
+                revoked_by: tenant,
+                timestamp_ms: t,
+            }),
+            10 => return self.not_utf8(tenant),
+            _ => Event::ClusterCreated(ClusterCreated {
+                cluster_id: Address([0xc2; 32]),
+                name: h,
+                admin: tenant,
+                timestamp_ms: t,
+            }),
+        };
+        self.emit(tenant, event)
+    }
+
+    /// A node event from operator `op` (number `op_index`) with `h` as its
+    /// node name or endpoint (`variant` 4, 5: registration; 6: deregistration).
+    fn hostile_node_event(variant: u64, op: Address, op_index: usize, h: String, t: u64) -> Event {
+        let register = |node_name, endpoint| {
+            Event::NodeRegistered(NodeRegistered {
+                operator: op,
+                node_name,
+                public_key: Bytes(op.0.to_vec()),
+                endpoint,
+                timestamp_ms: t,
+            })
+        };
+        match variant {
+            4 => register(h, "10.9.9.9:10250".into()),
+            5 => register(format!("node-{op_index}"), h),
+            _ => Event::NodeDeregistered(NodeDeregistered {
+                operator: op,
+                node_name: h,
+                timestamp_ms: t,
+            }),
+        }
+    }
+
+    /// A request from tenant `i` with `h` in one of its string fields, or
+    /// hostile manifest bytes; the manifest is JSON with the same values.
+    fn hostile_request(&mut self, i: usize, h: String, n: u64) -> Vec<u8> {
+        let mut f = [
+            "apply".to_owned(),
+            "v1".to_owned(),
+            "ConfigMap".to_owned(),
+            Self::namespace_of(i),
+            format!("app-h{n}"),
+        ];
+        let field = self.rng.below(6) as usize;
+        let manifest = if field == 5 {
+            hostile::manifest(&mut self.rng)
+        } else {
+            f[field] = h;
+            serde_json::json!({
+                "apiVersion": f[1], "kind": f[2],
+                "metadata": {"name": f[4], "namespace": f[3]},
+                "data": {"k": "v"},
+            })
+            .to_string()
+            .into_bytes()
+        };
+        self.emit_request(self.tenants[i], f, manifest)
+    }
+
+    /// Invalid UTF-8 where the value should be a string: in a Move string's
+    /// BCS (the record is poison), in the protobuf `event_type` (the record
+    /// is not protobuf), or a NUL in the event type (a type nobody knows).
+    fn not_utf8(&mut self, sender: Address) -> Vec<u8> {
+        const MARK: &str = "\u{1}not-utf8\u{1}";
+        let position = LogPosition::new(self.checkpoint, self.tx_index, 0);
+        let t = self.now();
+        let cluster = Event::ClusterCreated(ClusterCreated {
+            cluster_id: Address([0xc3; 32]),
+            name: MARK.into(),
+            admin: sender,
+            timestamp_ms: t,
+        });
+        let (module, name) = cluster.move_type();
+        let event_type = format!("{PACKAGE}::{module}::{name}");
+        let out = match self.rng.below(3) {
+            0 => {
+                let bcs = hostile::spoil_utf8(&cluster.to_bcs(), MARK.as_bytes());
+                LogEntry::from_chain(position, [0xe1; 32], t, event_type, sender, bcs).encode()
+            }
+            1 => {
+                let marked = format!("{event_type}{MARK}");
+                let entry = LogEntry::from_chain(position, [0xe2; 32], t, marked, sender, vec![]);
+                hostile::spoil_utf8(&entry.encode(), MARK.as_bytes())
+            }
+            _ => {
+                let nul = format!("{event_type}\0");
+                LogEntry::from_chain(position, [0xe3; 32], t, nul, sender, cluster.to_bcs())
+                    .encode()
+            }
+        };
+        self.advance();
+        out
     }
 }
 
@@ -524,6 +697,75 @@ pub fn outcomes(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_values_reach_every_string_field_of_every_event() {
+        let mut usual = Workload::new(3, 50);
+        let n = usual.records(20_000).len();
+        let share = usual.hostile().len() as f64 / n as f64;
+        assert!((0.002..0.01).contains(&share), "a modest rate: {share}");
+        // More of them, to see every kind in every field.
+        let mut w = Workload::new(3, 50);
+        w.hostile_per_mille = 60;
+        let records = w.records(20_000);
+        let mut again = Workload::new(3, 50);
+        again.hostile_per_mille = 60;
+        assert_eq!(
+            records,
+            again.records(20_000),
+            "deterministic from the seed"
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for &i in w.hostile() {
+            let entry = match LogEntry::decode(&records[i as usize]) {
+                Ok(e) => e,
+                Err(_) => {
+                    seen.insert("record: protobuf string not UTF-8".to_owned());
+                    continue;
+                }
+            };
+            match &entry.body {
+                daas_domain::Body::Poison(_) => seen.insert("record: Move string not UTF-8".into()),
+                daas_domain::Body::Unknown => seen.insert("record: NUL in event type".into()),
+                daas_domain::Body::Event(e) => {
+                    for (field, value) in hostile::string_fields(e) {
+                        for t in hostile::traits(value) {
+                            seen.insert(format!("{field}: {t}"));
+                        }
+                    }
+                    true
+                }
+            };
+        }
+        let mut want = vec![
+            "record: protobuf string not UTF-8".to_owned(),
+            "record: Move string not UTF-8".into(),
+            "record: NUL in event type".into(),
+            "K8sApiRequest.manifest: not UTF-8".into(),
+            "K8sApiRequest.manifest: NUL".into(),
+            "K8sApiRequest.manifest: max length".into(),
+        ];
+        for field in [
+            "StakeSlashed.reason",
+            "ClusterCreated.name",
+            "K8sApiRequest.verb",
+            "K8sApiRequest.api_version",
+            "K8sApiRequest.kind",
+            "K8sApiRequest.namespace",
+            "K8sApiRequest.name",
+            "NodeRegistered.node_name",
+            "NodeRegistered.endpoint",
+            "NodeDeregistered.node_name",
+            "NamespaceGranted.namespace",
+            "NamespaceRevoked.namespace",
+        ] {
+            for t in ["NUL", "control", "max length"] {
+                want.push(format!("{field}: {t}"));
+            }
+        }
+        let missing: Vec<_> = want.iter().filter(|w| !seen.contains(*w)).collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+    }
 
     #[test]
     fn same_seed_same_bytes_and_a_realistic_mix() {

@@ -1,12 +1,24 @@
 //! What the indexer's integration tests share: spawning the binary, waiting
 //! for the log to reach a size.
 
+#![allow(dead_code)] // each test binary uses its own subset
+
 use std::{process::Child, time::Duration};
 
 use daas_testkit::{high_watermark, service, wait_for};
 
 /// Starts the indexer binary against `node_url`, writing `topic`.
 pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Child> {
+    indexer_on(node_url, brokers, topic, "127.0.0.1:0")
+}
+
+/// [`indexer`] with its metrics and `/healthz` on `listen`.
+pub fn indexer_on(
+    node_url: &str,
+    brokers: &str,
+    topic: &str,
+    listen: &str,
+) -> std::io::Result<Child> {
     service(env!("CARGO_BIN_EXE_indexer"))
         .args([
             "run",
@@ -17,7 +29,7 @@ pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Ch
             "--topic",
             topic,
         ])
-        .args(["--metrics-listen", "127.0.0.1:0"])
+        .args(["--metrics-listen", listen])
         .spawn()
 }
 
