@@ -464,7 +464,7 @@ impl Engine {
                     .await?;
                     continue;
                 }
-                if let (Change::Object { key, exists: false }, Some((c, ns))) =
+                if let (Change::Object { key, exists: false, .. }, Some((c, ns))) =
                     (change, &ns_deleted)
                     && key.cluster == *c
                     && key.namespace == *ns
@@ -577,6 +577,7 @@ impl Engine {
                             action: action.into(),
                             key: key.clone(),
                             resource_version: rv,
+                            warnings: a.warnings.clone(),
                         },
                         Some(key),
                     )
