@@ -464,8 +464,12 @@ impl Engine {
                     .await?;
                     continue;
                 }
-                if let (Change::Object { key, exists: false, .. }, Some((c, ns))) =
-                    (change, &ns_deleted)
+                if let (
+                    Change::Object {
+                        key, exists: false, ..
+                    },
+                    Some((c, ns)),
+                ) = (change, &ns_deleted)
                     && key.cluster == *c
                     && key.namespace == *ns
                 {

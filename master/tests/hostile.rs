@@ -58,7 +58,15 @@ impl Log {
     }
 
     /// A request; its id.
-    fn request(&mut self, who: Address, kind: &str, api: &str, ns: &str, name: &str, manifest: &str) -> u64 {
+    fn request(
+        &mut self,
+        who: Address,
+        kind: &str,
+        api: &str,
+        ns: &str,
+        name: &str,
+        manifest: &str,
+    ) -> u64 {
         let id = self.next_request;
         self.next_request += 1;
         let e = Event::K8sApiRequest(K8sApiRequest {
@@ -80,7 +88,9 @@ impl Log {
 }
 
 fn pod(ns: &str, spec: &str) -> String {
-    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {ns}\nspec:\n  containers:\n  - name: app\n    image: busybox:1.36\n{spec}")
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {ns}\nspec:\n  containers:\n  - name: app\n    image: busybox:1.36\n{spec}"
+    )
 }
 
 fn deployment(ns: &str, replicas: i64, selected: &str) -> String {
@@ -90,7 +100,16 @@ fn deployment(ns: &str, replicas: i64, selected: &str) -> String {
 }
 
 /// (kind, apiVersion, namespace, name, manifest, expected code) for a tenant owning `ns`.
-fn hostile(ns: &str) -> Vec<(&'static str, &'static str, String, String, String, &'static str)> {
+fn hostile(
+    ns: &str,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    String,
+    String,
+    String,
+    &'static str,
+)> {
     let own = |s: &str| s.to_owned();
     let rbac = "rbac.authorization.k8s.io/v1";
     vec![
@@ -117,7 +136,10 @@ fn hostile(ns: &str) -> Vec<(&'static str, &'static str, String, String, String,
 async fn registry(client: &Client, prefix: &str) -> anyhow::Result<Vec<(Vec<u8>, i64)>> {
     let mut c = client.clone();
     let resp = c
-        .get(layout(prefix).registry, Some(GetOptions::new().with_prefix()))
+        .get(
+            layout(prefix).registry,
+            Some(GetOptions::new().with_prefix()),
+        )
         .await?;
     Ok(resp
         .kvs()
@@ -136,7 +158,15 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
     // Set-up: the cluster, four tenants each owning a namespace, then each
     // tenant's stake lowered to its tier.
     let mut log = Log::default();
-    log.push(ADMIN, &Event::ClusterCreated(ClusterCreated { cluster_id: CLUSTER, name: "c".into(), admin: ADMIN, timestamp_ms: 0 }));
+    log.push(
+        ADMIN,
+        &Event::ClusterCreated(ClusterCreated {
+            cluster_id: CLUSTER,
+            name: "c".into(),
+            admin: ADMIN,
+            timestamp_ms: 0,
+        }),
+    );
     let tiers = [SUI / 2, SUI, 5 * SUI, 10 * SUI];
     let tenants: Vec<(Address, u64, String)> = tiers
         .iter()
@@ -145,7 +175,14 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
         .collect();
     for (who, _, ns) in &tenants {
         log.stake(*who, 10 * SUI);
-        log.request(*who, "Namespace", "v1", "", ns, &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"));
+        log.request(
+            *who,
+            "Namespace",
+            "v1",
+            "",
+            ns,
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        );
     }
     for (who, tier, _) in &tenants {
         log.stake(*who, *tier);
@@ -170,28 +207,70 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
     let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
     let stop = CancellationToken::new();
     let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
-    engine = apply_log(engine, &args, &Metrics::default(), Some(&mut publisher), Until::Offset(setup_end), None, &stop).await?;
+    engine = apply_log(
+        engine,
+        &args,
+        &Metrics::default(),
+        Some(&mut publisher),
+        Until::Offset(setup_end),
+        None,
+        &stop,
+    )
+    .await?;
     let before = registry(&etcd.client, &prefix).await?;
-    assert_eq!(before.len(), tenants.len(), "the four namespaces: {before:?}");
+    assert_eq!(
+        before.len(),
+        tenants.len(),
+        "the four namespaces: {before:?}"
+    );
 
-    engine = apply_log(engine, &args, &Metrics::default(), Some(&mut publisher), Until::Offset(hostile_end), None, &stop).await?;
-    assert_eq!(registry(&etcd.client, &prefix).await?, before, "hostile requests change nothing in etcd");
+    engine = apply_log(
+        engine,
+        &args,
+        &Metrics::default(),
+        Some(&mut publisher),
+        Until::Offset(hostile_end),
+        None,
+        &stop,
+    )
+    .await?;
+    assert_eq!(
+        registry(&etcd.client, &prefix).await?,
+        before,
+        "hostile requests change nothing in etcd"
+    );
 
-    let engine = apply_log(engine, &args, &Metrics::default(), Some(&mut publisher), Until::Offset(end), None, &stop).await?;
+    let engine = apply_log(
+        engine,
+        &args,
+        &Metrics::default(),
+        Some(&mut publisher),
+        Until::Offset(end),
+        None,
+        &stop,
+    )
+    .await?;
     assert_eq!(engine.next_offset(), end, "the master keeps serving");
 
     let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
     let code_of = |id: u64| {
-        outcomes.iter().find(|o| o.request_id == id).map(|o| match &o.result {
-            OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
-            OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
-        })
+        outcomes
+            .iter()
+            .find(|o| o.request_id == id)
+            .map(|o| match &o.result {
+                OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
+                OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
+            })
     };
     for (id, code, what) in &expected {
         assert_eq!(code_of(*id).as_deref(), Some(*code), "{what}");
     }
     assert_eq!(code_of(valid_id).as_deref(), Some("applied (created)"));
     let after = registry(&etcd.client, &prefix).await?;
-    assert_eq!(after.len(), before.len() + 1, "the valid ConfigMap was written");
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "the valid ConfigMap was written"
+    );
     Ok(())
 }
