@@ -95,13 +95,9 @@ const fn admin_only(
     name_rule: NameRule,
 ) -> KindInfo {
     KindInfo {
-        kind,
-        api_version,
-        plural,
-        etcd_resource,
         namespaced: false,
-        name_rule,
         scope: Scope::ClusterAdmin,
+        ..tenant(kind, api_version, plural, etcd_resource, name_rule)
     }
 }
 

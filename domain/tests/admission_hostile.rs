@@ -3,6 +3,10 @@
 //! by hand from Kubernetes' rules (Pod Security Standards, apimachinery
 //! validation) and the tenancy rules of `docs/decisions/0010-admission.md`.
 
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use cluster::{ADMIN, CLUSTER, TENANT, stake};
 use daas_domain::{
     Address, Bytes, Event, Ledger,
     admission::{Action, Decision, RejectCode},
@@ -10,21 +14,7 @@ use daas_domain::{
     roles::MIST_PER_SUI,
 };
 
-const CLUSTER: Address = Address([0xc1; 32]);
-const ADMIN: Address = Address([0xad; 32]);
-const TENANT: Address = Address([0x7e; 32]);
 const OTHER: Address = Address([0x07; 32]);
-
-fn stake(who: Address, total: u64) -> Event {
-    Event::StakeDeposited(StakeDeposited {
-        staker: who,
-        role: 0,
-        amount: total,
-        total_after: total,
-        epoch: 1,
-        timestamp_ms: 1,
-    })
-}
 
 fn api_version(kind: &str) -> &'static str {
     match kind {
@@ -68,16 +58,8 @@ fn ns_manifest(name: &str, labels: &str) -> String {
 /// A ledger where TENANT owns `team-a` and OTHER owns `team-b` (granting
 /// TENANT editor there), then TENANT's stake is set to `tier`.
 fn ledger(tier: u64) -> Ledger {
-    let mut l = Ledger::default();
-    l.apply(&Event::ClusterCreated(ClusterCreated {
-        cluster_id: CLUSTER,
-        name: "c".into(),
-        admin: ADMIN,
-        timestamp_ms: 0,
-    }));
-    l.apply(&stake(ADMIN, 10 * MIST_PER_SUI));
-    l.apply(&stake(TENANT, 10 * MIST_PER_SUI));
-    l.apply(&stake(OTHER, 10 * MIST_PER_SUI));
+    let ten = 10 * MIST_PER_SUI;
+    let mut l = cluster::with_stakes(&[(ADMIN, ten), (TENANT, ten), (OTHER, ten)]);
     for (who, ns) in [(TENANT, "team-a"), (OTHER, "team-b")] {
         let d = l
             .apply(&request(

@@ -1,33 +1,18 @@
 //! Random and hostile manifests never panic admission, and a refusal
 //! never changes the ledger.
 
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use cluster::{CLUSTER, TENANT};
 use daas_domain::{
-    Address, Bytes, Event, Ledger, admission::Decision, events::*, kinds::KINDS,
-    roles::MIST_PER_SUI,
+    Bytes, Event, Ledger, admission::Decision, events::*, kinds::KINDS, roles::MIST_PER_SUI,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const CLUSTER: Address = Address([0xc1; 32]);
-const ADMIN: Address = Address([0xad; 32]);
-const TENANT: Address = Address([0x7e; 32]);
-
 fn ledger() -> Ledger {
-    let mut l = Ledger::default();
-    l.apply(&Event::ClusterCreated(ClusterCreated {
-        cluster_id: CLUSTER,
-        name: "c".into(),
-        admin: ADMIN,
-        timestamp_ms: 0,
-    }));
-    l.apply(&Event::StakeDeposited(StakeDeposited {
-        staker: TENANT,
-        role: 0,
-        amount: 10 * MIST_PER_SUI,
-        total_after: 10 * MIST_PER_SUI,
-        epoch: 1,
-        timestamp_ms: 1,
-    }));
+    let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
     let ns = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n".to_vec();
     let created = l.apply(&request(0, "team-a".into(), String::new(), ns, "create"));
     assert!(matches!(created.decision, Some(Decision::Admitted(_))));

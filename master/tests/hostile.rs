@@ -148,48 +148,43 @@ async fn registry(client: &Client, prefix: &str) -> anyhow::Result<Vec<(Vec<u8>,
         .collect())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> anyhow::Result<()> {
-    let stack = Stack::from_env()?;
-    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
-    let etcd = TestEtcd::new(&stack).await?;
-    let prefix = etcd.key("hostile/");
+/// The log of the test: set-up, hostile requests, one valid request.
+struct Plan {
+    log: Log,
+    /// Offsets where the set-up and the hostile requests end.
+    setup_end: i64,
+    hostile_end: i64,
+    /// (request id, expected code, what it is) per hostile request.
+    expected: Vec<(u64, &'static str, String)>,
+    valid_id: u64,
+}
 
-    // Set-up: the cluster, four tenants each owning a namespace, then each
-    // tenant's stake lowered to its tier.
+/// The cluster, four tenants each owning a namespace and then lowered to
+/// their tier (0.5, 1, 5, 10 SUI), every hostile request from each, and
+/// a valid ConfigMap from the 10 SUI tenant.
+fn plan() -> Plan {
     let mut log = Log::default();
-    log.push(
-        ADMIN,
-        &Event::ClusterCreated(ClusterCreated {
-            cluster_id: CLUSTER,
-            name: "c".into(),
-            admin: ADMIN,
-            timestamp_ms: 0,
-        }),
-    );
+    let cluster = ClusterCreated {
+        cluster_id: CLUSTER,
+        name: "c".into(),
+        admin: ADMIN,
+        timestamp_ms: 0,
+    };
+    log.push(ADMIN, &Event::ClusterCreated(cluster));
     let tiers = [SUI / 2, SUI, 5 * SUI, 10 * SUI];
-    let tenants: Vec<(Address, u64, String)> = tiers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (Address([0x40 + i as u8; 32]), *t, format!("tier-{i}")))
+    let tenants: Vec<(Address, u64, String)> = (0u8..)
+        .zip(tiers)
+        .map(|(i, t)| (Address([0x40 + i; 32]), t, format!("tier-{i}")))
         .collect();
     for (who, _, ns) in &tenants {
         log.stake(*who, 10 * SUI);
-        log.request(
-            *who,
-            "Namespace",
-            "v1",
-            "",
-            ns,
-            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
-        );
+        let m = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+        log.request(*who, "Namespace", "v1", "", ns, &m);
     }
     for (who, tier, _) in &tenants {
         log.stake(*who, *tier);
     }
     let setup_end = log.records.len() as i64;
-
-    // The hostile requests, then one valid request.
     let mut expected = Vec::new();
     for (who, tier, ns) in &tenants {
         for (kind, api, rns, name, manifest, code) in hostile(ns) {
@@ -198,79 +193,74 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
         }
     }
     let hostile_end = log.records.len() as i64;
-    let (rich, _, rich_ns) = &tenants[3];
-    let valid_id = log.request(*rich, "ConfigMap", "v1", rich_ns, "after", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: {rich_ns}\ndata:\n  ok: \"yes\"\n"));
-    let end = log.records.len() as i64;
-    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
+    let (rich, _, ns) = &tenants[3];
+    let m = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: {ns}\ndata:\n  ok: \"yes\"\n"
+    );
+    let valid_id = log.request(*rich, "ConfigMap", "v1", ns, "after", &m);
+    Plan {
+        log,
+        setup_end,
+        hostile_end,
+        expected,
+        valid_id,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let prefix = etcd.key("hostile/");
+    let plan = plan();
+    let end = plan.log.records.len() as i64;
+    produce(&stack.kafka_brokers, &topic.name, &plan.log.records).await?;
 
     let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
     let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
     let stop = CancellationToken::new();
     let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
-    engine = apply_log(
-        engine,
-        &args,
-        &Metrics::default(),
-        Some(&mut publisher),
-        Until::Offset(setup_end),
-        None,
-        &stop,
-    )
-    .await?;
-    let before = registry(&etcd.client, &prefix).await?;
+    let mut registries = Vec::new();
+    for until in [plan.setup_end, plan.hostile_end, end] {
+        let metrics = Metrics::default();
+        let to = Until::Offset(until);
+        engine = apply_log(
+            engine,
+            &args,
+            &metrics,
+            Some(&mut publisher),
+            to,
+            None,
+            &stop,
+        )
+        .await?;
+        assert_eq!(engine.next_offset(), until, "the master keeps serving");
+        registries.push(registry(&etcd.client, &prefix).await?);
+    }
     assert_eq!(
-        before.len(),
-        tenants.len(),
-        "the four namespaces: {before:?}"
+        registries[0].len(),
+        4,
+        "the four namespaces: {:?}",
+        registries[0]
     );
-
-    engine = apply_log(
-        engine,
-        &args,
-        &Metrics::default(),
-        Some(&mut publisher),
-        Until::Offset(hostile_end),
-        None,
-        &stop,
-    )
-    .await?;
     assert_eq!(
-        registry(&etcd.client, &prefix).await?,
-        before,
+        registries[1], registries[0],
         "hostile requests change nothing in etcd"
     );
-
-    let engine = apply_log(
-        engine,
-        &args,
-        &Metrics::default(),
-        Some(&mut publisher),
-        Until::Offset(end),
-        None,
-        &stop,
-    )
-    .await?;
-    assert_eq!(engine.next_offset(), end, "the master keeps serving");
+    assert_eq!(registries[2].len(), 5, "the valid ConfigMap was written");
 
     let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
     let code_of = |id: u64| {
-        outcomes
-            .iter()
-            .find(|o| o.request_id == id)
-            .map(|o| match &o.result {
-                OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
-                OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
-            })
+        let o = outcomes.iter().find(|o| o.request_id == id)?;
+        Some(match &o.result {
+            OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
+            OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
+        })
     };
-    for (id, code, what) in &expected {
+    for (id, code, what) in &plan.expected {
         assert_eq!(code_of(*id).as_deref(), Some(*code), "{what}");
     }
-    assert_eq!(code_of(valid_id).as_deref(), Some("applied (created)"));
-    let after = registry(&etcd.client, &prefix).await?;
-    assert_eq!(
-        after.len(),
-        before.len() + 1,
-        "the valid ConfigMap was written"
-    );
+    assert_eq!(code_of(plan.valid_id).as_deref(), Some("applied (created)"));
     Ok(())
 }

@@ -32,15 +32,23 @@ fn keyed<'a>(
     Ok(map)
 }
 
+/// Every value of the map at `field` must be base64.
+fn base64_values(map: Option<&Map<String, Value>>, field: &str) -> Checked {
+    match map
+        .into_iter()
+        .flatten()
+        .find(|(_, v)| !decode_base64(v.as_str().unwrap_or_default()))
+    {
+        Some((k, _)) => Err(invalid(format!("{field}[{k}]"), "is not valid base64")),
+        None => Ok(()),
+    }
+}
+
 /// A Secret: keys valid, `data` base64, the type's required keys present.
 pub fn validate_secret(object: &Value) -> Checked {
     let data = keyed(object, "data")?;
     let string_data = keyed(object, "stringData")?;
-    for (k, v) in data.into_iter().flatten() {
-        if !decode_base64(v.as_str().unwrap_or_default()) {
-            return Err(invalid(format!("data[{k}]"), "is not valid base64"));
-        }
-    }
+    base64_values(data, "data")?;
     let has = |k: &str| {
         data.is_some_and(|m| m.contains_key(k)) || string_data.is_some_and(|m| m.contains_key(k))
     };
@@ -77,10 +85,8 @@ pub fn validate_secret(object: &Value) -> Checked {
 pub fn validate_config_map(object: &Value) -> Checked {
     let data = keyed(object, "data")?;
     let binary = keyed(object, "binaryData")?;
-    for (k, v) in binary.into_iter().flatten() {
-        if !decode_base64(v.as_str().unwrap_or_default()) {
-            return Err(invalid(format!("binaryData[{k}]"), "is not valid base64"));
-        }
+    base64_values(binary, "binaryData")?;
+    for k in binary.into_iter().flat_map(|m| m.keys()) {
         if data.is_some_and(|d| d.contains_key(k)) {
             return Err(invalid(
                 format!("data[{k}]"),
