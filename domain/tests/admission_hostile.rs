@@ -387,6 +387,28 @@ fn immutable_fields_stay_as_created() {
         &request(TENANT, "apply", "Deployment", "team-a", "web", &reselected),
     );
 
+    let job = |image: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: a\n        image: {image}\n"
+        )
+    };
+    admitted(
+        &mut l,
+        &request(TENANT, "apply", "Job", "team-a", "j", &job("x:1")),
+    );
+    admitted(
+        &mut l,
+        &request(TENANT, "apply", "Job", "team-a", "j", &job("x:1")),
+    );
+    assert_eq!(
+        refused(
+            &mut l,
+            &request(TENANT, "apply", "Job", "team-a", "j", &job("x:2"))
+        ),
+        RejectCode::ImmutableField,
+        "a Job's template is immutable"
+    );
+
     let frozen =
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\nimmutable: true\ndata:\n  k: v\n";
     admitted(
