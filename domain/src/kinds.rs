@@ -86,18 +86,12 @@ const fn tenant(
     }
 }
 
-/// A cluster-scoped kind only the cluster admin may write.
-const fn admin_only(
-    kind: &'static str,
-    api_version: &'static str,
-    plural: &'static str,
-    etcd_resource: &'static str,
-    name_rule: NameRule,
-) -> KindInfo {
+/// `kind` as a cluster-scoped kind only the cluster admin may write.
+const fn admin_only(kind: KindInfo) -> KindInfo {
     KindInfo {
         namespaced: false,
         scope: Scope::ClusterAdmin,
-        ..tenant(kind, api_version, plural, etcd_resource, name_rule)
+        ..kind
     }
 }
 
@@ -174,69 +168,69 @@ pub const KINDS: [KindInfo; 24] = [
         "rolebindings",
         PathSegment,
     ),
-    admin_only(
+    admin_only(tenant(
         "ClusterRole",
         RBAC,
         "clusterroles",
         "clusterroles",
         PathSegment,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "ClusterRoleBinding",
         RBAC,
         "clusterrolebindings",
         "clusterrolebindings",
         PathSegment,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "PersistentVolume",
         "v1",
         "persistentvolumes",
         "persistentvolumes",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "StorageClass",
         "storage.k8s.io/v1",
         "storageclasses",
         "storageclasses",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "PriorityClass",
         "scheduling.k8s.io/v1",
         "priorityclasses",
         "priorityclasses",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "ValidatingWebhookConfiguration",
         WEBHOOKS,
         "validatingwebhookconfigurations",
         "validatingwebhookconfigurations",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "MutatingWebhookConfiguration",
         WEBHOOKS,
         "mutatingwebhookconfigurations",
         "mutatingwebhookconfigurations",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "CustomResourceDefinition",
         "apiextensions.k8s.io/v1",
         "customresourcedefinitions",
         "apiextensions.k8s.io/customresourcedefinitions",
         Subdomain,
-    ),
-    admin_only(
+    )),
+    admin_only(tenant(
         "APIService",
         "apiregistration.k8s.io/v1",
         "apiservices",
         "apiregistration.k8s.io/apiservices",
         Subdomain,
-    ),
+    )),
 ];
 
 /// Kinds that grant cluster-wide power but are not applied from the log:
