@@ -111,6 +111,13 @@ pub async fn submit_one(s: &mut Session, verb: &str, doc: &Doc) -> anyhow::Resul
     Ok((id, sub.tx.digest.to_string()))
 }
 
+/// Prints an outcome's warnings as kubectl does (`Warning: ...`, on stderr).
+pub fn print_warnings(o: &OutcomeView) {
+    for w in &o.warnings {
+        eprintln!("Warning: {w}");
+    }
+}
+
 /// kubectl's line for an outcome.
 pub fn line(shown: &str, o: &OutcomeView) -> String {
     if o.is_applied() {
@@ -160,6 +167,7 @@ pub async fn run(s: &mut Session, verb: &str, docs: &[Doc], wait: &WaitArgs) -> 
         };
         match master.wait(id, wait.timeout).await {
             Ok(o) => {
+                print_warnings(&o);
                 if o.is_applied() {
                     println!("{}", line(&sub.shown, &o));
                 } else {
@@ -223,6 +231,7 @@ pub async fn status(master_url: &str, what: &str) -> anyhow::Result<()> {
         } else {
             format!("request {}", o.request_id)
         };
+        print_warnings(o);
         println!("{}", line(&shown, o));
     }
     Ok(())

@@ -1,19 +1,37 @@
 //! Admission: the pure decision on one `K8sAPIRequest`, made from the ledger
-//! state at the request's place in the log.
+//! state at the request's place in the log. It does what kube-apiserver's
+//! validation and Pod Security admission would have done, because the
+//! master writes admitted objects straight into etcd.
 //!
 //! The checks run in a fixed order and the first failure decides, so every
-//! replica gives the same reason: cluster, verb, kind, tier, size, manifest,
-//! namespace, then object existence. The master turns an admitted request into
-//! etcd writes; a rejected one changes nothing anywhere.
+//! replica gives the same reason:
+//!
+//! 1. the request: cluster, verb, kind, size, names ([`request`]);
+//! 2. authority that no stake buys: admin-only kinds, system namespaces;
+//! 3. the manifest: syntax and duplicate keys, identity, field validation
+//!    ([`crate::manifest`], [`crate::validation`]);
+//! 4. tenancy of the content: node pinning, powerful RoleBindings,
+//!    privileged namespace labels ([`crate::tenancy`]), then Pod Security
+//!    ([`crate::pod_security`]; restricted findings become warnings);
+//! 5. the stake tier, then the namespace (ownership, grants);
+//! 6. the object's existence (create/update/delete), then immutable fields.
+//!
+//! Content comes before the tier so a hostile manifest is refused for what
+//! it is at every tier. The master turns an admitted request into etcd
+//! writes; a rejected one changes nothing anywhere.
 
 use serde_json::Value;
 
 use crate::{
     events::K8sApiRequest,
-    kinds::{self, KindInfo, check_name},
+    kinds::{self, KindInfo, Scope},
     ledger::{Denied, Ledger, ObjectKey},
     manifest::{self, Claimed, ManifestError},
+    memo::Memo,
+    pod_security::{self, Level},
     roles::{MIST_PER_SUI, Verb},
+    templates, tenancy,
+    validation::{self, Problem},
 };
 
 /// What an admitted request does.
@@ -36,6 +54,10 @@ pub struct Admitted {
     pub action: Action,
     /// The parsed manifest for create/update; `None` for delete.
     pub object: Option<Value>,
+    /// Warnings for the requester (Pod Security `restricted` findings), as kubectl prints them.
+    pub warnings: Vec<String>,
+    /// What the ledger remembers of the object (`None` for delete).
+    pub memo: Option<Memo>,
 }
 
 /// Why a request was refused. Mirrors `daas.v1.RejectCode`.
@@ -45,7 +67,7 @@ pub enum RejectCode {
     InsufficientStake,
     /// Someone else's namespace, no grant, not an admin.
     NamespaceForbidden,
-    /// The manifest does not parse or a field is wrong.
+    /// The manifest does not parse, or disagrees with the request's identity.
     MalformedManifest,
     /// The manifest is over the size limit.
     Oversize,
@@ -59,6 +81,26 @@ pub enum RejectCode {
     NamespaceNotFound,
     /// The request names a cluster the ledger does not know.
     WrongCluster,
+    /// A pod (or pod template) violates the namespace's enforced Pod Security level.
+    PodSecurity,
+    /// The kind grants cluster-wide power: cluster admin only.
+    ClusterScopedForbidden,
+    /// The object's name or namespace is not a valid Kubernetes name.
+    InvalidName,
+    /// A field fails kube-apiserver's validation.
+    InvalidObject,
+    /// The manifest holds a mapping key twice.
+    DuplicateKey,
+    /// A system namespace (or a namespace named like one): cluster admin only.
+    SystemNamespace,
+    /// `nodeName` or a toleration of the operator's `daas.io/*` taints.
+    NodePinning,
+    /// An update changes a field kube keeps immutable.
+    ImmutableField,
+    /// Only the cluster admin may label a namespace `privileged`.
+    PrivilegedNamespace,
+    /// A RoleBinding to cluster-admin/admin/edit outside the sender's own namespace.
+    RoleEscalation,
 }
 
 impl RejectCode {
@@ -74,6 +116,16 @@ impl RejectCode {
             RejectCode::Conflict => "conflict",
             RejectCode::NamespaceNotFound => "namespace_not_found",
             RejectCode::WrongCluster => "wrong_cluster",
+            RejectCode::PodSecurity => "pod_security",
+            RejectCode::ClusterScopedForbidden => "cluster_scoped_forbidden",
+            RejectCode::InvalidName => "invalid_name",
+            RejectCode::InvalidObject => "invalid_object",
+            RejectCode::DuplicateKey => "duplicate_key",
+            RejectCode::SystemNamespace => "system_namespace",
+            RejectCode::NodePinning => "node_pinning",
+            RejectCode::ImmutableField => "immutable_field",
+            RejectCode::PrivilegedNamespace => "privileged_namespace",
+            RejectCode::RoleEscalation => "role_escalation",
         }
     }
 }
@@ -96,8 +148,11 @@ pub enum Decision {
     Rejected(Rejection),
 }
 
-fn reject(code: RejectCode, message: impl Into<String>) -> Decision {
-    Decision::Rejected(Rejection {
+/// A step's refusal.
+type Step<T = ()> = Result<T, Rejection>;
+
+fn reject<T>(code: RejectCode, message: impl Into<String>) -> Step<T> {
+    Err(Rejection {
         code,
         message: message.into(),
     })
@@ -113,151 +168,406 @@ pub fn sui(mist: u64) -> String {
     }
 }
 
-fn insufficient(req: &K8sApiRequest, kind: &str, need: u64, have: u64) -> Decision {
-    reject(
-        RejectCode::InsufficientStake,
-        format!(
-            "{} on {kind} needs a stake of {}; {} has {}",
-            req.verb,
-            sui(need),
-            req.sender,
-            sui(have)
-        ),
-    )
-}
-
 /// Decides `req` against `ledger` (the state just before the request).
 pub fn decide(ledger: &Ledger, req: &K8sApiRequest) -> Decision {
-    use RejectCode::*;
-    if ledger.cluster(req.cluster_id).is_none() {
-        return reject(
-            WrongCluster,
-            format!("cluster {} is not known", req.cluster_id),
-        );
+    match decide_steps(ledger, req) {
+        Ok(a) => Decision::Admitted(a),
+        Err(r) => Decision::Rejected(r),
     }
-    let Some(verb) = Verb::parse(&req.verb) else {
-        return reject(
-            UnsupportedVerb,
-            format!("verb {:?} is not supported", req.verb),
-        );
-    };
-    if verb.is_read() {
-        return reject(
-            UnsupportedVerb,
-            format!(
-                "{} is a read; reads are served by the API server, not applied from the log",
-                req.verb
-            ),
-        );
-    }
-    let Some(info) = kinds::lookup(&req.kind) else {
-        return reject(
-            UnsupportedKind,
-            format!("kind {:?} is not managed", req.kind),
-        );
-    };
-    if info.api_version != req.api_version {
-        return reject(
-            UnsupportedKind,
-            format!(
-                "{} is served as {}, not {}",
-                info.kind, info.api_version, req.api_version
-            ),
-        );
-    }
-    let namespace = if info.namespaced {
-        req.namespace.as_str()
-    } else {
-        ""
-    };
-    if let Err(Denied::Tier { need, have }) =
-        ledger.may(req.cluster_id, req.sender, verb, info.kind, "")
-    {
-        return insufficient(req, info.kind, need, have);
-    }
-    if req.manifest.len() > crate::roles::MAX_MANIFEST_BYTES {
-        return reject(
-            Oversize,
-            ManifestError::Oversize {
-                size: req.manifest.len(),
-                limit: crate::roles::MAX_MANIFEST_BYTES,
-            }
-            .to_string(),
-        );
-    }
-    let object = if verb == Verb::Delete {
-        if let Err(reason) = check_name(info, &req.name) {
-            return reject(MalformedManifest, format!("name: {reason}"));
-        }
-        None
-    } else {
-        let claimed = Claimed {
-            api_version: &req.api_version,
-            kind: &req.kind,
-            namespace,
-            name: &req.name,
-        };
-        match manifest::parse(req.manifest.as_ref(), info, claimed) {
-            Ok(v) => Some(v),
-            Err(e @ ManifestError::Oversize { .. }) => return reject(Oversize, e.to_string()),
-            Err(e) => return reject(MalformedManifest, e.to_string()),
-        }
-    };
-    if info.namespaced && namespace.is_empty() {
-        return reject(
-            MalformedManifest,
-            format!("{} is namespaced: a namespace is required", info.kind),
-        );
-    }
+}
 
-    // Who may touch the namespace (for Namespace objects: the namespace itself).
-    let scope = if info.namespaced {
-        namespace
-    } else {
-        req.name.as_str()
+/// Who asks for what, once the request itself is known to be well formed.
+struct Asked<'r> {
+    req: &'r K8sApiRequest,
+    verb: Verb,
+    info: &'static KindInfo,
+    /// The namespace the object lives in ("" for cluster-scoped kinds).
+    namespace: &'r str,
+    /// The namespace whose owner decides (for a Namespace: itself).
+    scope: &'r str,
+    admin: bool,
+}
+
+fn decide_steps(ledger: &Ledger, req: &K8sApiRequest) -> Step<Admitted> {
+    let asked = request::check(ledger, req)?;
+    authority(&asked)?;
+    let (object, warnings) = match asked.verb {
+        Verb::Delete => (None, Vec::new()),
+        _ => {
+            let object = parse(&asked)?;
+            content(&asked, &object)?;
+            role_escalation(ledger, &asked, &object)?;
+            let warnings = pod_security_warnings(ledger, &asked, &object)?;
+            (Some(object), warnings)
+        }
     };
-    let ns_exists = ledger.namespace_owner(req.cluster_id, scope).is_some();
-    let creating_namespace = info.kind == "Namespace" && !ns_exists;
-    if !creating_namespace {
-        match ledger.may(req.cluster_id, req.sender, verb, info.kind, scope) {
-            Ok(()) => {}
-            Err(Denied::NoNamespace) => {
+    access(ledger, &asked)?;
+    let action = action(ledger, &asked)?;
+    let memo = object.as_ref().map(|o| Memo::of(asked.info.kind, o));
+    if action == Action::Update
+        && let Some(next) = &memo
+    {
+        immutable(ledger, req, next)?;
+    }
+    Ok(Admitted {
+        kind: asked.info,
+        action,
+        object,
+        warnings,
+        memo,
+    })
+}
+
+mod request {
+    //! Step 1: the request's own fields.
+    use super::*;
+
+    /// Cluster, verb, kind, size and names; who asks for what.
+    pub(super) fn check<'r>(ledger: &Ledger, req: &'r K8sApiRequest) -> Step<Asked<'r>> {
+        use RejectCode::*;
+        if ledger.cluster(req.cluster_id).is_none() {
+            return reject(
+                WrongCluster,
+                format!("cluster {} is not known", req.cluster_id),
+            );
+        }
+        let verb = match Verb::parse(&req.verb) {
+            None => {
                 return reject(
-                    NamespaceNotFound,
-                    format!("namespace {scope:?} does not exist"),
+                    UnsupportedVerb,
+                    format!("verb {:?} is not supported", req.verb),
                 );
             }
-            Err(Denied::NotYours { owner }) => {
+            Some(v) if v.is_read() => {
                 return reject(
-                    NamespaceForbidden,
+                    UnsupportedVerb,
                     format!(
-                        "namespace {scope:?} belongs to {owner}; {} has no grant there",
-                        req.sender
+                        "{} is a read; reads are served by the API server, not applied from the log",
+                        req.verb
                     ),
                 );
             }
-            Err(Denied::Tier { need, have }) => return insufficient(req, info.kind, need, have),
+            Some(v) => v,
+        };
+        let admin = ledger.is_admin(req.cluster_id, req.sender);
+        let info = kind(req, admin)?;
+        if req.manifest.len() > crate::roles::MAX_MANIFEST_BYTES {
+            let e = ManifestError::Oversize {
+                size: req.manifest.len(),
+                limit: crate::roles::MAX_MANIFEST_BYTES,
+            };
+            return reject(Oversize, e.to_string());
         }
+        let namespace = if info.namespaced {
+            req.namespace.as_str()
+        } else {
+            ""
+        };
+        names(info, req, namespace)?;
+        let scope = if info.namespaced {
+            namespace
+        } else {
+            req.name.as_str()
+        };
+        Ok(Asked {
+            req,
+            verb,
+            info,
+            namespace,
+            scope,
+            admin,
+        })
     }
 
-    let key = ObjectKey::of(req);
-    let exists = ledger.object_exists(&key) || (info.kind == "Namespace" && ns_exists);
-    let shown = format!("{} {:?}", info.kubectl_name(), req.name);
-    let action = match (verb, exists) {
-        (Verb::Create, true) => return reject(Conflict, format!("{shown} already exists")),
-        (Verb::Create | Verb::Apply, false) => Action::Create,
-        (Verb::Apply | Verb::Replace, true) => Action::Update,
-        (Verb::Replace | Verb::Delete, false) => {
-            return reject(Conflict, format!("{shown} does not exist"));
+    fn kind(req: &K8sApiRequest, admin: bool) -> Step<&'static KindInfo> {
+        use RejectCode::*;
+        if !admin && kinds::UNMANAGED_ADMIN_KINDS.contains(&req.kind.as_str()) {
+            return reject(
+                ClusterScopedForbidden,
+                format!(
+                    "{} grants cluster-wide power: only the cluster admin may write it",
+                    req.kind
+                ),
+            );
         }
-        (Verb::Delete, true) => Action::Delete,
-        (Verb::Get | Verb::List | Verb::Watch, _) => {
-            return reject(UnsupportedVerb, format!("{} is a read", req.verb));
+        let Some(info) = kinds::lookup(&req.kind) else {
+            return reject(
+                UnsupportedKind,
+                format!("kind {:?} is not managed", req.kind),
+            );
+        };
+        if info.api_version != req.api_version {
+            return reject(
+                UnsupportedKind,
+                format!(
+                    "{} is served as {}, not {}",
+                    info.kind, info.api_version, req.api_version
+                ),
+            );
         }
+        Ok(info)
+    }
+
+    fn names(info: &KindInfo, req: &K8sApiRequest, namespace: &str) -> Step {
+        if let Err(reason) = kinds::check_name(info, &req.name) {
+            return reject(RejectCode::InvalidName, format!("metadata.name: {reason}"));
+        }
+        if info.namespaced {
+            if namespace.is_empty() {
+                return reject(
+                    RejectCode::InvalidName,
+                    format!(
+                        "metadata.namespace: {} is namespaced: a namespace is required",
+                        info.kind
+                    ),
+                );
+            }
+            if let Err(reason) = validation::names::dns1123_label(namespace) {
+                return reject(
+                    RejectCode::InvalidName,
+                    format!("metadata.namespace: {reason}"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Step 2: what no stake buys.
+fn authority(asked: &Asked<'_>) -> Step {
+    if asked.admin {
+        return Ok(());
+    }
+    if asked.info.scope == Scope::ClusterAdmin {
+        return reject(
+            RejectCode::ClusterScopedForbidden,
+            format!(
+                "{} grants cluster-wide power: only the cluster admin may write it",
+                asked.info.kind
+            ),
+        );
+    }
+    if tenancy::is_system_namespace(asked.scope) {
+        return reject(
+            RejectCode::SystemNamespace,
+            format!(
+                "{:?} is a system namespace (or named like one): only the cluster admin may write there",
+                asked.scope
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Step 3: the manifest parses, matches the request and is valid.
+fn parse(asked: &Asked<'_>) -> Step<Value> {
+    let req = asked.req;
+    let claimed = Claimed {
+        api_version: &req.api_version,
+        kind: &req.kind,
+        namespace: asked.namespace,
+        name: &req.name,
     };
-    Decision::Admitted(Admitted {
-        kind: info,
-        action,
-        object,
-    })
+    let object = match manifest::parse(req.manifest.as_ref(), asked.info, claimed) {
+        Ok(v) => v,
+        Err(e @ ManifestError::Oversize { .. }) => {
+            return reject(RejectCode::Oversize, e.to_string());
+        }
+        Err(e @ ManifestError::DuplicateKey(_)) => {
+            return reject(RejectCode::DuplicateKey, e.to_string());
+        }
+        Err(e) => return reject(RejectCode::MalformedManifest, e.to_string()),
+    };
+    if let Err(invalid) = validation::validate(asked.info, &object) {
+        let code = match invalid.problem {
+            Problem::Name => RejectCode::InvalidName,
+            Problem::Object => RejectCode::InvalidObject,
+        };
+        return reject(
+            code,
+            format!("{} {:?} is invalid: {invalid}", asked.info.kind, req.name),
+        );
+    }
+    Ok(object)
+}
+
+/// Step 4a: what tenants may not put in an object.
+fn content(asked: &Asked<'_>, object: &Value) -> Step {
+    if asked.admin {
+        return Ok(());
+    }
+    let kind = asked.info.kind;
+    if let Some(r) = tenancy::node_pinning(kind, object) {
+        return reject(
+            RejectCode::NodePinning,
+            format!("{}: {}", r.field, r.reason),
+        );
+    }
+    if let Some(r) = tenancy::privileged_label(kind, object) {
+        return reject(
+            RejectCode::PrivilegedNamespace,
+            format!("{}: {}", r.field, r.reason),
+        );
+    }
+    Ok(())
+}
+
+/// Step 4b: Pod Security at the namespace's level; the warnings at `restricted`.
+fn pod_security_warnings(ledger: &Ledger, asked: &Asked<'_>, object: &Value) -> Step<Vec<String>> {
+    let Some(site) = templates::pod_site(asked.info.kind, object) else {
+        return Ok(Vec::new());
+    };
+    let level = namespace_level(ledger, asked);
+    let found = pod_security::evaluate(&site);
+    let enforced: Vec<String> = found
+        .iter()
+        .filter(|v| v.level <= level)
+        .map(ToString::to_string)
+        .collect();
+    if !enforced.is_empty() {
+        return reject(
+            RejectCode::PodSecurity,
+            format!(
+                "violates PodSecurity \"{}:latest\": {}",
+                level.as_str(),
+                enforced.join("; ")
+            ),
+        );
+    }
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Ok(vec![format!(
+        "would violate PodSecurity \"restricted:latest\": {}",
+        all.join("; ")
+    )])
+}
+
+/// The enforced Pod Security level of the request's namespace: its
+/// Namespace's label when the ledger remembers one, else `baseline`.
+fn namespace_level(ledger: &Ledger, asked: &Asked<'_>) -> Level {
+    let key = ObjectKey {
+        cluster: asked.req.cluster_id,
+        kind: "Namespace".into(),
+        namespace: String::new(),
+        name: asked.namespace.to_owned(),
+    };
+    ledger
+        .memo(&key)
+        .and_then(|m| m.pod_security)
+        .unwrap_or(Level::Baseline)
+}
+
+/// Step 5: the stake tier, then the namespace (ownership, grants).
+fn access(ledger: &Ledger, asked: &Asked<'_>) -> Step {
+    let req = asked.req;
+    let insufficient = |need: u64, have: u64| {
+        reject(
+            RejectCode::InsufficientStake,
+            format!(
+                "{} on {} needs a stake of {}; {} has {}",
+                req.verb,
+                asked.info.kind,
+                sui(need),
+                req.sender,
+                sui(have)
+            ),
+        )
+    };
+    if let Err(Denied::Tier { need, have }) =
+        ledger.may(req.cluster_id, req.sender, asked.verb, asked.info.kind, "")
+    {
+        return insufficient(need, have);
+    }
+    let ns_exists = ledger
+        .namespace_owner(req.cluster_id, asked.scope)
+        .is_some();
+    if (asked.info.kind == "Namespace" && !ns_exists) || asked.info.scope == Scope::ClusterAdmin {
+        return Ok(());
+    }
+    match ledger.may(
+        req.cluster_id,
+        req.sender,
+        asked.verb,
+        asked.info.kind,
+        asked.scope,
+    ) {
+        Ok(()) => {}
+        Err(Denied::NoNamespace) => {
+            return reject(
+                RejectCode::NamespaceNotFound,
+                format!("namespace {:?} does not exist", asked.scope),
+            );
+        }
+        Err(Denied::NotYours { owner }) => {
+            return reject(
+                RejectCode::NamespaceForbidden,
+                format!(
+                    "namespace {:?} belongs to {owner}; {} has no grant there",
+                    asked.scope, req.sender
+                ),
+            );
+        }
+        Err(Denied::Tier { need, have }) => return insufficient(need, have),
+    }
+    Ok(())
+}
+
+/// Step 4a: a RoleBinding to a powerful ClusterRole only where the sender
+/// owns the namespace (a namespace that does not exist is refused later).
+fn role_escalation(ledger: &Ledger, asked: &Asked<'_>, object: &Value) -> Step {
+    let req = asked.req;
+    let owner = ledger.namespace_owner(req.cluster_id, asked.namespace);
+    if asked.admin || owner.is_none_or(|o| o == req.sender) {
+        return Ok(());
+    }
+    match tenancy::binds_powerful_role(asked.info.kind, object) {
+        Some(r) => reject(
+            RejectCode::RoleEscalation,
+            format!("{}: {}", r.field, r.reason),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Step 6: what the request does to the object, given whether it exists.
+fn action(ledger: &Ledger, asked: &Asked<'_>) -> Step<Action> {
+    let req = asked.req;
+    let ns_exists = ledger
+        .namespace_owner(req.cluster_id, asked.scope)
+        .is_some();
+    let exists =
+        ledger.object_exists(&ObjectKey::of(req)) || (asked.info.kind == "Namespace" && ns_exists);
+    let shown = format!("{} {:?}", asked.info.kubectl_name(), req.name);
+    match (asked.verb, exists) {
+        (Verb::Create, true) => reject(RejectCode::Conflict, format!("{shown} already exists")),
+        (Verb::Create | Verb::Apply, false) => Ok(Action::Create),
+        (Verb::Apply | Verb::Replace, true) => Ok(Action::Update),
+        (Verb::Replace | Verb::Delete, false) => {
+            reject(RejectCode::Conflict, format!("{shown} does not exist"))
+        }
+        (Verb::Delete, true) => Ok(Action::Delete),
+        (Verb::Get | Verb::List | Verb::Watch, _) => reject(
+            RejectCode::UnsupportedVerb,
+            format!("{} is a read", req.verb),
+        ),
+    }
+}
+
+/// Step 6b: an update keeps the fields kube keeps immutable.
+fn immutable(ledger: &Ledger, req: &K8sApiRequest, next: &Memo) -> Step {
+    let Some(previous) = ledger.memo(&ObjectKey::of(req)) else {
+        return Ok(());
+    };
+    match previous.changed_field(next) {
+        Some(field) => reject(
+            RejectCode::ImmutableField,
+            format!(
+                "{} {:?} is invalid: {field}: field is immutable",
+                req.kind, req.name
+            ),
+        ),
+        None => Ok(()),
+    }
 }

@@ -160,6 +160,9 @@ pub enum Change {
         key: ObjectKey,
         /// Whether it exists now.
         exists: bool,
+        /// What admission remembers of it (see [`crate::memo`]); `None` when nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memo: Option<crate::memo::Memo>,
     },
     /// A PCR set was registered.
     PcrSet {
@@ -240,6 +243,8 @@ pub struct Ledger {
     grants: BTreeMap<(ObjectId, String, Address), NamespaceRole>,
     namespaces: BTreeMap<(ObjectId, String), Address>,
     objects: BTreeSet<ObjectKey>,
+    /// Admission's memo per object (only non-empty ones).
+    memos: BTreeMap<ObjectKey, crate::memo::Memo>,
     pcr_sets: BTreeMap<u64, PcrSet>,
     enclaves: BTreeMap<Bytes, u64>,
 }
@@ -421,11 +426,26 @@ impl Ledger {
         let key = ObjectKey::of(req);
         let exists = a.action != admission::Action::Delete;
         if exists {
-            if self.objects.insert(key.clone()) {
-                changes.push(Change::Object { key, exists: true });
+            let memo = a.memo.clone().filter(|m| !m.is_empty());
+            let memo_changed = self.memos.get(&key) != memo.as_ref();
+            match &memo {
+                Some(m) => self.memos.insert(key.clone(), m.clone()),
+                None => self.memos.remove(&key),
+            };
+            if self.objects.insert(key.clone()) || memo_changed {
+                changes.push(Change::Object {
+                    key,
+                    exists: true,
+                    memo,
+                });
             }
         } else if self.objects.remove(&key) {
-            changes.push(Change::Object { key, exists: false });
+            self.memos.remove(&key);
+            changes.push(Change::Object {
+                key,
+                exists: false,
+                memo: None,
+            });
         }
         if req.kind != "Namespace" {
             return;
@@ -457,7 +477,9 @@ impl Ledger {
                 .collect();
             for k in inside {
                 self.objects.remove(&k);
+                self.memos.remove(&k);
                 changes.push(Change::Object {
+                    memo: None,
                     key: k,
                     exists: false,
                 });
@@ -520,12 +542,16 @@ impl Ledger {
                     None => self.namespaces.remove(&k),
                 };
             }
-            Change::Object { key, exists } => {
+            Change::Object { key, exists, memo } => {
                 if *exists {
                     self.objects.insert(key.clone());
                 } else {
                     self.objects.remove(key);
                 }
+                match memo.as_ref().filter(|_| *exists) {
+                    Some(m) => self.memos.insert(key.clone(), m.clone()),
+                    None => self.memos.remove(key),
+                };
             }
             Change::PcrSet { version, set } => {
                 self.pcr_sets.insert(*version, set.clone());
@@ -621,6 +647,11 @@ impl Ledger {
     /// Whether the tenant object exists.
     pub fn object_exists(&self, key: &ObjectKey) -> bool {
         self.objects.contains(key)
+    }
+
+    /// What admission remembers of an existing object (see [`crate::memo`]).
+    pub fn memo(&self, key: &ObjectKey) -> Option<&crate::memo::Memo> {
+        self.memos.get(key)
     }
 
     /// Whether a registered enclave key exists and under which PCR version.

@@ -8,7 +8,14 @@
 //! - [`ledger`]: the state machine over events (stakes, nodes, grants,
 //!   namespaces, enclaves) and its questions;
 //! - [`admission`]: the decision on each kubectl request;
-//! - [`manifest`], [`kinds`]: manifest checks and the managed kinds' etcd layout;
+//! - [`manifest`], [`kinds`]: manifest parsing (duplicate keys refused) and
+//!   the managed kinds' etcd layout and who may write them;
+//! - [`validation`]: field validation as kube-apiserver's;
+//! - [`pod_security`]: the Pod Security Standards, as Pod Security admission;
+//! - [`tenancy`]: what only the cluster admin may do (system namespaces,
+//!   node pinning, powerful bindings, privileged namespaces);
+//! - [`templates`]: where objects carry pods;
+//! - [`memo`]: what admission remembers of admitted objects;
 //! - [`roles`]: roles, minimums, lock periods, tiers (the contract's constants);
 //! - [`position`]: where a record sits in the chain's total order;
 //! - [`record`]: log records and their protobuf form on the log topic;
@@ -21,10 +28,15 @@ pub mod events;
 pub mod kinds;
 pub mod ledger;
 pub mod manifest;
+pub mod memo;
 pub mod outcome;
+pub mod pod_security;
 pub mod position;
 pub mod record;
 pub mod roles;
+pub mod templates;
+pub mod tenancy;
+pub mod validation;
 
 pub use address::{Address, ObjectId};
 pub use bytes::Bytes;

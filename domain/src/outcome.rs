@@ -36,6 +36,8 @@ pub enum OutcomeResult {
         key: String,
         /// etcd mod_revision after the write; 0 after a delete.
         resource_version: i64,
+        /// Warnings for the requester (kubectl prints each as `Warning: ...`).
+        warnings: Vec<String>,
     },
     /// The request was refused and changed nothing.
     Rejected(Rejection),
@@ -43,7 +45,7 @@ pub enum OutcomeResult {
 
 impl RejectCode {
     /// Every code, in protobuf order (`daas.v1.RejectCode` = index + 1).
-    pub const ALL: [RejectCode; 9] = [
+    pub const ALL: [RejectCode; 19] = [
         RejectCode::InsufficientStake,
         RejectCode::NamespaceForbidden,
         RejectCode::MalformedManifest,
@@ -53,6 +55,16 @@ impl RejectCode {
         RejectCode::Conflict,
         RejectCode::NamespaceNotFound,
         RejectCode::WrongCluster,
+        RejectCode::PodSecurity,
+        RejectCode::ClusterScopedForbidden,
+        RejectCode::InvalidName,
+        RejectCode::InvalidObject,
+        RejectCode::DuplicateKey,
+        RejectCode::SystemNamespace,
+        RejectCode::NodePinning,
+        RejectCode::ImmutableField,
+        RejectCode::PrivilegedNamespace,
+        RejectCode::RoleEscalation,
     ];
 
     /// The protobuf enum value.
@@ -88,10 +100,12 @@ impl Outcome {
                     action,
                     key,
                     resource_version,
+                    warnings,
                 } => v1::outcome::Result::Applied(v1::Applied {
                     action: action.clone(),
                     key: key.clone(),
                     resource_version: *resource_version,
+                    warnings: warnings.clone(),
                 }),
                 OutcomeResult::Rejected(r) => v1::outcome::Result::Rejected(v1::Rejected {
                     code: r.code.to_proto(),
@@ -116,6 +130,7 @@ impl Outcome {
                 action: a.action,
                 key: a.key,
                 resource_version: a.resource_version,
+                warnings: a.warnings,
             },
             v1::outcome::Result::Rejected(r) => OutcomeResult::Rejected(Rejection {
                 code: RejectCode::from_proto(r.code).ok_or(RecordError::Enum {
@@ -165,6 +180,9 @@ pub struct OutcomeView {
     /// Human-readable detail of a rejection.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// Warnings for the requester when applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&Outcome> for OutcomeView {
@@ -180,13 +198,16 @@ impl From<&Outcome> for OutcomeView {
             resource_version: 0,
             reason: String::new(),
             message: String::new(),
+            warnings: Vec::new(),
         };
         match &o.result {
             OutcomeResult::Applied {
                 action,
                 key,
                 resource_version,
+                warnings,
             } => {
+                v.warnings = warnings.clone();
                 v.status = "applied".into();
                 v.action = action.clone();
                 v.key = key.clone();
@@ -226,13 +247,31 @@ mod tests {
             Pb::Conflict,
             Pb::NamespaceNotFound,
             Pb::WrongCluster,
+            Pb::PodSecurity,
+            Pb::ClusterScopedForbidden,
+            Pb::InvalidName,
+            Pb::InvalidObject,
+            Pb::DuplicateKey,
+            Pb::SystemNamespace,
+            Pb::NodePinning,
+            Pb::ImmutableField,
+            Pb::PrivilegedNamespace,
+            Pb::RoleEscalation,
         ];
         for (code, pb) in RejectCode::ALL.into_iter().zip(pb) {
             assert_eq!(code.to_proto(), pb as i32, "{code:?}");
             assert_eq!(RejectCode::from_proto(pb as i32), Some(code));
         }
         assert_eq!(RejectCode::from_proto(0), None);
-        assert_eq!(RejectCode::from_proto(10), None);
+        assert_eq!(RejectCode::from_proto(20), None);
+        let mut names: Vec<&str> = RejectCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            RejectCode::ALL.len(),
+            "every code has its own name"
+        );
     }
 
     #[test]
@@ -253,6 +292,7 @@ mod tests {
                 action: "created".into(),
                 key: "/registry/pods/a/b".into(),
                 resource_version: 77,
+                warnings: vec!["would violate PodSecurity".into()],
             },
             ..o
         };

@@ -260,7 +260,14 @@ fn each_reason_is_distinct() {
     assert!(msg.contains("needs a stake of 1 SUI"), "{msg}");
     rejected(
         &mut l,
-        &req(ALICE, "create", "Secret", "team-a", "s", "kind: Secret"),
+        &req(
+            ALICE,
+            "create",
+            "Secret",
+            "team-a",
+            "s",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n",
+        ),
         RejectCode::InsufficientStake,
     );
     rejected(
@@ -290,7 +297,7 @@ fn each_reason_is_distinct() {
             "Bad_Name",
             &cm_manifest("team-a", "Bad_Name"),
         ),
-        RejectCode::MalformedManifest,
+        RejectCode::InvalidName,
     );
     let huge = format!("{}{}", cm_manifest("team-a", "x"), "#".repeat(70_000));
     rejected(
@@ -455,9 +462,9 @@ fn a_cluster_scoped_object_is_named_without_the_requests_namespace_field() {
     let delete = req(ALICE, "delete", "Namespace", "other", "team-x", "");
     let out = l.apply(&delete);
     assert!(
-        out.changes
-            .iter()
-            .any(|c| matches!(c, Change::Object { key, exists: false } if key.name == "team-x")),
+        out.changes.iter().any(
+            |c| matches!(c, Change::Object { key, exists: false, .. } if key.name == "team-x")
+        ),
         "the delete removes the object the create recorded: {:?}",
         out.changes
     );

@@ -553,7 +553,7 @@ impl Engine {
                 units.push(unit);
                 continue;
             }
-            if let (Change::Object { key, exists: false }, Some((c, ns))) = (change, ns_deleted)
+            if let (Change::Object { key, exists: false, .. }, Some((c, ns))) = (change, ns_deleted)
                 && key.cluster == *c
                 && key.namespace == *ns
             {
@@ -616,6 +616,7 @@ impl Engine {
                     action: action.into(),
                     key,
                     resource_version: rv,
+                    warnings: a.warnings.clone(),
                 }
             }
         };

@@ -116,6 +116,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
             action: "created".into(),
             key: "/registry/namespaces/team-a".into(),
             resource_version: 41,
+            warnings: Vec::new(),
         },
     };
     let stray = daas_domain::Outcome {

@@ -675,6 +675,7 @@ pub fn outcomes(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
                         action: action.into(),
                         key: info.etcd_key("/registry", &r.namespace, &r.name),
                         resource_version: rv,
+                        warnings: a.warnings,
                     }
                 }
                 Decision::Rejected(rej) => OutcomeResult::Rejected(rej),
