@@ -553,7 +553,12 @@ impl Engine {
                 units.push(unit);
                 continue;
             }
-            if let (Change::Object { key, exists: false, .. }, Some((c, ns))) = (change, ns_deleted)
+            if let (
+                Change::Object {
+                    key, exists: false, ..
+                },
+                Some((c, ns)),
+            ) = (change, ns_deleted)
                 && key.cluster == *c
                 && key.namespace == *ns
             {

@@ -672,7 +672,11 @@ mod tests {
                     kind: "Secret".into(),
                     namespace: "default".into(),
                     name: "s".into(),
-                    manifest: Bytes(b"kind: Secret".to_vec()),
+                    // Well formed: admission looks at the content before the tier (decision 0010).
+                    manifest: Bytes(
+                        br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"default"}}"#
+                            .to_vec(),
+                    ),
                     stake: 5_000_000_000,
                     timestamp_ms: 1,
                 }),
