@@ -151,11 +151,31 @@ pub enum Decision {
 /// A step's refusal.
 type Step<T = ()> = Result<T, Rejection>;
 
+/// Longest rejection message, bytes. Messages quote tenant strings (a name of
+/// 64 KiB, escaped); bounding them keeps every stored and published outcome
+/// small whatever the request carried.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
 fn reject<T>(code: RejectCode, message: impl Into<String>) -> Step<T> {
     Err(Rejection {
         code,
-        message: message.into(),
+        message: bounded(message.into()),
     })
+}
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, saying so.
+fn bounded(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let total = message.len();
+    let mut cut = MAX_MESSAGE_BYTES - 64;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    message.truncate(cut);
+    message.push_str(&format!("… (message cut at {cut} of {total} bytes)"));
+    message
 }
 
 /// MIST as SUI for messages: `5 SUI`, `0.5 SUI`.
