@@ -721,6 +721,8 @@ impl Engine {
                 let slot = self.slot(&key, &mut batch.slots, false).await?;
                 slot.stored = Some(node);
                 slot.write = Some(Some(value));
+            } else {
+                batch.read_guards.insert(key);
             }
             batch.state_write(self.cfg.layout.eviction(&unit.node), record);
             p.done += 1;

@@ -129,3 +129,114 @@ async fn slashed_nodes_are_cordoned_and_tainted() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The engine read `node-1`'s Node object while it was absent (the node
+/// registered before its kubelet wrote it) and kept that in its cache; the
+/// kubelet then registers it; the slash that follows must still taint it.
+/// Before the absent read was guarded, the Txn skipped the Node silently
+/// (seen in the end-to-end scenario, intermittently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_registered_after_the_engine_read_it_absent_is_still_evicted() -> anyhow::Result<()>
+{
+    let stack = Stack::from_env()?;
+    let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let l = layout(&etcd.prefix);
+    let op = daas_domain::Address([0x0c; 32]);
+    let deposit = record(
+        2,
+        Event::StakeDeposited(StakeDeposited {
+            staker: op,
+            role: 1,
+            amount: 1_000_000_000,
+            total_after: 1_000_000_000,
+            epoch: 1,
+            timestamp_ms: 1,
+        }),
+    );
+    let first = vec![
+        record(
+            1,
+            Event::ClusterCreated(ClusterCreated {
+                cluster_id: CLUSTER,
+                name: "c".into(),
+                admin: daas_domain::Address([9; 32]),
+                timestamp_ms: 1,
+            }),
+        ),
+        deposit,
+        record(
+            3,
+            Event::NodeRegistered(NodeRegistered {
+                operator: op,
+                node_name: "node-1".into(),
+                public_key: Bytes(vec![1; 32]),
+                endpoint: "10.0.0.1:10250".into(),
+                timestamp_ms: 1,
+            }),
+        ),
+    ];
+    produce(&stack.kafka_brokers, &log.name, &first).await?;
+    let args = log_args(&stack.kafka_brokers, &log.name, &out.name);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let metrics = daas_master::metrics::Metrics::default();
+    let engine =
+        daas_master::apply::Engine::open(etcd.client.clone(), config(&etcd.prefix)).await?;
+    let engine = daas_master::pipeline::apply_log(
+        engine,
+        &args,
+        &metrics,
+        None,
+        daas_master::pipeline::Until::Offset(3),
+        None,
+        &shutdown,
+    )
+    .await?;
+    assert!(node(&etcd, &l).await.is_err(), "no Node object yet");
+
+    // The kubelet registers its Node; then the operator is slashed.
+    etcd.client
+        .clone()
+        .put(
+            l.minion("node-1"),
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}}).to_string(),
+            None,
+        )
+        .await?;
+    let slash = record(
+        4,
+        Event::StakeSlashed(StakeSlashed {
+            staker: op,
+            role: 1,
+            amount: 1,
+            total_after: 999_999_999,
+            reason: "downtime".into(),
+            slashed_by: daas_domain::Address([9; 32]),
+            epoch: 1,
+            timestamp_ms: 1,
+        }),
+    );
+    produce(&stack.kafka_brokers, &log.name, &[slash]).await?;
+    let resumed = daas_master::pipeline::apply_log(
+        engine,
+        &args,
+        &metrics,
+        None,
+        daas_master::pipeline::Until::Offset(4),
+        None,
+        &shutdown,
+    )
+    .await;
+    // The guard on the absent read fails that Txn; `master run` then reopens
+    // from etcd, as here, and plans the record again on fresh reads.
+    let err = resumed.err().expect("the stale absent read conflicts");
+    assert!(err.is_transient(), "a conflict is retried: {err}");
+    apply_to(&etcd.client, &etcd.prefix, &args, 4).await?;
+    let n = node(&etcd, &l).await?;
+    assert_eq!(n["spec"]["unschedulable"], true, "{n}");
+    assert_eq!(
+        n["spec"]["taints"],
+        json!([{"key": EVICTION_TAINT, "effect": "NoExecute"}])
+    );
+    Ok(())
+}

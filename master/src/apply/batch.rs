@@ -2,7 +2,7 @@
 //! guard), the master's own keys it writes, prefix deletes and outcomes; and
 //! the Txn they become.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use daas_domain::Outcome;
 use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp};
@@ -63,6 +63,11 @@ impl Slot {
 pub(super) struct BatchPlan {
     /// Objects read, and written when `write` is set (guarded).
     pub slots: BTreeMap<String, Slot>,
+    /// Objects the plan decided *not* to write because of what it read (a
+    /// Node absent or already evicted): guarded all the same, so a value the
+    /// cache or a serializable read did not see yet (a kubelet registering
+    /// the Node) fails the Txn instead of being skipped silently.
+    pub read_guards: BTreeSet<String>,
     /// The master's own keys (ledger, evictions): unguarded, the position
     /// guards them.
     pub state_writes: BTreeMap<String, Option<Vec<u8>>>,
@@ -137,6 +142,11 @@ impl BatchPlan {
             let Some(write) = &slot.write else { continue };
             compares.push(slot.rev.compare(key));
             ops.push(put_or_delete(key, write));
+        }
+        for key in &self.read_guards {
+            if let Some(slot) = self.slots.get(key).filter(|s| s.write.is_none()) {
+                compares.push(slot.rev.compare(key));
+            }
         }
         for (key, value) in &self.state_writes {
             ops.push(put_or_delete(key, value));
