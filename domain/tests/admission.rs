@@ -2,12 +2,16 @@
 //! ownership, grants and admin rights work as documented in `ledger`.
 
 use daas_domain::{
-    Address, Bytes, Event, Ledger,
+    Address, Event, Ledger,
     admission::{Action, Decision, RejectCode},
     events::*,
     ledger::Change,
     roles::MIST_PER_SUI,
 };
+
+#[path = "support/requests.rs"]
+mod requests;
+use requests::Target;
 
 const CLUSTER: Address = Address([0xc1; 32]);
 const ADMIN: Address = Address([0xad; 32]);
@@ -43,19 +47,16 @@ fn req(sender: Address, verb: &str, kind: &str, ns: &str, name: &str, manifest: 
         "Deployment" => "apps/v1",
         _ => "v1",
     };
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
+    let target = Target {
+        cluster: CLUSTER,
         sender,
-        verb: verb.into(),
-        api_version: api.into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-        manifest: Bytes(manifest.as_bytes().to_vec()),
-        stake: 0,
-        timestamp_ms: 0,
-    })
+        verb,
+        api,
+        kind,
+        namespace: ns,
+        name,
+    };
+    requests::request(target, 0, manifest.to_owned())
 }
 
 fn granted(namespace: &str, grantee: Address, role: u8) -> Event {

@@ -5,14 +5,17 @@
 
 #[path = "support/cluster.rs"]
 mod cluster;
+#[path = "support/requests.rs"]
+mod requests;
 
 use cluster::{ADMIN, CLUSTER, TENANT, stake};
 use daas_domain::{
-    Address, Bytes, Event, Ledger,
+    Address, Event, Ledger,
     admission::{Action, Decision, RejectCode},
     events::*,
     roles::MIST_PER_SUI,
 };
+use requests::Target;
 
 const OTHER: Address = Address([0x07; 32]);
 
@@ -36,19 +39,16 @@ pub fn request(
     name: &str,
     manifest: &str,
 ) -> Event {
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
+    let target = Target {
+        cluster: CLUSTER,
         sender,
-        verb: verb.into(),
-        api_version: api_version(kind).into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-        manifest: Bytes(manifest.as_bytes().to_vec()),
-        stake: 0,
-        timestamp_ms: 0,
-    })
+        verb,
+        api: api_version(kind),
+        kind,
+        namespace: ns,
+        name,
+    };
+    requests::request(target, 0, manifest.to_owned())
 }
 
 fn ns_manifest(name: &str, labels: &str) -> String {

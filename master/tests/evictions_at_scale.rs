@@ -59,19 +59,7 @@ fn request(n: u64, id: u64, kind: &str, namespace: &str, name: &str) -> Vec<u8> 
     let manifest = daas_testkit::workload::manifest(kind, "v1", name, namespace, id);
     record(
         n,
-        Event::K8sApiRequest(K8sApiRequest {
-            cluster_id: CLUSTER,
-            request_id: id,
-            sender: TENANT,
-            verb: "create".into(),
-            api_version: "v1".into(),
-            kind: kind.into(),
-            namespace: namespace.into(),
-            name: name.into(),
-            manifest: Bytes(manifest),
-            stake: 10 * SUI,
-            timestamp_ms: 1,
-        }),
+        daas_testkit::workload::create_request(TENANT, id, kind, namespace, name, manifest),
     )
 }
 

@@ -3,11 +3,13 @@
 //! outcome topic, nothing under the registry changes, and the master then
 //! applies a valid request as usual.
 
+#[path = "../../domain/tests/support/cluster.rs"]
+mod cluster;
 mod support;
 
 use daas_domain::{
     Address, Bytes, Event, LogPosition, OutcomeResult,
-    events::{ClusterCreated, K8sApiRequest, StakeDeposited},
+    events::{ClusterCreated, K8sApiRequest},
 };
 use daas_master::{
     apply::Engine,
@@ -46,15 +48,7 @@ impl Log {
     }
 
     fn stake(&mut self, who: Address, total: u64) {
-        let e = Event::StakeDeposited(StakeDeposited {
-            staker: who,
-            role: 0,
-            amount: total,
-            total_after: total,
-            epoch: 1,
-            timestamp_ms: 1,
-        });
-        self.push(who, &e);
+        self.push(who, &cluster::stake(who, total));
     }
 
     /// A request; its id.

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use daas_domain::{Address, Bytes, Event, LogPosition, events::*};
+use daas_domain::{Address, Event, LogPosition, events::*};
 use daas_projector::{
     metrics::Metrics,
     pipeline::{self, LogArgs},
@@ -22,19 +22,7 @@ const TENANT: Address = Address([0x7e; 32]);
 const SUI: u64 = 1_000_000_000;
 
 fn request(id: u64, kind: &str, namespace: &str, name: &str) -> Event {
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: id,
-        sender: TENANT,
-        verb: "create".into(),
-        api_version: "v1".into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-        manifest: Bytes(b"{}".to_vec()),
-        stake: 10 * SUI,
-        timestamp_ms: 1,
-    })
+    daas_testkit::workload::create_request(TENANT, id, kind, namespace, name, b"{}".to_vec())
 }
 
 fn deposit(who: Address, amount: u64) -> Event {

@@ -597,6 +597,31 @@ pub fn record(
     .encode()
 }
 
+/// A tenant's `create` of the `v1` object `kind` `namespace`/`name` in
+/// [`CLUSTER`], numbered `id`, sent with `manifest` and a 10 SUI stake.
+pub fn create_request(
+    sender: Address,
+    id: u64,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    manifest: Vec<u8>,
+) -> Event {
+    Event::K8sApiRequest(K8sApiRequest {
+        cluster_id: CLUSTER,
+        request_id: id,
+        sender,
+        verb: "create".into(),
+        api_version: "v1".into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        manifest: Bytes(manifest),
+        stake: 10 * SUI,
+        timestamp_ms: 1,
+    })
+}
+
 /// A realistic manifest of `kind` (~1 KiB for workloads), YAML.
 pub fn manifest(
     kind: &str,

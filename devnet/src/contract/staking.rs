@@ -46,11 +46,7 @@ impl ContractState {
         )?;
         check(payment > 0, STAKING, F, E_ZERO_AMOUNT)?;
         self.locked += payment;
-        let s = self.stakes.get_mut(&(ctx.sender, role)).ok_or(Abort {
-            module: STAKING,
-            function: F,
-            code: E_NO_STAKE,
-        })?;
+        let s = self.stake_mut((ctx.sender, role), F)?;
         s.amount += payment;
         s.locked_until_epoch = ctx.epoch + role_lock(role);
         Ok(Event::StakeDeposited(StakeDeposited {
@@ -68,13 +64,7 @@ impl ContractState {
         const F: &str = "withdraw";
         check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
         let key = (ctx.sender, role);
-        let Some(s) = self.stakes.get_mut(&key) else {
-            return Err(Abort {
-                module: STAKING,
-                function: F,
-                code: E_NO_STAKE,
-            });
-        };
+        let s = self.stake_mut(key, F)?;
         check(amount > 0, STAKING, F, E_ZERO_AMOUNT)?;
         check(
             ctx.epoch >= s.locked_until_epoch,
@@ -108,13 +98,7 @@ impl ContractState {
         check(cap_pool_id == self.pool_id, STAKING, F, E_NOT_POOL_ADMIN)?;
         check(role <= 2, STAKING, F, E_INVALID_ROLE)?;
         let key = (staker, role);
-        let Some(s) = self.stakes.get_mut(&key) else {
-            return Err(Abort {
-                module: STAKING,
-                function: F,
-                code: E_NO_STAKE,
-            });
-        };
+        let s = self.stake_mut(key, F)?;
         check(amount > 0, STAKING, F, E_ZERO_AMOUNT)?;
         check(amount <= s.amount, STAKING, F, E_AMOUNT_TOO_LARGE)?;
         let total_after = self.take(key, amount);
@@ -129,6 +113,19 @@ impl ContractState {
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
         }))
+    }
+
+    /// The stake at `key`, or `function` aborts with `E_NO_STAKE`.
+    fn stake_mut(
+        &mut self,
+        key: (Address, u8),
+        function: &'static str,
+    ) -> Result<&mut Stake, Abort> {
+        self.stakes.get_mut(&key).ok_or(Abort {
+            module: STAKING,
+            function,
+            code: E_NO_STAKE,
+        })
     }
 
     /// Takes `amount` (checked to be at most the stake) out of the stake at

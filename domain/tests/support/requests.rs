@@ -1,6 +1,8 @@
 //! Requests for the ledger's tests: a `K8sAPIRequest` event with a minimal
 //! manifest that names the object as the request does.
 
+#![allow(dead_code)] // each test binary uses its own subset
+
 use daas_domain::{Address, Bytes, Event, events::K8sApiRequest};
 
 /// The manifest of `kind` `name` in `namespace` ("" for none).
