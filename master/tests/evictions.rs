@@ -19,6 +19,58 @@ fn record(n: u64, event: Event) -> Vec<u8> {
     )
 }
 
+fn cluster_created(n: u64) -> Vec<u8> {
+    record(
+        n,
+        Event::ClusterCreated(ClusterCreated {
+            cluster_id: CLUSTER,
+            name: "c".into(),
+            admin: daas_domain::Address([9; 32]),
+            timestamp_ms: 1,
+        }),
+    )
+}
+
+fn node_registered(n: u64, operator: daas_domain::Address) -> Vec<u8> {
+    record(
+        n,
+        Event::NodeRegistered(NodeRegistered {
+            operator,
+            node_name: "node-1".into(),
+            public_key: Bytes(vec![1; 32]),
+            endpoint: "10.0.0.1:10250".into(),
+            timestamp_ms: 1,
+        }),
+    )
+}
+
+/// `operator`'s node stake becomes `total`, by a slash or a deposit.
+fn node_stake(n: u64, operator: daas_domain::Address, total: u64, slash: bool) -> Vec<u8> {
+    let role = 1;
+    let event = if slash {
+        Event::StakeSlashed(StakeSlashed {
+            staker: operator,
+            role,
+            amount: 1,
+            total_after: total,
+            reason: "downtime".into(),
+            slashed_by: daas_domain::Address([9; 32]),
+            epoch: 1,
+            timestamp_ms: 1,
+        })
+    } else {
+        Event::StakeDeposited(StakeDeposited {
+            staker: operator,
+            role,
+            amount: total,
+            total_after: total,
+            epoch: 1,
+            timestamp_ms: 1,
+        })
+    };
+    record(n, event)
+}
+
 async fn node(etcd: &TestEtcd, l: &Layout) -> anyhow::Result<serde_json::Value> {
     let r = etcd.client.clone().get(l.minion("node-1"), None).await?;
     let kv = r
@@ -35,57 +87,11 @@ async fn slashed_nodes_are_cordoned_and_tainted() -> anyhow::Result<()> {
     let etcd = TestEtcd::new(&stack).await?;
     let l = layout(&etcd.prefix);
     let op = daas_domain::Address([0x0b; 32]);
-    let stake = |n, total: u64, slash: bool| {
-        let role = 1;
-        if slash {
-            record(
-                n,
-                Event::StakeSlashed(StakeSlashed {
-                    staker: op,
-                    role,
-                    amount: 1,
-                    total_after: total,
-                    reason: "downtime".into(),
-                    slashed_by: daas_domain::Address([9; 32]),
-                    epoch: 1,
-                    timestamp_ms: 1,
-                }),
-            )
-        } else {
-            record(
-                n,
-                Event::StakeDeposited(StakeDeposited {
-                    staker: op,
-                    role,
-                    amount: total,
-                    total_after: total,
-                    epoch: 1,
-                    timestamp_ms: 1,
-                }),
-            )
-        }
-    };
+    let stake = |n, total, slash| node_stake(n, op, total, slash);
     let records = vec![
-        record(
-            1,
-            Event::ClusterCreated(ClusterCreated {
-                cluster_id: CLUSTER,
-                name: "c".into(),
-                admin: daas_domain::Address([9; 32]),
-                timestamp_ms: 1,
-            }),
-        ),
+        cluster_created(1),
         stake(2, 1_000_000_000, false),
-        record(
-            3,
-            Event::NodeRegistered(NodeRegistered {
-                operator: op,
-                node_name: "node-1".into(),
-                public_key: Bytes(vec![1; 32]),
-                endpoint: "10.0.0.1:10250".into(),
-                timestamp_ms: 1,
-            }),
-        ),
+        node_registered(3, op),
         stake(4, 999_999_999, true),
     ];
     produce(&stack.kafka_brokers, &log.name, &records).await?;
@@ -143,38 +149,10 @@ async fn a_node_registered_after_the_engine_read_it_absent_is_still_evicted() ->
     let etcd = TestEtcd::new(&stack).await?;
     let l = layout(&etcd.prefix);
     let op = daas_domain::Address([0x0c; 32]);
-    let deposit = record(
-        2,
-        Event::StakeDeposited(StakeDeposited {
-            staker: op,
-            role: 1,
-            amount: 1_000_000_000,
-            total_after: 1_000_000_000,
-            epoch: 1,
-            timestamp_ms: 1,
-        }),
-    );
     let first = vec![
-        record(
-            1,
-            Event::ClusterCreated(ClusterCreated {
-                cluster_id: CLUSTER,
-                name: "c".into(),
-                admin: daas_domain::Address([9; 32]),
-                timestamp_ms: 1,
-            }),
-        ),
-        deposit,
-        record(
-            3,
-            Event::NodeRegistered(NodeRegistered {
-                operator: op,
-                node_name: "node-1".into(),
-                public_key: Bytes(vec![1; 32]),
-                endpoint: "10.0.0.1:10250".into(),
-                timestamp_ms: 1,
-            }),
-        ),
+        cluster_created(1),
+        node_stake(2, op, 1_000_000_000, false),
+        node_registered(3, op),
     ];
     produce(&stack.kafka_brokers, &log.name, &first).await?;
     let args = log_args(&stack.kafka_brokers, &log.name, &out.name);
@@ -203,19 +181,7 @@ async fn a_node_registered_after_the_engine_read_it_absent_is_still_evicted() ->
             None,
         )
         .await?;
-    let slash = record(
-        4,
-        Event::StakeSlashed(StakeSlashed {
-            staker: op,
-            role: 1,
-            amount: 1,
-            total_after: 999_999_999,
-            reason: "downtime".into(),
-            slashed_by: daas_domain::Address([9; 32]),
-            epoch: 1,
-            timestamp_ms: 1,
-        }),
-    );
+    let slash = node_stake(4, op, 999_999_999, true);
     produce(&stack.kafka_brokers, &log.name, &[slash]).await?;
     let resumed = daas_master::pipeline::apply_log(
         engine,
