@@ -105,9 +105,27 @@ impl Run {
             String::from_utf8_lossy(&out.stderr)
         );
         if !out.status.success() {
-            bail!("the scenario failed:\n{text}");
+            bail!("the scenario failed:\n{text}\n{}", self.service_logs());
         }
         Ok(text)
+    }
+
+    /// The last lines of each service's log, for a failure's message (the
+    /// run folder is removed with the run).
+    fn service_logs(&self) -> String {
+        let mut all = String::new();
+        for name in ["devnet", "indexer", "projector", "master"] {
+            let path = self.path().join("logs").join(format!("{name}.log"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            all.push_str(&format!(
+                "--- {name}.log (last {} lines)\n{}\n",
+                tail.len(),
+                tail.join("\n")
+            ));
+        }
+        all
     }
 }
 
@@ -374,7 +392,8 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(
         status.success(),
-        "the scenario failed after {killed:?}:\n{text}"
+        "the scenario failed after {killed:?}:\n{text}\n{}",
+        crashed.service_logs()
     );
     assert!(
         killed.iter().all(|(_, at)| *at < finished),
