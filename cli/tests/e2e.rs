@@ -349,11 +349,8 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
     // The crash variant: each service SIGKILLed once at a random moment of the
     // scenario (within the first three quarters of the clean run's length),
     // then restarted with the same ports and state.
-    let seed = std::env::var("DAAS_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(daas_testkit::workload::random_seed);
-    eprintln!("crash schedule seed {seed} (DAAS_TEST_SEED to repeat); clean run {clean_took:?}");
+    eprintln!("clean run {clean_took:?}");
+    let seed = daas_testkit::workload::test_seed("crash schedule");
     let mut rng = Rng::new(seed);
     let window = clean_took.as_millis() as u64;
     let crashed = Run::start()?;

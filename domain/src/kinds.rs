@@ -273,16 +273,6 @@ fn path_segment(name: &str) -> Result<(), String> {
     }
 }
 
-/// A DNS-1123 label: 1-63 of `[a-z0-9-]`, starting and ending alphanumeric.
-pub fn check_dns1123_label(name: &str) -> Result<(), String> {
-    crate::validation::names::dns1123_label(name)
-}
-
-/// A DNS-1123 subdomain: at most 253 characters of dot-separated labels.
-pub fn check_dns1123_subdomain(name: &str) -> Result<(), String> {
-    crate::validation::names::dns1123_subdomain(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +302,9 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
+        use crate::validation::names::{
+            dns1123_label as check_dns1123_label, dns1123_subdomain as check_dns1123_subdomain,
+        };
         assert!(check_dns1123_label("web-1").is_ok());
         assert!(check_dns1123_label("Web").is_err());
         assert!(check_dns1123_label("-web").is_err());
