@@ -8,7 +8,8 @@
 //!
 //! 1. the request: cluster, verb, kind, size, names ([`request`]);
 //! 2. authority that no stake buys: admin-only kinds, system namespaces;
-//! 3. the manifest: syntax and duplicate keys, identity, field validation
+//! 3. the manifest: syntax and duplicate keys, identity; a Secret's values
+//!    sealed ([`crate::sealed`]); field validation
 //!    ([`crate::manifest`], [`crate::validation`]);
 //! 4. tenancy of the content: node pinning, powerful RoleBindings,
 //!    privileged namespace labels ([`crate::tenancy`]), then Pod Security
@@ -30,7 +31,7 @@ use crate::{
     memo::Memo,
     pod_security::{self, Level},
     roles::{MIST_PER_SUI, Verb},
-    templates, tenancy,
+    sealed, templates, tenancy,
     validation::{self, Problem},
 };
 
@@ -101,6 +102,15 @@ pub enum RejectCode {
     PrivilegedNamespace,
     /// A RoleBinding to cluster-admin/admin/edit outside the sender's own namespace.
     RoleEscalation,
+    /// A Secret carries values in clear (no sealed annotation, or `stringData`).
+    SecretUnsealed,
+    /// The sealing key version is not registered for the cluster (or, in the
+    /// master, its private key is not held).
+    SealingKeyUnknown,
+    /// A sealed value was sealed for another Secret, data key or key version.
+    SealedBindingMismatch,
+    /// A sealed value does not parse, or does not authenticate when opened.
+    SealedTampered,
 }
 
 impl RejectCode {
@@ -126,6 +136,10 @@ impl RejectCode {
             RejectCode::ImmutableField => "immutable_field",
             RejectCode::PrivilegedNamespace => "privileged_namespace",
             RejectCode::RoleEscalation => "role_escalation",
+            RejectCode::SecretUnsealed => "secret_unsealed",
+            RejectCode::SealingKeyUnknown => "sealing_key_unknown",
+            RejectCode::SealedBindingMismatch => "sealed_binding_mismatch",
+            RejectCode::SealedTampered => "sealed_tampered",
         }
     }
 }
@@ -215,6 +229,8 @@ fn decide_steps(ledger: &Ledger, req: &K8sApiRequest) -> Step<Admitted> {
         Verb::Delete => (None, Vec::new()),
         _ => {
             let object = parse(&asked)?;
+            sealing(ledger, &asked, &object)?;
+            validate(&asked, &object)?;
             content(&asked, &object)?;
             role_escalation(ledger, &asked, &object)?;
             let warnings = pod_security_warnings(ledger, &asked, &object)?;
@@ -379,7 +395,7 @@ fn authority(asked: &Asked<'_>) -> Step {
     Ok(())
 }
 
-/// Step 3: the manifest parses, matches the request and is valid.
+/// Step 3a: the manifest parses and matches the request.
 fn parse(asked: &Asked<'_>) -> Step<Value> {
     let req = asked.req;
     let claimed = Claimed {
@@ -398,7 +414,30 @@ fn parse(asked: &Asked<'_>) -> Step<Value> {
         }
         Err(e) => return reject(RejectCode::MalformedManifest, e.to_string()),
     };
-    if let Err(invalid) = validation::validate(asked.info, &object) {
+    Ok(object)
+}
+
+/// Step 3b: a Secret's values are sealed, to a key the chain registered, for
+/// this very Secret ([`sealed::check`]). Before field validation, so no
+/// validation message can quote a value sent in clear.
+fn sealing(ledger: &Ledger, asked: &Asked<'_>, object: &Value) -> Step {
+    if asked.info.kind != "Secret" {
+        return Ok(());
+    }
+    let cluster = asked.req.cluster_id;
+    sealed::check(asked.req, object, |v| {
+        ledger.sealing_key(cluster, v).is_some()
+    })
+    .map_err(|r| Rejection {
+        code: r.code,
+        message: bounded(r.message),
+    })
+}
+
+/// Step 3c: the fields are valid, as kube-apiserver's validation says.
+fn validate(asked: &Asked<'_>, object: &Value) -> Step {
+    let req = asked.req;
+    if let Err(invalid) = validation::validate(asked.info, object) {
         let code = match invalid.problem {
             Problem::Name => RejectCode::InvalidName,
             Problem::Object => RejectCode::InvalidObject,
@@ -408,7 +447,7 @@ fn parse(asked: &Asked<'_>) -> Step<Value> {
             format!("{} {:?} is invalid: {invalid}", asked.info.kind, req.name),
         );
     }
-    Ok(object)
+    Ok(())
 }
 
 /// Step 4a: what tenants may not put in an object.

@@ -247,6 +247,8 @@ pub struct Ledger {
     memos: BTreeMap<ObjectKey, crate::memo::Memo>,
     pcr_sets: BTreeMap<u64, PcrSet>,
     enclaves: BTreeMap<Bytes, u64>,
+    /// Sealing public keys registered on chain, by (cluster, version).
+    sealing_keys: BTreeMap<(ObjectId, u32), [u8; 32]>,
 }
 
 /// What applying one event did.
@@ -260,8 +262,16 @@ pub struct Applied {
 
 impl Ledger {
     /// Applies one event. Deterministic: the same state and event always give
-    /// the same changes.
+    /// the same changes. Sealed Secrets stay sealed (see [`Ledger::apply_with`]).
     pub fn apply(&mut self, event: &Event) -> Applied {
+        self.apply_with(event, &crate::sealed::NoOpen)
+    }
+
+    /// [`Ledger::apply`], opening an admitted sealed Secret with `opener`
+    /// before the request is recorded: a value that does not open turns the
+    /// decision into a rejection, which changes nothing (the master, which
+    /// holds the sealing keys). Deterministic for a given set of keys.
+    pub fn apply_with(&mut self, event: &Event, opener: &dyn crate::sealed::Open) -> Applied {
         let mut changes = Vec::new();
         let mut decision = None;
         match event {
@@ -274,7 +284,7 @@ impl Ledger {
             Event::StakeSlashed(e) => self.set_stake(e.staker, e.role, e.total_after, &mut changes),
             Event::ClusterCreated(e) => self.add_cluster(e, &mut changes),
             Event::K8sApiRequest(req) => {
-                let d = admission::decide(self, req);
+                let d = open_sealed(admission::decide(self, req), req, opener);
                 if let Decision::Admitted(a) = &d {
                     self.record_admitted(req, a, &mut changes);
                 }
@@ -416,7 +426,33 @@ impl Ledger {
             }
         }
     }
+}
 
+/// An admitted sealed Secret, opened by `opener` (or refused by it).
+fn open_sealed(
+    decision: Decision,
+    req: &K8sApiRequest,
+    opener: &dyn crate::sealed::Open,
+) -> Decision {
+    let Decision::Admitted(mut a) = decision else {
+        return decision;
+    };
+    let Some(object) = a.object.as_ref().filter(|_| a.kind.kind == "Secret") else {
+        return Decision::Admitted(a);
+    };
+    let Ok(Some(version)) = crate::sealed::sealed_version(object) else {
+        return Decision::Admitted(a);
+    };
+    match opener.open(req, object, version) {
+        Ok(opened) => {
+            a.object = Some(opened);
+            Decision::Admitted(a)
+        }
+        Err(r) => Decision::Rejected(r),
+    }
+}
+
+impl Ledger {
     fn record_admitted(
         &mut self,
         req: &K8sApiRequest,
@@ -652,6 +688,19 @@ impl Ledger {
     /// What admission remembers of an existing object (see [`crate::memo`]).
     pub fn memo(&self, key: &ObjectKey) -> Option<&crate::memo::Memo> {
         self.memos.get(key)
+    }
+
+    /// The sealing public key `version` registered for `cluster`.
+    pub fn sealing_key(&self, cluster: ObjectId, version: u32) -> Option<&[u8; 32]> {
+        self.sealing_keys.get(&(cluster, version))
+    }
+
+    /// The newest sealing key registered for `cluster`: what `daas` seals to.
+    pub fn current_sealing_key(&self, cluster: ObjectId) -> Option<(u32, &[u8; 32])> {
+        self.sealing_keys
+            .range((cluster, 0)..=(cluster, u32::MAX))
+            .next_back()
+            .map(|((_, v), k)| (*v, k))
     }
 
     /// Whether a registered enclave key exists and under which PCR version.

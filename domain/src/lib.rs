@@ -11,6 +11,7 @@
 //! - [`manifest`], [`kinds`]: manifest parsing (duplicate keys refused) and
 //!   the managed kinds' etcd layout and who may write them;
 //! - [`validation`]: field validation as kube-apiserver's;
+//! - [`sealed`]: sealed Secrets' wire format and their public checks;
 //! - [`pod_security`]: the Pod Security Standards, as Pod Security admission;
 //! - [`tenancy`]: what only the cluster admin may do (system namespaces,
 //!   node pinning, powerful bindings, privileged namespaces);
@@ -34,6 +35,7 @@ pub mod pod_security;
 pub mod position;
 pub mod record;
 pub mod roles;
+pub mod sealed;
 pub mod templates;
 pub mod tenancy;
 pub mod validation;

@@ -45,7 +45,7 @@ pub enum OutcomeResult {
 
 impl RejectCode {
     /// Every code, in protobuf order (`daas.v1.RejectCode` = index + 1).
-    pub const ALL: [RejectCode; 19] = [
+    pub const ALL: [RejectCode; 23] = [
         RejectCode::InsufficientStake,
         RejectCode::NamespaceForbidden,
         RejectCode::MalformedManifest,
@@ -65,6 +65,10 @@ impl RejectCode {
         RejectCode::ImmutableField,
         RejectCode::PrivilegedNamespace,
         RejectCode::RoleEscalation,
+        RejectCode::SecretUnsealed,
+        RejectCode::SealingKeyUnknown,
+        RejectCode::SealedBindingMismatch,
+        RejectCode::SealedTampered,
     ];
 
     /// The protobuf enum value.
@@ -257,13 +261,17 @@ mod tests {
             Pb::ImmutableField,
             Pb::PrivilegedNamespace,
             Pb::RoleEscalation,
+            Pb::SecretUnsealed,
+            Pb::SealingKeyUnknown,
+            Pb::SealedBindingMismatch,
+            Pb::SealedTampered,
         ];
         for (code, pb) in RejectCode::ALL.into_iter().zip(pb) {
             assert_eq!(code.to_proto(), pb as i32, "{code:?}");
             assert_eq!(RejectCode::from_proto(pb as i32), Some(code));
         }
         assert_eq!(RejectCode::from_proto(0), None);
-        assert_eq!(RejectCode::from_proto(20), None);
+        assert_eq!(RejectCode::from_proto(24), None);
         let mut names: Vec<&str> = RejectCode::ALL.iter().map(|c| c.as_str()).collect();
         names.sort();
         names.dedup();
