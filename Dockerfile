@@ -15,6 +15,7 @@ FROM debian:bookworm-slim
 # curl: the compose health checks call each service's /healthz.
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libcurl4 curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 daas
+    && useradd --system --uid 10001 daas \
+    && install -d -o daas -g daas -m 0700 /var/lib/daas
 COPY --from=build /out/ /usr/local/bin/
 USER daas

@@ -17,6 +17,7 @@ use daas_master::{
     metrics::Metrics,
     pipeline::{LogArgs, drain},
     replay::replay,
+    sealing_keys::KeyRingHandle,
     state::{self, Layout},
 };
 use daas_testkit::{
@@ -53,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         cluster: CLUSTER,
         secret_key: Some(key.clone()),
+        sealing: std::sync::Arc::new(KeyRingHandle::none()),
         outcomes_kept: 10_000,
     };
 

@@ -22,6 +22,7 @@ use daas_master::{
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::drain,
+    sealing_keys::KeyRingHandle,
     state::{self, Layout},
 };
 use daas_testkit::{Stack, TestEtcd, TestTopic, workload::CLUSTER};
@@ -167,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
             ),
             cluster: CLUSTER,
             secret_key: None,
+            sealing: std::sync::Arc::new(KeyRingHandle::none()),
             outcomes_kept: kept,
         };
         let start = Instant::now();

@@ -19,7 +19,10 @@
 mod batch;
 mod eviction;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
 use batch::{BatchPlan, Guard, Seal, Slot};
 use daas_domain::{
@@ -39,7 +42,9 @@ use crate::{
     encryption::{EncryptionError, SecretKey},
     metrics::Metrics,
     object::{self, Written},
+    sealing_keys::KeyRingHandle,
     state::{self, Cursor, Layout, StateError},
+    unseal::Opener,
 };
 
 /// etcd's default `--max-txn-ops`.
@@ -62,6 +67,8 @@ pub struct Config {
     pub cluster: ObjectId,
     /// Secrets' encryption key; `None` stores them as plain JSON (kube's identity provider).
     pub secret_key: Option<SecretKey>,
+    /// The private keys that open sealed Secrets ([`crate::unseal`]).
+    pub sealing: Arc<KeyRingHandle>,
     /// Log records whose outcome batches stay in etcd after the outcome topic
     /// holds them: what a restarted master's status API still answers.
     pub outcomes_kept: i64,
@@ -481,7 +488,7 @@ impl Engine {
         } else {
             0
         };
-        let applied = self.ledger.apply(event);
+        let applied = self.apply_event(event, metrics);
         let ns_deleted = deleted_namespace(event, &applied);
         let (units, state_writes) = self.changes(&applied, ns_deleted.as_ref());
         self.check_resumed(resumed, units.len())?;
@@ -512,6 +519,71 @@ impl Engine {
         } else {
             Step::Next
         })
+    }
+
+    /// Applies `event` to the ledger; a Secret request of the served
+    /// cluster is opened on the way ([`Opener`]).
+    fn apply_event(&mut self, event: &Event, metrics: &Metrics) -> Applied {
+        let cluster = self.cfg.cluster;
+        match event {
+            Event::K8sApiRequest(r) if r.cluster_id == cluster && r.kind == "Secret" => {
+                let keys = self.cfg.sealing.snapshot();
+                let registered = keys
+                    .versions()
+                    .into_iter()
+                    .filter_map(|v| self.ledger.sealing_key(cluster, v).map(|k| (v, *k)))
+                    .collect();
+                let opener = Opener {
+                    cluster,
+                    keys: &keys,
+                    registered,
+                    metrics,
+                };
+                self.ledger.apply_with(event, &opener)
+            }
+            _ => {
+                // A key registered for the served cluster (a rotation) is
+                // checked, and the keys reloaded for it, at its record.
+                let current = |l: &Ledger| l.current_sealing_key(cluster).map(|(v, _)| v);
+                let before = current(&self.ledger);
+                let applied = self.ledger.apply(event);
+                if current(&self.ledger) != before {
+                    self.check_sealing_key(metrics);
+                }
+                applied
+            }
+        }
+    }
+
+    /// Checks the newest sealing key the chain registered for the served
+    /// cluster against the keys held, reloading them first when that
+    /// version is not held (a rotation while running). One the master
+    /// cannot open with is logged as an error and exported as
+    /// `master_sealing_key_unusable`: Secrets sealed to it are refused
+    /// (`sealing_key_unknown`) until its private key is restored.
+    pub fn check_sealing_key(&self, metrics: &Metrics) {
+        let Some((version, registered)) = self.ledger.current_sealing_key(self.cfg.cluster) else {
+            return;
+        };
+        let keys = self.cfg.sealing.reload_for(version);
+        metrics.sealing_keys_held.set(keys.versions().len() as i64);
+        let held = keys.public_key(version);
+        if held.is_some_and(|k| k.0 == *registered) {
+            metrics.sealing_key_unusable.set(0);
+            return;
+        }
+        let why = if held.is_some() {
+            "is held with another public key"
+        } else {
+            "is not held"
+        };
+        tracing::error!(
+            version,
+            registered = %hex::encode(registered),
+            "the chain's current sealing key version {version} {why} by this master: Secrets \
+             sealed to it are refused until its private key is restored into --sealing-key-dir"
+        );
+        metrics.sealing_key_unusable.set(i64::from(version));
     }
 
     /// A stored cursor may only name node updates the record has.
@@ -607,6 +679,7 @@ impl Engine {
         let result = match decision {
             Decision::Rejected(r) => {
                 metrics.rejected.inc();
+                metrics.count_sealed_refusal(r.code);
                 OutcomeResult::Rejected(r.clone())
             }
             Decision::Admitted(a) => {

@@ -5,6 +5,8 @@
 //!   ledger changes, outcomes and the position;
 //! - [`object`]: the stored form of an object (deterministic metadata, merge on update);
 //! - [`encryption`]: Secrets in kube's `k8s:enc:aesgcm:v1:` envelope;
+//! - [`sealing_keys`]: the private keys that open sealed Secrets, and where
+//!   they are kept; [`unseal`]: opening sealed Secrets in the apply path;
 //! - [`state`]: the key layout and reading state back;
 //! - [`outcomes`]: publishing outcomes to the outcome topic exactly once;
 //! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
@@ -22,6 +24,8 @@ pub mod object;
 pub mod outcomes;
 pub mod pipeline;
 pub mod replay;
+pub mod sealing_keys;
 pub mod state;
 pub mod state_root;
 pub mod store;
+pub mod unseal;

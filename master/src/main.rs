@@ -1,6 +1,6 @@
 //! `master`: the log topic → Kubernetes objects in etcd.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -13,6 +13,7 @@ use daas_master::{
     metrics::Metrics,
     pipeline::{self, LogArgs},
     replay,
+    sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore, SealingKeys},
     state::Layout,
     state_root::state_root,
     store::{self, EtcdArgs},
@@ -36,13 +37,26 @@ Examples:
   # Apply the local stack's log to its etcd (settings from the env file; the
   # cluster id is the dev chain's default cluster, in .stack/devnet/devnet.json):
   set -a; . .stack/env; set +a
-  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64)
+  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64) \
+    --sealing-key-dir /var/lib/daas/sealing-keys
 
   # A throwaway development master that stores Secrets unencrypted (warned):
-  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets
+  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets --sealing-key-dir ./sealing-keys
 
-  # Replay the whole log into a fresh prefix and print its state root:
-  master replay --cluster-id 0x5f3c… --prefix /replay-1/registry --state-prefix /replay-1/daas
+  # The sealing key tenants' Secrets are sealed to (made on first use), and
+  # its registration on chain by the cluster's admin:
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys
+  daas admin register-sealing-key --public-key \
+    $(master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys --public-key-only)
+
+  # A new sealing key version (older versions are kept to open older Secrets);
+  # then register it as above:
+  master sealing-key rotate --sealing-key-dir /var/lib/daas/sealing-keys
+
+  # Replay the whole log into a fresh prefix and print its state root (the
+  # same sealing keys: old sealed Secrets are opened again):
+  master replay --cluster-id 0x5f3c… --prefix /replay-1/registry --state-prefix /replay-1/daas \
+    --sealing-key-dir /var/lib/daas/sealing-keys
 
   # The state root of the live state, to compare with a replay:
   master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
@@ -119,6 +133,53 @@ fn parse_secret_key(value: &str) -> Result<SecretKey, String> {
     SecretKey::parse(value).map_err(|e| e.to_string())
 }
 
+/// Where the sealing keys live: one struct for `run`, `replay` and
+/// `sealing-key`.
+#[derive(Args, Clone, Debug)]
+struct SealingArgs {
+    /// Directory of the private keys that open tenants' sealed Secrets, one
+    /// file per version (`sealing-key-v<N>`, mode 0600; the directory 0700,
+    /// created when missing). Version 1 is generated when it holds none.
+    /// Keep it with etcd's backups: a replay opens every Secret ever sealed,
+    /// so it needs every version ever registered.
+    #[arg(long, env = "DAAS_MASTER_SEALING_KEY_DIR")]
+    sealing_key_dir: PathBuf,
+}
+
+impl SealingArgs {
+    fn store(&self) -> FileKeyStore {
+        FileKeyStore::new(&self.sealing_key_dir)
+    }
+
+    /// The store's keys, version 1 made first when it holds none.
+    fn keys(&self, metrics: Option<&Metrics>) -> anyhow::Result<Arc<KeyRingHandle>> {
+        let store = self.store();
+        let dir = self.sealing_key_dir.display();
+        if store
+            .create_first()
+            .with_context(|| format!("sealing keys in {dir}"))?
+        {
+            tracing::info!(dir = %dir, "created sealing key version 1");
+        }
+        let keys = KeyRingHandle::load(Arc::new(store))
+            .with_context(|| format!("sealing keys in {dir}"))?;
+        let held = keys.snapshot();
+        if let Some((version, public_key)) = held.current() {
+            tracing::info!(
+                dir = %dir,
+                versions = ?held.versions(),
+                current = version,
+                public_key = %hex::encode(public_key.0),
+                "sealing keys loaded"
+            );
+        }
+        if let Some(m) = metrics {
+            m.sealing_keys_held.set(held.versions().len() as i64);
+        }
+        Ok(Arc::new(keys))
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 struct ClusterArgs {
     /// The cluster this master serves (0x… object id); requests for others are not applied.
@@ -126,6 +187,8 @@ struct ClusterArgs {
     cluster_id: Address,
     #[command(flatten)]
     secrets: SecretsArgs,
+    #[command(flatten)]
+    sealing: SealingArgs,
     /// Log records whose outcome batches stay in etcd once the outcome topic
     /// holds them: a restarted master's status API answers these; older
     /// batches are deleted (reopening reads at most this many records' worth).
@@ -134,13 +197,14 @@ struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    fn config(&self, layout: Layout, metrics: Option<&Metrics>) -> Config {
-        Config {
+    fn config(&self, layout: Layout, metrics: Option<&Metrics>) -> anyhow::Result<Config> {
+        Ok(Config {
             layout,
             cluster: self.cluster_id,
             secret_key: self.secrets.key(metrics),
+            sealing: self.sealing.keys(metrics)?,
             outcomes_kept: self.outcomes_kept.max(0),
-        }
+        })
     }
 }
 
@@ -183,6 +247,92 @@ enum Command {
     },
     /// Connect to etcd, print its version, revision and key count under the prefix.
     Check(EtcdArgs),
+    /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
+    /// sealed to (its public half registered on chain by the cluster admin).
+    SealingKey {
+        #[command(subcommand)]
+        command: SealingKeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SealingKeyCommand {
+    /// Print the current version and its public key (hex), making version 1
+    /// when the directory holds none.
+    Show {
+        #[command(flatten)]
+        sealing: SealingArgs,
+        #[command(flatten)]
+        output: KeyOutput,
+    },
+    /// Make the next version and print it. Older versions stay (Secrets
+    /// sealed to them still open); register the new public key on chain.
+    Rotate {
+        #[command(flatten)]
+        sealing: SealingArgs,
+        #[command(flatten)]
+        output: KeyOutput,
+    },
+}
+
+/// How `sealing-key` prints the key.
+#[derive(Args, Debug)]
+struct KeyOutput {
+    /// Print only the public key's hex (for `daas admin register-sealing-key`).
+    #[arg(long, conflicts_with = "json")]
+    public_key_only: bool,
+    /// Print `{"version":N,"public_key":"<hex>","versions":[…]}`.
+    #[arg(long)]
+    json: bool,
+}
+
+impl KeyOutput {
+    /// The current version and public key of `keys`, as asked.
+    fn render(&self, keys: &SealingKeys) -> anyhow::Result<String> {
+        let (version, public_key) = keys
+            .current()
+            .ok_or_else(|| anyhow::anyhow!("no sealing key held"))?;
+        let hex_key = hex::encode(public_key.0);
+        let versions = keys.versions();
+        Ok(if self.public_key_only {
+            hex_key
+        } else if self.json {
+            serde_json::json!({"version": version, "public_key": hex_key, "versions": versions})
+                .to_string()
+        } else {
+            let held: Vec<String> = versions.iter().map(u32::to_string).collect();
+            format!(
+                "sealing key version {version}\npublic key {hex_key}\nversions held: {}\n\
+                 register it on chain (cluster admin): daas admin register-sealing-key --public-key {hex_key}",
+                held.join(", ")
+            )
+        })
+    }
+}
+
+/// `master sealing-key show|rotate`.
+fn sealing_key(command: SealingKeyCommand) -> anyhow::Result<()> {
+    let (sealing, output, rotate) = match command {
+        SealingKeyCommand::Show { sealing, output } => (sealing, output, false),
+        SealingKeyCommand::Rotate { sealing, output } => (sealing, output, true),
+    };
+    let store = sealing.store();
+    let dir = sealing.sealing_key_dir.display();
+    if rotate {
+        let version = store
+            .rotate()
+            .with_context(|| format!("rotating the sealing key in {dir}"))?;
+        tracing::info!(dir = %dir, version, "created sealing key version {version}");
+    } else {
+        store
+            .create_first()
+            .with_context(|| format!("sealing keys in {dir}"))?;
+    }
+    let keys = store
+        .load()
+        .with_context(|| format!("sealing keys in {dir}"))?;
+    println!("{}", output.render(&keys)?);
+    Ok(())
 }
 
 #[tokio::main]
@@ -197,7 +347,7 @@ async fn main() -> anyhow::Result<()> {
             metrics_listen,
         } => {
             let metrics = Metrics::default();
-            let cfg = cluster.config(state.layout(), Some(&metrics));
+            let cfg = cluster.config(state.layout(), Some(&metrics))?;
             let shutdown = shutdown_on_signals()?;
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
@@ -229,7 +379,7 @@ async fn main() -> anyhow::Result<()> {
             cluster,
             log,
         } => {
-            let cfg = cluster.config(state.layout(), None);
+            let cfg = cluster.config(state.layout(), None)?;
             let shutdown = shutdown_on_signals()?;
             let end = {
                 let end = log_end(&log)?;
@@ -268,6 +418,7 @@ async fn main() -> anyhow::Result<()> {
             let report = store::check(&etcd).await.context("master check")?;
             println!("master: {report}");
         }
+        Command::SealingKey { command } => sealing_key(command)?,
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The master's Prometheus metrics (`master_*`).
 
+use daas_domain::admission::RejectCode;
 use daas_service::Health;
 use prometheus_client::{
     metrics::{
@@ -11,8 +12,9 @@ use prometheus_client::{
     registry::Registry,
 };
 
-/// Failed apply attempts by kind of error.
-pub type FailureFamily = Family<Vec<(&'static str, &'static str)>, Counter>;
+/// Counters by one static label (failed apply attempts by kind of error,
+/// sealing refusals by code).
+pub type CounterFamily = Family<Vec<(&'static str, &'static str)>, Counter>;
 
 /// Counters and gauges shared by `run` and `replay`, and the stage's health
 /// (`/healthz`, `daas_healthy`; registered by the binary).
@@ -40,9 +42,20 @@ pub struct Metrics {
     pub lag: Gauge,
     /// Apply attempts that failed (each reopens from etcd, or stops the
     /// master when the error is not transient), by `error` kind.
-    pub apply_failures: FailureFamily,
+    pub apply_failures: CounterFamily,
     /// 1 when Secrets are stored without encryption (`--insecure-plaintext-secrets`).
     pub insecure_plaintext_secrets: Gauge,
+    /// Sealed Secrets opened (and then applied).
+    pub sealed_opened: Counter,
+    /// Secrets refused for their sealing, by `code` (`secret_unsealed`,
+    /// `sealing_key_unknown`, `sealed_binding_mismatch`, `sealed_tampered`).
+    pub sealed_refused: CounterFamily,
+    /// Sealing key versions whose private key the master holds.
+    pub sealing_keys_held: Gauge,
+    /// The newest sealing key version the chain registered for the served
+    /// cluster when this master cannot open with it (not held, or held
+    /// with another public key); 0 when it can, or none is registered.
+    pub sealing_key_unusable: Gauge,
     /// Problems that keep the master from making progress (`apply`, `stall`).
     pub health: Health,
 }
@@ -69,8 +82,12 @@ impl Default for Metrics {
             batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 15)),
             next_offset: Gauge::default(),
             lag: Gauge::default(),
-            apply_failures: FailureFamily::default(),
+            apply_failures: CounterFamily::default(),
             insecure_plaintext_secrets: Gauge::default(),
+            sealed_opened: Counter::default(),
+            sealed_refused: CounterFamily::default(),
+            sealing_keys_held: Gauge::default(),
+            sealing_key_unusable: Gauge::default(),
             health: Health::new(),
         }
     }
@@ -124,5 +141,41 @@ impl Metrics {
             "1 when Secrets are stored in etcd without encryption",
             self.insecure_plaintext_secrets.clone(),
         );
+        r.register(
+            "sealed_opened",
+            "Sealed Secrets opened and applied",
+            self.sealed_opened.clone(),
+        );
+        r.register(
+            "sealed_refused",
+            "Secrets refused for their sealing, by reject code",
+            self.sealed_refused.clone(),
+        );
+        r.register(
+            "sealing_keys_held",
+            "Sealing key versions whose private key the master holds",
+            self.sealing_keys_held.clone(),
+        );
+        r.register(
+            "sealing_key_unusable",
+            "The newest sealing key version registered on chain when the master cannot open with it (0: it can)",
+            self.sealing_key_unusable.clone(),
+        );
+    }
+
+    /// Counts a rejection in `sealed_refused` when its code is one of the
+    /// sealing codes.
+    pub fn count_sealed_refusal(&self, code: RejectCode) {
+        if matches!(
+            code,
+            RejectCode::SecretUnsealed
+                | RejectCode::SealingKeyUnknown
+                | RejectCode::SealedBindingMismatch
+                | RejectCode::SealedTampered
+        ) {
+            self.sealed_refused
+                .get_or_create(&vec![("code", code.as_str())])
+                .inc();
+        }
     }
 }

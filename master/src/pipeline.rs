@@ -132,6 +132,7 @@ pub async fn run(
             let mut etcd = client.clone();
             let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
             let mut engine = Engine::open(client.clone(), cfg.clone()).await?;
+            engine.check_sealing_key(metrics);
             // Everything stored is on the topic now.
             engine.outcomes_durable_before(engine.next_offset());
             tracing::info!(

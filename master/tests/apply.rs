@@ -5,11 +5,6 @@
 
 mod support;
 
-use aes_gcm::{
-    Aes256Gcm, KeyInit, Nonce,
-    aead::{Aead, Payload},
-};
-use base64::Engine as _;
 use daas_domain::{
     Address, Bytes, Event, LogPosition, Outcome, OutcomeResult, events::K8sApiRequest,
 };
@@ -178,21 +173,7 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
         "{s:?}"
     );
     let (key, value) = first("secrets").await?;
-    let prefix = b"k8s:enc:aesgcm:v1:key1:";
-    assert!(value.starts_with(prefix), "encrypted at rest");
-    // Decrypted here with the AES-GCM primitive directly, as the apiserver would.
-    let k = base64::engine::general_purpose::STANDARD
-        .decode(KEY.split_once(':').map_or("", |x| x.1))?;
-    let rest = &value[prefix.len()..];
-    let plain = Aes256Gcm::new_from_slice(&k)?
-        .decrypt(
-            Nonce::from_slice(&rest[..12]),
-            Payload {
-                msg: &rest[12..],
-                aad: key.as_bytes(),
-            },
-        )
-        .map_err(|_| anyhow::anyhow!("decrypt"))?;
+    let plain = decrypt_at_rest(&key, &value)?;
     let secret: Secret = serde_json::from_slice(&plain)?;
     assert!(
         secret

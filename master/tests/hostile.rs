@@ -3,83 +3,21 @@
 //! outcome topic, nothing under the registry changes, and the master then
 //! applies a valid request as usual.
 
-#[path = "../../domain/tests/support/cluster.rs"]
-mod cluster;
 mod support;
 
-use daas_domain::{
-    Address, Bytes, Event, LogPosition, OutcomeResult,
-    events::{ClusterCreated, K8sApiRequest},
-};
+use daas_domain::{Address, Event, OutcomeResult, events::ClusterCreated};
 use daas_master::{
     apply::Engine,
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::{Until, apply_log},
 };
-use daas_testkit::{
-    Stack, TestEtcd, TestTopic, produce,
-    workload::{self, CLUSTER},
-};
-use etcd_client::{Client, GetOptions};
+use daas_testkit::{Stack, TestEtcd, TestTopic, produce, workload::CLUSTER};
 use support::*;
 use tokio_util::sync::CancellationToken;
 
 const SUI: u64 = 1_000_000_000;
 const ADMIN: Address = Address([0xad; 32]);
-
-/// The log being built: events from senders, at increasing positions.
-#[derive(Default)]
-struct Log {
-    records: Vec<Vec<u8>>,
-    next_request: u64,
-}
-
-impl Log {
-    fn push(&mut self, sender: Address, event: &Event) {
-        let n = self.records.len() as u64;
-        self.records.push(workload::record(
-            LogPosition::new(n + 1, 0, 0),
-            [n as u8; 32],
-            1_800_000_000_000 + n,
-            sender,
-            event,
-        ));
-    }
-
-    fn stake(&mut self, who: Address, total: u64) {
-        self.push(who, &cluster::stake(who, total));
-    }
-
-    /// A request; its id.
-    fn request(
-        &mut self,
-        who: Address,
-        kind: &str,
-        api: &str,
-        ns: &str,
-        name: &str,
-        manifest: &str,
-    ) -> u64 {
-        let id = self.next_request;
-        self.next_request += 1;
-        let e = Event::K8sApiRequest(K8sApiRequest {
-            cluster_id: CLUSTER,
-            request_id: id,
-            sender: who,
-            verb: "apply".into(),
-            api_version: api.into(),
-            kind: kind.into(),
-            namespace: ns.into(),
-            name: name.into(),
-            manifest: Bytes(manifest.as_bytes().to_vec()),
-            stake: 0,
-            timestamp_ms: 1,
-        });
-        self.push(who, &e);
-        id
-    }
-}
 
 fn pod(ns: &str, spec: &str) -> String {
     format!(
@@ -121,25 +59,9 @@ fn hostile(
         ("ConfigMap", "v1", own(ns), own("UPPER"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: UPPER\n".into(), "invalid_name"),
         ("Deployment", "apps/v1", own(ns), own("web"), deployment(ns, -3, "web"), "invalid_object"),
         ("Deployment", "apps/v1", own(ns), own("web"), deployment(ns, 1, "other"), "invalid_object"),
-        ("Secret", "v1", own(ns), own("s"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: not*base64\n".into(), "invalid_object"),
+        ("Secret", "v1", own(ns), own("s"), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: not*base64\n".into(), "secret_unsealed"),
         ("ConfigMap", "v1", own(ns), own("d"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n  name: d\n".into(), "duplicate_key"),
     ]
-}
-
-/// Keys under the registry prefix, with their mod revisions.
-async fn registry(client: &Client, prefix: &str) -> anyhow::Result<Vec<(Vec<u8>, i64)>> {
-    let mut c = client.clone();
-    let resp = c
-        .get(
-            layout(prefix).registry,
-            Some(GetOptions::new().with_prefix()),
-        )
-        .await?;
-    Ok(resp
-        .kvs()
-        .iter()
-        .map(|kv| (kv.key().to_vec(), kv.mod_revision()))
-        .collect())
 }
 
 /// The log of the test: set-up, hostile requests, one valid request.
@@ -230,7 +152,7 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
         )
         .await?;
         assert_eq!(engine.next_offset(), until, "the master keeps serving");
-        registries.push(registry(&etcd.client, &prefix).await?);
+        registries.push(registry_revisions(&etcd.client, &prefix).await?);
     }
     assert_eq!(
         registries[0].len(),

@@ -24,14 +24,25 @@ fn every_subcommand_refuses_a_missing_empty_or_malformed_key() -> anyhow::Result
     let cluster = workload::CLUSTER.to_string();
     // Nothing listens here: the refusal must come before any connection.
     let etcd = ["--etcd", "http://127.0.0.1:9"];
+    let keys = support::sealing_key_dir();
     let subcommands: [Vec<&str>; 3] = [
-        vec!["run", "--cluster-id", &cluster, "--brokers", "127.0.0.1:9"],
+        vec![
+            "run",
+            "--cluster-id",
+            &cluster,
+            "--brokers",
+            "127.0.0.1:9",
+            "--sealing-key-dir",
+            &keys,
+        ],
         vec![
             "replay",
             "--cluster-id",
             &cluster,
             "--brokers",
             "127.0.0.1:9",
+            "--sealing-key-dir",
+            &keys,
         ],
         vec!["state-root"],
     ];
@@ -73,6 +84,8 @@ async fn insecure_plaintext_secrets_is_warned_and_exported() -> anyhow::Result<(
         &[
             "run",
             "--insecure-plaintext-secrets",
+            "--sealing-key-dir",
+            &support::sealing_key_dir(),
             "--cluster-id",
             &cluster,
             "--etcd",

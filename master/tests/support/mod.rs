@@ -2,13 +2,18 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::{process::Child, time::Duration};
+use std::{process::Child, sync::Arc, time::Duration};
 
+use daas_domain::{
+    Address, Bytes, Event, LogPosition,
+    events::{K8sApiRequest, StakeDeposited},
+};
 use daas_master::{
     apply::{Config, Engine},
     encryption::SecretKey,
     metrics::Metrics,
     pipeline::{LogArgs, Until, apply_log},
+    sealing_keys::KeyRingHandle,
     state::{self, Layout},
 };
 use daas_testkit::{wait_for, workload};
@@ -18,19 +23,62 @@ use tokio_util::sync::CancellationToken;
 /// The test key for Secrets (32 bytes 0..31).
 pub const KEY: &str = "key1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// Opens a value stored at `key` in kube's `k8s:enc:aesgcm:v1:key1:`
+/// envelope with [`KEY`], using the AES-GCM primitive directly, as
+/// kube-apiserver would (not the master's own code).
+pub fn decrypt_at_rest(key: &str, value: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use aes_gcm::{
+        Aes256Gcm, KeyInit, Nonce,
+        aead::{Aead, Payload},
+    };
+    use base64::Engine as _;
+    let prefix = b"k8s:enc:aesgcm:v1:key1:";
+    let rest = value
+        .strip_prefix(prefix.as_slice())
+        .ok_or_else(|| anyhow::anyhow!("{key}: not encrypted at rest"))?;
+    anyhow::ensure!(rest.len() > 12, "{key}: envelope too short");
+    let k = base64::engine::general_purpose::STANDARD
+        .decode(KEY.split_once(':').map_or("", |x| x.1))?;
+    Aes256Gcm::new_from_slice(&k)?
+        .decrypt(
+            Nonce::from_slice(&rest[..12]),
+            Payload {
+                msg: &rest[12..],
+                aad: key.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow::anyhow!("{key}: does not decrypt"))
+}
+
 /// A layout under a test prefix (`<prefix>registry`, `<prefix>daas`).
 pub fn layout(prefix: &str) -> Layout {
     Layout::new(&format!("{prefix}registry"), &format!("{prefix}daas"))
 }
 
-/// The engine configuration for the workload's cluster.
+/// The engine configuration for the workload's cluster (no sealing keys).
 pub fn config(prefix: &str) -> Config {
+    config_with(prefix, Arc::new(KeyRingHandle::none()))
+}
+
+/// The engine configuration for the workload's cluster with `sealing` keys.
+pub fn config_with(prefix: &str, sealing: Arc<KeyRingHandle>) -> Config {
     Config {
         layout: layout(prefix),
         cluster: workload::CLUSTER,
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
+        sealing,
         outcomes_kept: 10_000,
     }
+}
+
+/// A fresh sealing key directory for a master binary (not created: the
+/// master makes it, mode 0700, with version 1).
+pub fn sealing_key_dir() -> String {
+    std::env::temp_dir()
+        .join(daas_testkit::unique_name("master-sealing"))
+        .join("keys")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The topics.
@@ -102,6 +150,8 @@ pub fn master_at(
             &workload::CLUSTER.to_string(),
             "--encryption-key",
             KEY,
+            "--sealing-key-dir",
+            &sealing_key_dir(),
         ])
         .args([
             "--brokers",
@@ -113,6 +163,25 @@ pub fn master_at(
         ])
         .args(["--metrics-listen", listen])
         .spawn()
+}
+
+/// Keys under the registry prefix, with their mod revisions.
+pub async fn registry_revisions(
+    client: &Client,
+    prefix: &str,
+) -> anyhow::Result<Vec<(Vec<u8>, i64)>> {
+    let mut c = client.clone();
+    let resp = c
+        .get(
+            layout(prefix).registry,
+            Some(etcd_client::GetOptions::new().with_prefix()),
+        )
+        .await?;
+    Ok(resp
+        .kvs()
+        .iter()
+        .map(|kv| (kv.key().to_vec(), kv.mod_revision()))
+        .collect())
 }
 
 /// The request ids of `records`' requests, in log order.
@@ -150,3 +219,73 @@ pub use daas_testkit::{kill9, terminate};
 
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use daas_testkit::read_outcomes;
+
+/// A log being built: events from senders, at increasing positions
+/// (checkpoint = offset + 1).
+#[derive(Default)]
+pub struct Log {
+    /// The encoded records.
+    pub records: Vec<Vec<u8>>,
+    next_request: u64,
+}
+
+impl Log {
+    /// Appends `event`, sent by `sender`.
+    pub fn push(&mut self, sender: Address, event: &Event) {
+        let n = self.records.len() as u64;
+        self.records.push(workload::record(
+            LogPosition::new(n + 1, 0, 0),
+            [n as u8; 32],
+            1_800_000_000_000 + n,
+            sender,
+            event,
+        ));
+    }
+
+    /// `who`'s user-role stake becomes `total` MIST.
+    pub fn stake(&mut self, who: Address, total: u64) {
+        let e = Event::StakeDeposited(StakeDeposited {
+            staker: who,
+            role: 0,
+            amount: total,
+            total_after: total,
+            epoch: 1,
+            timestamp_ms: 1,
+        });
+        self.push(who, &e);
+    }
+
+    /// An `apply` of `manifest` in the workload's cluster; its request id.
+    pub fn request(
+        &mut self,
+        who: Address,
+        kind: &str,
+        api: &str,
+        ns: &str,
+        name: &str,
+        manifest: &str,
+    ) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        let e = Event::K8sApiRequest(K8sApiRequest {
+            cluster_id: workload::CLUSTER,
+            request_id: id,
+            sender: who,
+            verb: "apply".into(),
+            api_version: api.into(),
+            kind: kind.into(),
+            namespace: ns.into(),
+            name: name.into(),
+            manifest: Bytes(manifest.as_bytes().to_vec()),
+            stake: 0,
+            timestamp_ms: 1,
+        });
+        self.push(who, &e);
+        id
+    }
+
+    /// The offset after the last record.
+    pub fn end(&self) -> i64 {
+        self.records.len() as i64
+    }
+}
