@@ -169,7 +169,7 @@ pub fn master_at(
 pub async fn registry_revisions(
     client: &Client,
     prefix: &str,
-) -> anyhow::Result<Vec<(Vec<u8>, i64)>> {
+) -> anyhow::Result<Vec<(String, i64)>> {
     let mut c = client.clone();
     let resp = c
         .get(
@@ -180,7 +180,12 @@ pub async fn registry_revisions(
     Ok(resp
         .kvs()
         .iter()
-        .map(|kv| (kv.key().to_vec(), kv.mod_revision()))
+        .map(|kv| {
+            (
+                String::from_utf8_lossy(kv.key()).into_owned(),
+                kv.mod_revision(),
+            )
+        })
         .collect())
 }
 

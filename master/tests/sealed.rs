@@ -1,0 +1,355 @@
+//! Sealed Secrets through the master into a real etcd (decision 0014).
+//!
+//! A Secret sealed to the cluster's key is opened in the apply path and
+//! stored with plaintext `data` under the at-rest envelope (decrypted here
+//! independently); a copied ciphertext, a flipped byte, an unregistered key
+//! version, a registered version the master does not hold and a Secret in
+//! clear are each refused with their own code and change nothing in etcd;
+//! after a rotation (its key made on disk while the engine runs, then
+//! registered on chain) Secrets of both versions exist, and a replay into a
+//! fresh prefix gives the live state root. No plaintext reaches etcd
+//! unencrypted, the outcome topic, or a message.
+
+mod support;
+
+use std::sync::Arc;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use daas_domain::{
+    Address, Bytes, Event, OutcomeResult,
+    events::{ClusterCreated, SealingKeyRegistered},
+};
+use daas_master::{
+    apply::Engine,
+    metrics::Metrics,
+    outcomes::Publisher,
+    pipeline::{Until, apply_log},
+    replay::replay,
+    sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore},
+    state_root::state_root,
+};
+use daas_sealing::{SealingPrivateKey, SealingPublicKey, seal_secret};
+use daas_testkit::{Stack, TestEtcd, TestTopic, produce, read_topic, workload::CLUSTER};
+use etcd_client::{Client, GetOptions};
+use serde_json::{Value, json};
+use support::*;
+use tokio_util::sync::CancellationToken;
+
+const SUI: u64 = 1_000_000_000;
+const ADMIN: Address = Address([0xad; 32]);
+const TENANT: Address = Address([0x7e; 32]);
+
+/// A Secret manifest with `data` in clear (base64 of each value).
+fn secret(ns: &str, name: &str, data: &[(&str, &str)]) -> Value {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(STANDARD.encode(v))))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+           "metadata": {"name": name, "namespace": ns}, "data": data})
+}
+
+/// The Secret sealed as `daas` seals it.
+fn sealed(
+    ns: &str,
+    name: &str,
+    data: &[(&str, &str)],
+    version: u32,
+    pk: &SealingPublicKey,
+) -> Value {
+    let plain = secret(ns, name, data);
+    seal_secret(&plain, CLUSTER, version, pk, &mut daas_sealing::rng::os()).expect("sealing")
+}
+
+/// `manifest` with one byte of `key`'s ciphertext flipped (past the clear
+/// header: the binding tag still matches).
+fn flip_ciphertext(mut manifest: Value, key: &str) -> Value {
+    let text = manifest["data"][key].as_str().unwrap_or_default();
+    let mut bytes = STANDARD.decode(text).unwrap_or_default();
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 0x01;
+    }
+    manifest["data"][key] = json!(STANDARD.encode(bytes));
+    manifest
+}
+
+fn register(log: &mut Log, version: u64, public_key: [u8; 32]) {
+    let e = Event::SealingKeyRegistered(SealingKeyRegistered {
+        cluster_id: CLUSTER,
+        version,
+        public_key: Bytes(public_key.to_vec()),
+        registered_by: ADMIN,
+        timestamp_ms: 1,
+    });
+    log.push(ADMIN, &e);
+}
+
+fn put_secret(log: &mut Log, ns: &str, name: &str, manifest: &Value) -> u64 {
+    log.request(TENANT, "Secret", "v1", ns, name, &manifest.to_string())
+}
+
+/// Every value under `prefix` (the test's registry and master state).
+async fn all_values(client: &Client, prefix: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let r = client
+        .clone()
+        .get(prefix, Some(GetOptions::new().with_prefix()))
+        .await?;
+    Ok(r.kvs()
+        .iter()
+        .map(|kv| {
+            (
+                String::from_utf8_lossy(kv.key()).into_owned(),
+                kv.value().to_vec(),
+            )
+        })
+        .collect())
+}
+
+/// The stored Secret `ns/name`, decrypted independently.
+async fn stored_secret(
+    client: &Client,
+    prefix: &str,
+    ns: &str,
+    name: &str,
+) -> anyhow::Result<Value> {
+    let key = format!("{}/secrets/{ns}/{name}", layout(prefix).registry);
+    let r = client.clone().get(key.as_str(), None).await?;
+    let kv = r
+        .kvs()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("{key} is not stored"))?;
+    Ok(serde_json::from_slice(&decrypt_at_rest(&key, kv.value())?)?)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The codes of the outcomes of `ids` ("applied (action)" when applied).
+fn codes(outcomes: &[daas_domain::Outcome], ids: &[u64]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            match outcomes
+                .iter()
+                .find(|o| o.request_id == *id)
+                .map(|o| &o.result)
+            {
+                Some(OutcomeResult::Rejected(r)) => r.code.as_str().to_owned(),
+                Some(OutcomeResult::Applied { action, .. }) => format!("applied ({action})"),
+                None => "no outcome".into(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let prefix = etcd.key("live/");
+    let dir = sealing_key_dir();
+    let store = Arc::new(FileKeyStore::new(&dir));
+    store.create_first()?;
+    let v1 = store
+        .load()?
+        .public_key(1)
+        .ok_or_else(|| anyhow::anyhow!("v1"))?;
+    // Random plaintexts: found nowhere but in the decrypted etcd values.
+    let (p1, p2) = (
+        daas_testkit::unique_name("pw1"),
+        daas_testkit::unique_name("tok2"),
+    );
+
+    let mut log = Log::default();
+    log.push(
+        ADMIN,
+        &Event::ClusterCreated(ClusterCreated {
+            cluster_id: CLUSTER,
+            name: "c".into(),
+            admin: ADMIN,
+            timestamp_ms: 0,
+        }),
+    );
+    register(&mut log, 1, v1.0);
+    log.stake(TENANT, 10 * SUI);
+    for ns in ["team-a", "team-b"] {
+        let m = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+        log.request(TENANT, "Namespace", "v1", "", ns, &m);
+    }
+    let db = sealed(
+        "team-a",
+        "db",
+        &[("password", &p1), ("user", "admin")],
+        1,
+        &v1,
+    );
+    let db_id = put_secret(&mut log, "team-a", "db", &db);
+    let opened_end = log.end();
+
+    // Refused: each its own code, nothing written.
+    let mut copied = db.clone();
+    copied["metadata"]["namespace"] = json!("team-b");
+    let flipped = flip_ciphertext(
+        sealed("team-a", "db-flipped", &[("password", &p1)], 1, &v1),
+        "password",
+    );
+    let unregistered = sealed("team-a", "db-v7", &[("password", &p1)], 7, &v1);
+    let clear = secret("team-a", "db-clear", &[("password", &p1)]);
+    let refused = vec![
+        put_secret(&mut log, "team-b", "db", &copied),
+        put_secret(&mut log, "team-a", "db-flipped", &flipped),
+        put_secret(&mut log, "team-a", "db-v7", &unregistered),
+        put_secret(&mut log, "team-a", "db-clear", &clear),
+    ];
+    let refused_end = log.end();
+
+    let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
+    let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
+    let stop = CancellationToken::new();
+    let metrics = Metrics::default();
+    let cfg = config_with(&prefix, Arc::new(KeyRingHandle::load(store.clone())?));
+    let mut engine = Engine::open(etcd.client.clone(), cfg.clone()).await?;
+    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
+    let mut registries = Vec::new();
+    for until in [opened_end, refused_end] {
+        let to = Until::Offset(until);
+        engine = apply_log(
+            engine,
+            &args,
+            &metrics,
+            Some(&mut publisher),
+            to,
+            None,
+            &stop,
+        )
+        .await?;
+        registries.push(registry_revisions(&etcd.client, &prefix).await?);
+    }
+    assert_eq!(
+        registries[1], registries[0],
+        "refusals change nothing in etcd"
+    );
+
+    // Rotation while the engine runs: the key is made on disk, then
+    // registered on chain; the engine picks it up at the registration.
+    let v2 = store
+        .rotate()
+        .and_then(|v| store.load().map(|k| k.public_key(v)))?
+        .ok_or_else(|| anyhow::anyhow!("v2"))?;
+    register(&mut log, 2, v2.0);
+    let api_id = put_secret(
+        &mut log,
+        "team-a",
+        "api",
+        &sealed("team-a", "api", &[("token", &p2)], 2, &v2),
+    );
+    // A version the chain registered but this master never held.
+    let stranger = SealingPrivateKey::generate(&mut daas_sealing::rng::os()).public_key();
+    register(&mut log, 3, stranger.0);
+    let unheld = sealed("team-a", "late", &[("token", &p2)], 3, &stranger);
+    let unheld_id = put_secret(&mut log, "team-a", "late", &unheld);
+    produce(
+        &stack.kafka_brokers,
+        &topic.name,
+        &log.records[refused_end as usize..],
+    )
+    .await?;
+    let end = log.end();
+    let engine = apply_log(
+        engine,
+        &args,
+        &metrics,
+        Some(&mut publisher),
+        Until::Offset(end),
+        None,
+        &stop,
+    )
+    .await?;
+    assert_eq!(engine.next_offset(), end);
+
+    let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
+    assert_eq!(
+        codes(&outcomes, &[db_id, api_id]),
+        ["applied (created)", "applied (created)"]
+    );
+    assert_eq!(
+        codes(&outcomes, &[refused.as_slice(), &[unheld_id]].concat()),
+        [
+            "sealed_binding_mismatch",
+            "sealed_tampered",
+            "sealing_key_unknown",
+            "secret_unsealed",
+            "sealing_key_unknown",
+        ]
+    );
+
+    // Stored opened: plaintext data (kube's base64), no annotation, both versions.
+    for (name, key, plain) in [("db", "password", &p1), ("api", "token", &p2)] {
+        let s = stored_secret(&etcd.client, &prefix, "team-a", name).await?;
+        assert_eq!(s["data"][key], json!(STANDARD.encode(plain)), "{name}");
+        assert!(s["metadata"].get("annotations").is_none(), "{name}: {s}");
+        assert!(s["metadata"]["uid"].is_string());
+    }
+    let db_stored = stored_secret(&etcd.client, &prefix, "team-a", "db").await?;
+    assert_eq!(db_stored["data"]["user"], json!(STANDARD.encode("admin")));
+    let secrets = all_values(
+        &etcd.client,
+        &format!("{}/secrets/", layout(&prefix).registry),
+    )
+    .await?;
+    assert_eq!(secrets.len(), 2, "only the two opened Secrets");
+
+    // Nowhere in clear: etcd (raw), the outcome topic, the messages.
+    let b64 = [STANDARD.encode(&p1), STANDARD.encode(&p2)];
+    let needles = [p1.as_str(), p2.as_str(), b64[0].as_str(), b64[1].as_str()];
+    let mut raw = all_values(&etcd.client, &prefix).await?;
+    raw.extend(
+        read_topic(&stack.kafka_brokers, &out.name)?
+            .into_iter()
+            .map(|v| ("outcome".into(), v)),
+    );
+    for (key, value) in &raw {
+        for n in needles {
+            assert!(!contains(value, n), "{key} holds a plaintext");
+        }
+    }
+
+    // Counted by code.
+    assert_eq!(metrics.sealed_opened.get(), 2);
+    for (code, n) in [
+        ("sealed_binding_mismatch", 1),
+        ("sealed_tampered", 1),
+        ("sealing_key_unknown", 2),
+        ("secret_unsealed", 1),
+    ] {
+        let got = metrics
+            .sealed_refused
+            .get_or_create(&vec![("code", code)])
+            .get();
+        assert_eq!(got, n, "{code}");
+    }
+    assert_eq!(
+        metrics.sealing_key_unusable.get(),
+        3,
+        "v3 is registered, not held"
+    );
+
+    // A replay into a fresh prefix, keys loaded anew: the live root.
+    let l = layout(&prefix);
+    let mut c = etcd.client.clone();
+    let (live_root, entries) = state_root(&mut c, &l, cfg.secret_key.as_ref()).await?;
+    let fresh = config_with(
+        &etcd.key("replay/"),
+        Arc::new(KeyRingHandle::load(store.clone())?),
+    );
+    let r = replay(etcd.client.clone(), fresh, &args, end, &stop).await?;
+    assert!(r.complete);
+    assert_eq!((r.root.as_str(), r.entries), (live_root.as_str(), entries));
+    let replayed = stored_secret(&etcd.client, &etcd.key("replay/"), "team-a", "db").await?;
+    assert_eq!(replayed["data"]["password"], json!(STANDARD.encode(&p1)));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
