@@ -353,3 +353,94 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// A master that does not hold the private key the chain registered says
+/// so at that record: an error naming the version in its log (never a
+/// private key), `master_sealing_key_unusable` = that version, and Secrets
+/// sealed to it refused as `sealing_key_unknown`, counted by code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Result<()> {
+    let stack = Stack::from_env()?;
+    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+    let etcd = TestEtcd::new(&stack).await?;
+    let prefix = etcd.key("unheld/");
+    let dir = sealing_key_dir();
+    FileKeyStore::new(&dir).create_first()?;
+    let held_secret = std::fs::read_to_string(format!("{dir}/sealing-key-v1"))?;
+    let stranger = SealingPrivateKey::generate(&mut daas_sealing::rng::os()).public_key();
+    let mut log = Log::default();
+    log.push(
+        ADMIN,
+        &Event::ClusterCreated(ClusterCreated {
+            cluster_id: CLUSTER,
+            name: "c".into(),
+            admin: ADMIN,
+            timestamp_ms: 0,
+        }),
+    );
+    register(&mut log, 1, stranger.0);
+    log.stake(TENANT, 10 * SUI);
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n";
+    log.request(TENANT, "Namespace", "v1", "", "team-a", ns);
+    let plain = daas_testkit::unique_name("pw");
+    let m = sealed("team-a", "db", &[("password", &plain)], 1, &stranger);
+    let id = put_secret(&mut log, "team-a", "db", &m);
+    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
+
+    let addr = daas_testkit::free_addr()?;
+    let logs = std::env::temp_dir().join(daas_testkit::unique_name("master-unheld"));
+    let topics = [stack.kafka_brokers.as_str(), &topic.name, &out.name];
+    let endpoints = stack.etcd_endpoints.join(",");
+    let mut child = master_command(&endpoints, &prefix, topics, &addr.to_string(), &dir)
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&logs)?)
+        .spawn()?;
+    let brokers = stack.kafka_brokers.clone();
+    let outcome = daas_testkit::wait_for(
+        "the Secret's outcome",
+        std::time::Duration::from_secs(60),
+        || {
+            let (brokers, out) = (brokers.clone(), out.name.clone());
+            async move {
+                Ok(read_outcomes(&brokers, &out)?
+                    .into_iter()
+                    .find(|o| o.request_id == id))
+            }
+        },
+    )
+    .await?;
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await?
+        .text()
+        .await?;
+    terminate(&mut child)?;
+    let text = std::fs::read_to_string(&logs)?;
+    let _ = std::fs::remove_file(&logs);
+    assert_eq!(codes(&[outcome], &[id]), ["sealing_key_unknown"]);
+    assert!(
+        metrics.contains("master_sealing_key_unusable 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("master_sealing_keys_held 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"master_sealed_refused_total{code="sealing_key_unknown"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("master_sealed_opened_total 0"),
+        "{metrics}"
+    );
+    assert!(
+        text.contains("ERROR")
+            && text.contains("sealing key version 1 is held with another public key"),
+        "{text}"
+    );
+    for secret in [held_secret.trim(), plain.as_str(), &STANDARD.encode(&plain)] {
+        assert!(!text.contains(secret), "the log holds a secret: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

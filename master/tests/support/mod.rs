@@ -134,35 +134,48 @@ pub fn master_at(
     outcomes: &str,
     listen: &str,
 ) -> std::io::Result<Child> {
+    let topics = [brokers, topic, outcomes];
+    master_command(etcd, prefix, topics, listen, &sealing_key_dir()).spawn()
+}
+
+/// `master run` for the workload's cluster, with the test Secrets key and
+/// the sealing keys in `key_dir`; `topics` = (brokers, log, outcomes).
+pub fn master_command(
+    etcd: &str,
+    prefix: &str,
+    [brokers, topic, outcomes]: [&str; 3],
+    listen: &str,
+    key_dir: &str,
+) -> std::process::Command {
     let l = layout(prefix);
-    daas_testkit::service(env!("CARGO_BIN_EXE_master"))
-        .args([
-            "run",
-            "--etcd",
-            etcd,
-            "--prefix",
-            &l.registry,
-            "--state-prefix",
-            &l.state,
-        ])
-        .args([
-            "--cluster-id",
-            &workload::CLUSTER.to_string(),
-            "--encryption-key",
-            KEY,
-            "--sealing-key-dir",
-            &sealing_key_dir(),
-        ])
-        .args([
-            "--brokers",
-            brokers,
-            "--topic",
-            topic,
-            "--outcome-topic",
-            outcomes,
-        ])
-        .args(["--metrics-listen", listen])
-        .spawn()
+    let mut c = daas_testkit::service(env!("CARGO_BIN_EXE_master"));
+    c.args([
+        "run",
+        "--etcd",
+        etcd,
+        "--prefix",
+        &l.registry,
+        "--state-prefix",
+        &l.state,
+    ])
+    .args([
+        "--cluster-id",
+        &workload::CLUSTER.to_string(),
+        "--encryption-key",
+        KEY,
+        "--sealing-key-dir",
+        key_dir,
+    ])
+    .args([
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--outcome-topic",
+        outcomes,
+    ])
+    .args(["--metrics-listen", listen]);
+    c
 }
 
 /// Keys under the registry prefix, with their mod revisions.
