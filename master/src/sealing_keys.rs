@@ -423,6 +423,15 @@ mod tests {
             .join("keys")
     }
 
+    /// Why `store` does not load ("" when it does).
+    fn load_error(store: &FileKeyStore) -> String {
+        store
+            .load()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o777)
     }
@@ -468,11 +477,7 @@ mod tests {
         let v1 = dir.join("sealing-key-v1");
         for bad in [0o640, 0o604, 0o660, 0o644] {
             fs::set_permissions(&v1, fs::Permissions::from_mode(bad))?;
-            let e = store
-                .load()
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let e = load_error(&store);
             assert!(e.contains("chmod 600"), "{bad:o}: {e}");
         }
         fs::set_permissions(&v1, fs::Permissions::from_mode(0o400))?;
@@ -483,11 +488,7 @@ mod tests {
         );
         for bad in [0o750, 0o705, 0o777] {
             fs::set_permissions(&dir, fs::Permissions::from_mode(bad))?;
-            let e = store
-                .load()
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let e = load_error(&store);
             assert!(e.contains("chmod 700"), "{bad:o}: {e}");
             assert!(store.rotate().is_err(), "no new key into an open directory");
         }
@@ -522,11 +523,7 @@ mod tests {
         ];
         for (name, bytes, says) in cases {
             let p = write_private(name, bytes)?;
-            let e = store
-                .load()
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let e = load_error(&store);
             assert!(e.contains(says) && e.contains(name), "{name}: {e}");
             fs::remove_file(p)?;
         }
@@ -535,11 +532,7 @@ mod tests {
         assert_eq!(store.load()?.versions(), [1, 2]);
         // A symlink is not followed.
         std::os::unix::fs::symlink(dir.join("sealing-key-v1"), dir.join("sealing-key-v3"))?;
-        let e = store
-            .load()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = load_error(&store);
         assert!(e.contains("not a regular file"), "{e}");
         let _ = fs::remove_dir_all(dir.parent().unwrap_or(&dir));
         Ok(())

@@ -5,19 +5,12 @@
 
 mod support;
 
-use daas_domain::{Address, Event, OutcomeResult, events::ClusterCreated};
-use daas_master::{
-    apply::Engine,
-    metrics::Metrics,
-    outcomes::Publisher,
-    pipeline::{Until, apply_log},
-};
-use daas_testkit::{Stack, TestEtcd, TestTopic, produce, workload::CLUSTER};
+use daas_domain::{Address, OutcomeResult};
+use daas_master::{apply::Engine, metrics::Metrics, outcomes::Publisher};
+use daas_testkit::{Stack, TestEtcd, TestTopic, produce};
 use support::*;
-use tokio_util::sync::CancellationToken;
 
 const SUI: u64 = 1_000_000_000;
-const ADMIN: Address = Address([0xad; 32]);
 
 fn pod(ns: &str, spec: &str) -> String {
     format!(
@@ -79,14 +72,7 @@ struct Plan {
 /// their tier (0.5, 1, 5, 10 SUI), every hostile request from each, and
 /// a valid ConfigMap from the 10 SUI tenant.
 fn plan() -> Plan {
-    let mut log = Log::default();
-    let cluster = ClusterCreated {
-        cluster_id: CLUSTER,
-        name: "c".into(),
-        admin: ADMIN,
-        timestamp_ms: 0,
-    };
-    log.push(ADMIN, &Event::ClusterCreated(cluster));
+    let mut log = Log::with_cluster();
     let tiers = [SUI / 2, SUI, 5 * SUI, 10 * SUI];
     let tenants: Vec<(Address, u64, String)> = (0u8..)
         .zip(tiers)
@@ -94,8 +80,7 @@ fn plan() -> Plan {
         .collect();
     for (who, _, ns) in &tenants {
         log.stake(*who, 10 * SUI);
-        let m = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
-        log.request(*who, "Namespace", "v1", "", ns, &m);
+        log.namespace(*who, ns);
     }
     for (who, tier, _) in &tenants {
         log.stake(*who, *tier);
@@ -135,24 +120,23 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
 
     let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
     let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
-    let stop = CancellationToken::new();
     let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
     let mut registries = Vec::new();
     for until in [plan.setup_end, plan.hostile_end, end] {
         let metrics = Metrics::default();
-        let to = Until::Offset(until);
-        engine = apply_log(
+        let client = &etcd.client;
+        let phase = apply_phase(
             engine,
             &args,
             &metrics,
-            Some(&mut publisher),
-            to,
-            None,
-            &stop,
-        )
-        .await?;
-        assert_eq!(engine.next_offset(), until, "the master keeps serving");
-        registries.push(registry_revisions(&etcd.client, &prefix).await?);
+            &mut publisher,
+            until,
+            client,
+            &prefix,
+        );
+        let (next, registry) = phase.await?;
+        engine = next;
+        registries.push(registry);
     }
     assert_eq!(
         registries[0].len(),

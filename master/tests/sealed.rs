@@ -15,28 +15,26 @@ mod support;
 use std::sync::Arc;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use daas_domain::{
-    Address, Bytes, Event, OutcomeResult,
-    events::{ClusterCreated, SealingKeyRegistered},
-};
+use daas_domain::{Address, Bytes, Event, OutcomeResult, events::SealingKeyRegistered};
 use daas_master::{
     apply::Engine,
     metrics::Metrics,
     outcomes::Publisher,
-    pipeline::{Until, apply_log},
     replay::replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore},
     state_root::state_root,
 };
 use daas_sealing::{SealingPrivateKey, SealingPublicKey, seal_secret};
-use daas_testkit::{Stack, TestEtcd, TestTopic, produce, read_topic, workload::CLUSTER};
+use daas_testkit::{
+    Stack, TestEtcd, TestTopic, produce, read_topic,
+    workload::{ADMIN, CLUSTER},
+};
 use etcd_client::{Client, GetOptions};
 use serde_json::{Value, json};
 use support::*;
 use tokio_util::sync::CancellationToken;
 
 const SUI: u64 = 1_000_000_000;
-const ADMIN: Address = Address([0xad; 32]);
 const TENANT: Address = Address([0x7e; 32]);
 
 /// A Secret manifest with `data` in clear (base64 of each value).
@@ -82,6 +80,18 @@ fn register(log: &mut Log, version: u64, public_key: [u8; 32]) {
         timestamp_ms: 1,
     });
     log.push(ADMIN, &e);
+}
+
+/// The cluster, sealing key version 1 = `v1` registered, and TENANT
+/// (10 SUI) owning `namespaces`.
+fn setup(v1: SealingPublicKey, namespaces: &[&str]) -> Log {
+    let mut log = Log::with_cluster();
+    register(&mut log, 1, v1.0);
+    log.stake(TENANT, 10 * SUI);
+    for ns in namespaces {
+        log.namespace(TENANT, ns);
+    }
+    log
 }
 
 fn put_secret(log: &mut Log, ns: &str, name: &str, manifest: &Value) -> u64 {
@@ -163,22 +173,7 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
         daas_testkit::unique_name("tok2"),
     );
 
-    let mut log = Log::default();
-    log.push(
-        ADMIN,
-        &Event::ClusterCreated(ClusterCreated {
-            cluster_id: CLUSTER,
-            name: "c".into(),
-            admin: ADMIN,
-            timestamp_ms: 0,
-        }),
-    );
-    register(&mut log, 1, v1.0);
-    log.stake(TENANT, 10 * SUI);
-    for ns in ["team-a", "team-b"] {
-        let m = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
-        log.request(TENANT, "Namespace", "v1", "", ns, &m);
-    }
+    let mut log = setup(v1, &["team-a", "team-b"]);
     let db = sealed(
         "team-a",
         "db",
@@ -208,26 +203,32 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
 
     let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
     let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
-    let stop = CancellationToken::new();
     let metrics = Metrics::default();
     let cfg = config_with(&prefix, Arc::new(KeyRingHandle::load(store.clone())?));
-    let mut engine = Engine::open(etcd.client.clone(), cfg.clone()).await?;
+    let engine = Engine::open(etcd.client.clone(), cfg.clone()).await?;
     produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
-    let mut registries = Vec::new();
-    for until in [opened_end, refused_end] {
-        let to = Until::Offset(until);
-        engine = apply_log(
-            engine,
-            &args,
-            &metrics,
-            Some(&mut publisher),
-            to,
-            None,
-            &stop,
-        )
-        .await?;
-        registries.push(registry_revisions(&etcd.client, &prefix).await?);
-    }
+    let client = &etcd.client;
+    let phase = apply_phase(
+        engine,
+        &args,
+        &metrics,
+        &mut publisher,
+        opened_end,
+        client,
+        &prefix,
+    );
+    let (engine, opened) = phase.await?;
+    let phase = apply_phase(
+        engine,
+        &args,
+        &metrics,
+        &mut publisher,
+        refused_end,
+        client,
+        &prefix,
+    );
+    let (engine, after_refusals) = phase.await?;
+    let registries = [opened, after_refusals];
     assert_eq!(
         registries[1], registries[0],
         "refusals change nothing in etcd"
@@ -258,17 +259,16 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     )
     .await?;
     let end = log.end();
-    let engine = apply_log(
+    apply_phase(
         engine,
         &args,
         &metrics,
-        Some(&mut publisher),
-        Until::Offset(end),
-        None,
-        &stop,
+        &mut publisher,
+        end,
+        client,
+        &prefix,
     )
     .await?;
-    assert_eq!(engine.next_offset(), end);
 
     let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
     assert_eq!(
@@ -345,7 +345,14 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
         &etcd.key("replay/"),
         Arc::new(KeyRingHandle::load(store.clone())?),
     );
-    let r = replay(etcd.client.clone(), fresh, &args, end, &stop).await?;
+    let r = replay(
+        etcd.client.clone(),
+        fresh,
+        &args,
+        end,
+        &CancellationToken::new(),
+    )
+    .await?;
     assert!(r.complete);
     assert_eq!((r.root.as_str(), r.entries), (live_root.as_str(), entries));
     let replayed = stored_secret(&etcd.client, &etcd.key("replay/"), "team-a", "db").await?;
@@ -368,20 +375,7 @@ async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Re
     FileKeyStore::new(&dir).create_first()?;
     let held_secret = std::fs::read_to_string(format!("{dir}/sealing-key-v1"))?;
     let stranger = SealingPrivateKey::generate(&mut daas_sealing::rng::os()).public_key();
-    let mut log = Log::default();
-    log.push(
-        ADMIN,
-        &Event::ClusterCreated(ClusterCreated {
-            cluster_id: CLUSTER,
-            name: "c".into(),
-            admin: ADMIN,
-            timestamp_ms: 0,
-        }),
-    );
-    register(&mut log, 1, stranger.0);
-    log.stake(TENANT, 10 * SUI);
-    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n";
-    log.request(TENANT, "Namespace", "v1", "", "team-a", ns);
+    let mut log = setup(stranger, &["team-a"]);
     let plain = daas_testkit::unique_name("pw");
     let m = sealed("team-a", "db", &[("password", &plain)], 1, &stranger);
     let id = put_secret(&mut log, "team-a", "db", &m);

@@ -121,7 +121,7 @@ fn a_key_others_may_read_stops_every_subcommand_before_it_connects() -> anyhow::
     let cluster = workload::CLUSTER.to_string();
     // Nothing listens on port 9: a refusal must come before any connection.
     let local = ["--etcd", "http://127.0.0.1:9", "--brokers", "127.0.0.1:9"];
-    let with_cluster = |sub: &'static str| -> Vec<String> {
+    let applying = |sub: &'static str| -> Vec<String> {
         [
             sub,
             "--cluster-id",
@@ -131,9 +131,13 @@ fn a_key_others_may_read_stops_every_subcommand_before_it_connects() -> anyhow::
         ]
         .into_iter()
         .chain(local)
-        .chain(["--sealing-key-dir", &dir])
         .map(str::to_owned)
         .collect()
+    };
+    let with_cluster = |sub| -> Vec<String> {
+        let mut args = applying(sub);
+        args.extend(["--sealing-key-dir".to_owned(), dir.clone()]);
+        args
     };
     let runs: [Vec<String>; 4] = [
         with_cluster("run"),
@@ -165,16 +169,8 @@ fn a_key_others_may_read_stops_every_subcommand_before_it_connects() -> anyhow::
 
     // `run` and `replay` need the directory at all.
     for sub in ["run", "replay"] {
-        let args: Vec<&str> = [
-            sub,
-            "--cluster-id",
-            &cluster,
-            "--encryption-key",
-            support::KEY,
-        ]
-        .into_iter()
-        .chain(local)
-        .collect();
+        let args = applying(sub);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, _, err) = master(&args)?;
         assert_eq!(code, Some(2), "{sub}: {err}");
         assert!(err.contains("--sealing-key-dir"), "{sub}: {err}");

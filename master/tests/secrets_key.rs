@@ -25,27 +25,18 @@ fn every_subcommand_refuses_a_missing_empty_or_malformed_key() -> anyhow::Result
     // Nothing listens here: the refusal must come before any connection.
     let etcd = ["--etcd", "http://127.0.0.1:9"];
     let keys = support::sealing_key_dir();
-    let subcommands: [Vec<&str>; 3] = [
+    let applying = |sub| {
         vec![
-            "run",
+            sub,
             "--cluster-id",
             &cluster,
             "--brokers",
             "127.0.0.1:9",
             "--sealing-key-dir",
             &keys,
-        ],
-        vec![
-            "replay",
-            "--cluster-id",
-            &cluster,
-            "--brokers",
-            "127.0.0.1:9",
-            "--sealing-key-dir",
-            &keys,
-        ],
-        vec!["state-root"],
-    ];
+        ]
+    };
+    let subcommands: [Vec<&str>; 3] = [applying("run"), applying("replay"), vec!["state-root"]];
     for sub in &subcommands {
         let args: Vec<&str> = sub.iter().copied().chain(etcd).collect();
         let cases: [(Vec<&str>, Option<&str>, &str); 5] = [

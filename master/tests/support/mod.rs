@@ -2,16 +2,20 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+#[path = "../../../domain/tests/support/cluster.rs"]
+mod cluster;
+
 use std::{process::Child, sync::Arc, time::Duration};
 
 use daas_domain::{
     Address, Bytes, Event, LogPosition,
-    events::{K8sApiRequest, StakeDeposited},
+    events::{ClusterCreated, K8sApiRequest},
 };
 use daas_master::{
     apply::{Config, Engine},
     encryption::SecretKey,
     metrics::Metrics,
+    outcomes::Publisher,
     pipeline::{LogArgs, Until, apply_log},
     sealing_keys::KeyRingHandle,
     state::{self, Layout},
@@ -178,6 +182,25 @@ pub fn master_command(
     c
 }
 
+/// Applies the log up to `until` (which the master must reach), publishing
+/// outcomes; the engine, and the registry's keys and revisions then.
+pub async fn apply_phase(
+    engine: Engine,
+    args: &LogArgs,
+    metrics: &Metrics,
+    publisher: &mut Publisher,
+    until: i64,
+    client: &Client,
+    prefix: &str,
+) -> anyhow::Result<(Engine, Vec<(String, i64)>)> {
+    let stop = CancellationToken::new();
+    let to = Until::Offset(until);
+    let engine = apply_log(engine, args, metrics, Some(publisher), to, None, &stop).await?;
+    let at = engine.next_offset();
+    anyhow::ensure!(at == until, "the master stopped at {at}, before {until}");
+    Ok((engine, registry_revisions(client, prefix).await?))
+}
+
 /// Keys under the registry prefix, with their mod revisions.
 pub async fn registry_revisions(
     client: &Client,
@@ -248,6 +271,26 @@ pub struct Log {
 }
 
 impl Log {
+    /// A log that starts with the workload's cluster, created by
+    /// `workload::ADMIN`.
+    pub fn with_cluster() -> Self {
+        let mut log = Log::default();
+        let cluster = ClusterCreated {
+            cluster_id: workload::CLUSTER,
+            name: "c".into(),
+            admin: workload::ADMIN,
+            timestamp_ms: 0,
+        };
+        log.push(workload::ADMIN, &Event::ClusterCreated(cluster));
+        log
+    }
+
+    /// `who` creates the namespace `ns` (owning it from then on).
+    pub fn namespace(&mut self, who: Address, ns: &str) -> u64 {
+        let m = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+        self.request(who, "Namespace", "v1", "", ns, &m)
+    }
+
     /// Appends `event`, sent by `sender`.
     pub fn push(&mut self, sender: Address, event: &Event) {
         let n = self.records.len() as u64;
@@ -262,15 +305,7 @@ impl Log {
 
     /// `who`'s user-role stake becomes `total` MIST.
     pub fn stake(&mut self, who: Address, total: u64) {
-        let e = Event::StakeDeposited(StakeDeposited {
-            staker: who,
-            role: 0,
-            amount: total,
-            total_after: total,
-            epoch: 1,
-            timestamp_ms: 1,
-        });
-        self.push(who, &e);
+        self.push(who, &cluster::stake(who, total));
     }
 
     /// An `apply` of `manifest` in the workload's cluster; its request id.
