@@ -35,34 +35,45 @@ struct Cli {
 const EXAMPLES: &str = "\
 Examples:
   # Apply the local stack's log to its etcd (settings from the env file; the
-  # cluster id is the dev chain's default cluster, in .stack/devnet/devnet.json):
+  # cluster id is the dev chain's default cluster, in .stack/devnet/devnet.json;
+  # the sealing keys' directory is made, with version 1, on first start):
   set -a; . .stack/env; set +a
-  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64) \
-    --sealing-key-dir /var/lib/daas/sealing-keys
+  export DAAS_MASTER_SEALING_KEY_DIR=/var/lib/daas/sealing-keys
+  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64)
 
   # A throwaway development master that stores Secrets unencrypted (warned):
-  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets --sealing-key-dir ./sealing-keys
+  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets --sealing-key-dir ./keys
 
-  # The sealing key tenants' Secrets are sealed to (made on first use), and
-  # its registration on chain by the cluster's admin:
+  # The sealing key tenants' Secrets are sealed to, and its registration on
+  # chain by the cluster's admin:
   master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys
-  daas admin register-sealing-key --public-key \
-    $(master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys --public-key-only)
+  daas admin register-sealing-key --public-key $(master sealing-key show --public-key-only)
 
-  # A new sealing key version (older versions are kept to open older Secrets);
+  # A new sealing key version (older versions stay, to open older Secrets);
   # then register it as above:
-  master sealing-key rotate --sealing-key-dir /var/lib/daas/sealing-keys
+  master sealing-key rotate
 
-  # Replay the whole log into a fresh prefix and print its state root (the
-  # same sealing keys: old sealed Secrets are opened again):
-  master replay --cluster-id 0x5f3c… --prefix /replay-1/registry --state-prefix /replay-1/daas \
-    --sealing-key-dir /var/lib/daas/sealing-keys
+  # Replay the whole log into a fresh prefix and print its state root (with
+  # the same sealing keys: old sealed Secrets are opened again):
+  master replay --cluster-id 0x5f3c… --prefix /replay-1/registry --state-prefix /replay-1/daas
 
   # The state root of the live state, to compare with a replay:
   master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
 
   # Check etcd:
   master check --etcd https://etcd-0:2379,https://etcd-1:2379";
+
+const SEALING_KEY_EXAMPLES: &str = "\
+Examples:
+  # The current version and public key (version 1 is made when there is none):
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys
+
+  # Register it on chain (the cluster's admin):
+  export DAAS_MASTER_SEALING_KEY_DIR=/var/lib/daas/sealing-keys
+  daas admin register-sealing-key --public-key $(master sealing-key show --public-key-only)
+
+  # A new version; a running master picks it up when the chain registers it:
+  master sealing-key rotate --json";
 
 /// Outcomes the status API remembers (older ones: the projection's `requests`).
 const OUTCOMES_KEPT: usize = 1_000_000;
@@ -249,6 +260,7 @@ enum Command {
     Check(EtcdArgs),
     /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
     /// sealed to (its public half registered on chain by the cluster admin).
+    #[command(after_help = SEALING_KEY_EXAMPLES)]
     SealingKey {
         #[command(subcommand)]
         command: SealingKeyCommand,

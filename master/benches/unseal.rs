@@ -1,0 +1,149 @@
+//! What opening sealed Secrets adds to the master's apply path, next to its
+//! baseline in the same run: sealed Secret applies (3 values of 32 bytes)
+//! decided by the shared ledger with the master's opener (HPKE open of each
+//! value: one X25519 exchange, HKDF, ChaCha20-Poly1305), against the same
+//! requests decided without opening (admission's public checks: parse,
+//! binding tags, validation), as a ratio. No etcd: the ledger only.
+//!
+//! `cargo bench -p daas-master --bench unseal` (`UNSEAL_BENCH_REQUESTS`,
+//! default 5,000).
+
+use std::{collections::BTreeMap, time::Instant};
+
+use daas_domain::{
+    Address, Bytes, Event, Ledger,
+    admission::Decision,
+    events::{ClusterCreated, K8sApiRequest, SealingKeyRegistered, StakeDeposited},
+    sealed::NoOpen,
+};
+use daas_master::{metrics::Metrics, sealing_keys::SealingKeys, unseal::Opener};
+use daas_sealing::{SealingPrivateKey, seal_secret};
+use serde_json::json;
+
+const CLUSTER: Address = Address([0xc1; 32]);
+const ADMIN: Address = Address([0xad; 32]);
+const TENANT: Address = Address([0x7e; 32]);
+
+fn request(kind: &str, ns: &str, name: &str, manifest: Vec<u8>) -> Event {
+    Event::K8sApiRequest(K8sApiRequest {
+        cluster_id: CLUSTER,
+        request_id: 0,
+        sender: TENANT,
+        verb: "apply".into(),
+        api_version: "v1".into(),
+        kind: kind.into(),
+        namespace: ns.into(),
+        name: name.into(),
+        manifest: Bytes(manifest),
+        stake: 0,
+        timestamp_ms: 0,
+    })
+}
+
+/// The cluster, its sealing key v1, and a tenant owning `team-a`.
+fn ledger(public_key: [u8; 32]) -> Ledger {
+    let mut l = Ledger::default();
+    let events = [
+        Event::ClusterCreated(ClusterCreated {
+            cluster_id: CLUSTER,
+            name: "c".into(),
+            admin: ADMIN,
+            timestamp_ms: 0,
+        }),
+        Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: CLUSTER,
+            version: 1,
+            public_key: Bytes(public_key.to_vec()),
+            registered_by: ADMIN,
+            timestamp_ms: 0,
+        }),
+        Event::StakeDeposited(StakeDeposited {
+            staker: TENANT,
+            role: 0,
+            amount: 10_000_000_000,
+            total_after: 10_000_000_000,
+            epoch: 1,
+            timestamp_ms: 1,
+        }),
+        request(
+            "Namespace",
+            "",
+            "team-a",
+            b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n".to_vec(),
+        ),
+    ];
+    for e in &events {
+        l.apply(e);
+    }
+    l
+}
+
+/// Requests/s deciding `events` with `decide`, and how many were admitted.
+fn rate(events: &[Event], mut decide: impl FnMut(&Event) -> Option<Decision>) -> (f64, usize) {
+    let t = Instant::now();
+    let admitted = events
+        .iter()
+        .filter(|e| matches!(decide(e), Some(Decision::Admitted(_))))
+        .count();
+    (events.len() as f64 / t.elapsed().as_secs_f64(), admitted)
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("UNSEAL_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let sk = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
+    let pk = sk.public_key();
+    let mut events = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("db-{}", i % 200);
+        let value = |k: &str| format!("{k}-{i:026}");
+        let plain = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": "team-a"},
+            "stringData": {"user": value("u"), "password": value("p"), "token": value("t")}});
+        let sealed = seal_secret(&plain, CLUSTER, 1, &pk, &mut daas_sealing::rng::os())?;
+        events.push(request(
+            "Secret",
+            "team-a",
+            &name,
+            serde_json::to_vec(&sealed)?,
+        ));
+    }
+    let bytes: usize = events
+        .iter()
+        .map(|e| match e {
+            Event::K8sApiRequest(r) => r.manifest.len(),
+            _ => 0,
+        })
+        .sum();
+
+    let mut plain_ledger = ledger(pk.0);
+    let (public, admitted_public) = rate(&events, |e| plain_ledger.apply_with(e, &NoOpen).decision);
+    let keys = SealingKeys::new([(1, sk)]);
+    let metrics = Metrics::default();
+    let opener = Opener {
+        cluster: CLUSTER,
+        keys: &keys,
+        registered: BTreeMap::from([(1, pk.0)]),
+        metrics: &metrics,
+    };
+    let mut opening_ledger = ledger(pk.0);
+    let (opened, admitted_opened) =
+        rate(&events, |e| opening_ledger.apply_with(e, &opener).decision);
+    anyhow::ensure!(
+        (
+            admitted_public,
+            admitted_opened,
+            metrics.sealed_opened.get()
+        ) == (n, n, n as u64),
+        "every request is admitted and opened"
+    );
+    println!(
+        "unseal: {n} sealed Secret applies (3 values, {} B avg): {opened:.0} requests/s decided \
+         and opened; decided without opening {public:.0}/s; ratio {:.2}",
+        bytes / n.max(1),
+        opened / public
+    );
+    Ok(())
+}
