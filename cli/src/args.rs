@@ -78,10 +78,11 @@ const SEAL_EXAMPLES: &str = "\
 Examples (the cluster's current key is read from the chain; the cluster from the configuration):
   daas seal -f db-secret.yaml > db-secret.sealed.yaml     # review it, commit it
   daas apply -f db-secret.sealed.yaml --key alice         # sent as it is
-  daas seal -f secrets/ -n team-a -o json                 # every Secret of a folder; others unchanged
+  daas seal -f secrets/ -n team-a -o json                 # a folder; other kinds unchanged
   # Offline, like kubeseal --cert: the key and version `master sealing-key show` prints
   master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys > sealing-key.txt
-  daas seal -f db-secret.yaml --public-key sealing-key.txt --key-version 1 --cluster-id $DAAS_CLUSTER_ID";
+  daas seal -f db-secret.yaml --public-key sealing-key.txt --key-version 1 \\
+      --cluster-id $DAAS_CLUSTER_ID";
 
 const REGISTER_KEY_EXAMPLES: &str = "\
 Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, devnet-admin in the demo):
@@ -119,7 +120,10 @@ Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, de
   daas admin grant-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
   daas admin revoke-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
   daas admin slash $(daas keys list | awk '$1 == \"bob\" {print $2}') --role user --amount 0.1 \\
-      --reason spam --key devnet-admin";
+      --reason spam --key devnet-admin
+  # The master's sealing key, which `daas apply` seals Secrets to:
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys \\
+      | daas admin register-sealing-key --public-key - --key devnet-admin";
 
 const CLUSTER_ADMIN_EXAMPLES: &str = "\
 Examples (after scripts/demo; signed by the AdminCap's owner, devnet-admin in the demo):

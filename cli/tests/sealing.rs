@@ -220,16 +220,21 @@ fn sealed_version(object: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::Result<()> {
-    let s = setup().await?;
-    let mut rng = Rng::new(test_seed("sealed secrets"));
-    let clear = Clear::new(&mut rng);
-    let secret_file = s.dir.path().join("secret.yaml");
-    std::fs::write(&secret_file, clear.manifest())?;
-    let secret = path(&secret_file)?;
+type Ring = BTreeMap<u32, SealingPrivateKey>;
 
-    // No key registered: refused, nothing sent.
+fn open(sealed: &Value, cluster: ObjectId, ring: &Ring) -> anyhow::Result<Value> {
+    let namespace = sealed
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
+    let name = sealed.pointer("/metadata/name").and_then(Value::as_str);
+    let (Some(namespace), Some(name)) = (namespace, name) else {
+        bail!("no namespace or name in {sealed}");
+    };
+    open_secret(sealed, cluster, namespace, name, ring).map_err(|r| anyhow::anyhow!("{r:?}"))
+}
+
+/// Without a registered key, `daas apply` of a Secret sends nothing and says why.
+async fn refused_without_a_key(s: &Setup, secret: &str, clear: &Clear) -> anyhow::Result<()> {
     let out = s
         .daas
         .run(&["apply", "-f", secret, "--no-wait"], None)
@@ -240,15 +245,27 @@ async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::
     assert!(said.contains("daas admin register-sealing-key"), "{said}");
     clear.assert_absent(said.as_bytes(), "the refusal");
     assert!(secret_requests(&s.chain).is_empty(), "a request was sent");
+    Ok(())
+}
 
-    // The master's key (held here, as the master holds it) registered.
-    let key1 = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
-    let hex1 = hex::encode(key1.public_key().0);
-    let said = s
-        .daas
-        .ok(&["admin", "register-sealing-key", "--public-key", &hex1])
-        .await?;
-    assert!(said.contains("registered sealing key version 1 "), "{said}");
+/// `daas admin register-sealing-key` of a fresh key (as hex, or as `master
+/// sealing-key show` prints it on standard input); the chain's event names
+/// the version `daas` printed.
+async fn register(s: &Setup, version: u64, stdin: bool) -> anyhow::Result<SealingPrivateKey> {
+    let key = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
+    let hex = hex::encode(key.public_key().0);
+    let said = if stdin {
+        let shown = format!("sealing key version {version}\npublic key {hex}\n");
+        let args = ["admin", "register-sealing-key", "--public-key", "-"];
+        s.daas.ok_with(&args, Some(&shown)).await?
+    } else {
+        let args = ["admin", "register-sealing-key", "--public-key", &hex];
+        s.daas.ok(&args).await?
+    };
+    assert!(
+        said.contains(&format!("registered sealing key version {version} ")),
+        "{said}"
+    );
     let registered: Vec<_> = chain_events(&s.chain)
         .into_iter()
         .filter_map(|e| match e {
@@ -256,46 +273,53 @@ async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::
             _ => None,
         })
         .collect();
-    assert_eq!(registered, [(s.cluster, 1, key1.public_key().0.to_vec())]);
-    let ring = BTreeMap::from([(1, key1)]);
+    assert_eq!(
+        registered.last(),
+        Some(&(s.cluster, version, key.public_key().0.to_vec()))
+    );
+    Ok(key)
+}
 
-    // `daas seal`, from the chain's key: only ciphertext, and it opens.
+/// `daas seal` with the chain's current key: only ciphertext, under `version`,
+/// and it opens to the plaintext.
+async fn seal_from_chain(
+    s: &Setup,
+    secret: &str,
+    clear: &Clear,
+    ring: &Ring,
+    version: u32,
+) -> anyhow::Result<()> {
     let printed = s.daas.ok(&["seal", "-f", secret]).await?;
     clear.assert_absent(printed.as_bytes(), "daas seal's output");
     let sealed: Value = serde_yaml_ng::from_str(&printed)?;
-    assert_eq!(sealed_version(&sealed), Some("daas-seal-v1; key-version=1"));
-    let opened = open_secret(&sealed, s.cluster, "team-a", "db", &ring)
-        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-    assert_eq!(opened["data"], clear.data());
+    let annotation = format!("daas-seal-v1; key-version={version}");
+    assert_eq!(sealed_version(&sealed), Some(annotation.as_str()));
+    assert_eq!(open(&sealed, s.cluster, ring)?["data"], clear.data());
+    Ok(())
+}
 
-    // Offline (no node: a URL nothing serves) with a workload beside it:
-    // the literal env var is warned about by name, never by value.
-    let offline_file = s.dir.path().join("offline.yaml");
+/// `daas seal` offline (no node: a URL nothing serves) of the Secret and a
+/// Deployment with a literal secret-looking env var: warned about by name,
+/// never by value; the Secret sealed, the Deployment unchanged.
+async fn seal_offline(s: &Setup, clear: &Clear, hex: &str, ring: &Ring) -> anyhow::Result<Value> {
+    let file = s.dir.path().join("offline.yaml");
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: team-a}\n\
         spec: {template: {spec: {containers: [{name: app, env: [{name: DB_PASSWORD, value: hunter2-v4lue}]}]}}}\n";
-    std::fs::write(
-        &offline_file,
-        format!("{}---\n{deployment}", clear.manifest()),
-    )?;
-    let out = s
-        .daas
-        .run(
-            &[
-                "--node-url",
-                "http://127.0.0.1:1",
-                "seal",
-                "-f",
-                path(&offline_file)?,
-                "-o",
-                "json",
-                "--public-key",
-                &hex1,
-                "--key-version",
-                "1",
-            ],
-            None,
-        )
-        .await?;
+    std::fs::write(&file, format!("{}---\n{deployment}", clear.manifest()))?;
+    let args = [
+        "--node-url",
+        "http://127.0.0.1:1",
+        "seal",
+        "-f",
+        path(&file)?,
+        "-o",
+        "json",
+        "--public-key",
+        hex,
+        "--key-version",
+        "1",
+    ];
+    let out = s.daas.run(&args, None).await?;
     ensure!(out.status.success(), "offline seal failed:\n{}", text(&out));
     let stderr = String::from_utf8(out.stderr.clone())?;
     assert!(
@@ -307,23 +331,32 @@ async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::
     clear.assert_absent(&out.stdout, "the offline output");
     let list: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(list["kind"], "List");
-    let offline_sealed = list["items"][0].clone();
     assert_eq!(
         list["items"][1]["kind"], "Deployment",
         "other kinds unchanged"
     );
-    let opened = open_secret(&offline_sealed, s.cluster, "team-a", "db", &ring)
-        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-    assert_eq!(opened["data"], clear.data());
+    let sealed = list["items"][0].clone();
+    assert_eq!(open(&sealed, s.cluster, ring)?["data"], clear.data());
+    Ok(sealed)
+}
 
-    // `daas apply` of the clear Secret: sealed before it is sent.
+/// `daas apply` of the clear Secret (sealed on the way) and of the
+/// offline-sealed one (sent as it is); then the chain's own record: events
+/// and transaction log hold no plaintext, the requests open.
+async fn apply_and_read_back(
+    s: &Setup,
+    secret: &str,
+    offline_sealed: &Value,
+    clear: &Clear,
+    ring: &Ring,
+) -> anyhow::Result<()> {
     let said = s.daas.ok(&["apply", "-f", secret, "--no-wait"]).await?;
     assert!(said.contains("secret/db submitted"), "{said}");
-    // `daas apply` of the offline-sealed one: sent as it is.
     let sealed_file = s.dir.path().join("sealed.json");
     std::fs::write(&sealed_file, offline_sealed.to_string())?;
+    let sealed_path = path(&sealed_file)?;
     s.daas
-        .ok(&["apply", "-f", path(&sealed_file)?, "--no-wait"])
+        .ok(&["apply", "-f", sealed_path, "--no-wait"])
         .await?;
 
     let requests = sealed_requests(&s.chain, 2).await?;
@@ -336,12 +369,10 @@ async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::
             Some("daas-seal-v1; key-version=1")
         );
         assert!(manifest.get("stringData").is_none());
-        let opened = open_secret(&manifest, r.cluster_id, &r.namespace, &r.name, &ring)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        assert_eq!(opened["data"], clear.data());
+        assert_eq!(open(&manifest, r.cluster_id, ring)?["data"], clear.data());
     }
     assert_eq!(
-        serde_json::from_slice::<Value>(&requests[1].manifest.0)?,
+        &serde_json::from_slice::<Value>(&requests[1].manifest.0)?,
         offline_sealed,
         "a sealed Secret goes on chain as it was sealed"
     );
@@ -350,27 +381,30 @@ async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::
     }
     let wal = std::fs::read(s.dir.path().join("chain/chain.wal"))?;
     clear.assert_absent(&wal, "the dev chain's transaction log");
+    Ok(())
+}
 
-    // A rotation: the next version becomes the one daas seals to.
-    let key2 = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
-    let said = s
-        .daas
-        .ok_with(
-            &["admin", "register-sealing-key", "--public-key", "-"],
-            Some(&format!(
-                "version 2\npublic key {}\n",
-                hex::encode(key2.public_key().0)
-            )),
-        )
-        .await?;
-    assert!(said.contains("registered sealing key version 2 "), "{said}");
-    let printed = s.daas.ok(&["seal", "-f", secret]).await?;
-    let sealed: Value = serde_yaml_ng::from_str(&printed)?;
-    assert_eq!(sealed_version(&sealed), Some("daas-seal-v1; key-version=2"));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_reach_the_chain_only_sealed_to_the_registered_key() -> anyhow::Result<()> {
+    let s = setup().await?;
+    let mut rng = Rng::new(test_seed("sealed secrets"));
+    let clear = Clear::new(&mut rng);
+    let secret_file = s.dir.path().join("secret.yaml");
+    std::fs::write(&secret_file, clear.manifest())?;
+    let secret = path(&secret_file)?;
+
+    refused_without_a_key(&s, secret, &clear).await?;
+    let key1 = register(&s, 1, false).await?;
+    let hex1 = hex::encode(key1.public_key().0);
+    let ring = BTreeMap::from([(1, key1)]);
+    seal_from_chain(&s, secret, &clear, &ring, 1).await?;
+    let offline_sealed = seal_offline(&s, &clear, &hex1, &ring).await?;
+    apply_and_read_back(&s, secret, &offline_sealed, &clear, &ring).await?;
+
+    // A rotation: the next version is the one daas seals to.
+    let key2 = register(&s, 2, true).await?;
     let ring2 = BTreeMap::from([(2, key2)]);
-    let opened = open_secret(&sealed, s.cluster, "team-a", "db", &ring2)
-        .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-    assert_eq!(opened["data"], clear.data());
+    seal_from_chain(&s, secret, &clear, &ring2, 2).await?;
 
     s.chain.stop().await;
     Ok(())
