@@ -248,11 +248,18 @@ where
         for i in to_seal {
             let doc = &mut docs[i];
             let sealed = match &key {
-                Ok(k) => seal_one(doc, k),
+                Ok(k) => seal_one(doc, k).map(|m| (m, k.version)),
                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
             };
             match sealed {
-                Ok(manifest) => doc.manifest = manifest,
+                Ok((manifest, version)) => {
+                    doc.manifest = manifest;
+                    eprintln!(
+                        "{} ({}): sealed to the cluster's sealing key version {version}",
+                        doc.shown(),
+                        doc.source
+                    );
+                }
                 Err(e) => refused.push(refusal(doc, &e)),
             }
         }
