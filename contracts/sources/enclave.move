@@ -9,8 +9,16 @@
 /// event records its SHA-256 so anyone can recheck the same document. On a
 /// network whose framework has `sui::nitro_attestation`, `register_enclave`
 /// can be extended to verify on chain without changing the event.
+///
+/// Sealing keys: each cluster's master holds an X25519 key pair; its public
+/// half is registered here by the cluster's `AdminCap` holder with a version
+/// the contract assigns (the cluster's previous version + 1, first = 1). The
+/// registry keeps only the current key per cluster (what `daas` seals to);
+/// every registration is in the `SealingKeyRegistered` events, and older
+/// versions are never revoked, so older sealed records still open.
 module daas::enclave;
 
+use daas::gateway::Cluster;
 use daas::staking::AdminCap;
 use std::hash::sha2_256;
 use sui::clock::Clock;
@@ -19,11 +27,13 @@ use sui::table::{Self, Table};
 
 const PCR_BYTES: u64 = 48;
 const ED25519_PUBLIC_KEY_BYTES: u64 = 32;
+const X25519_PUBLIC_KEY_BYTES: u64 = 32;
 
 const EBadPcrLength: u64 = 401;
 const EUnknownPcrVersion: u64 = 402;
 const EBadPublicKey: u64 = 403;
 const EEmptyAttestation: u64 = 404;
+const EBadSealingKey: u64 = 405;
 
 /// The shared registry of PCR sets and enclave keys.
 public struct EnclaveRegistry has key {
@@ -33,7 +43,12 @@ public struct EnclaveRegistry has key {
     pcr_sets: Table<u64, PcrSet>,
     /// Enclave public key -> PCR version it was registered under.
     enclaves: Table<vector<u8>, u64>,
+    /// Cluster id -> its current sealing key.
+    sealing_keys: Table<ID, SealingKey>,
 }
+
+/// A cluster's current sealing key (X25519, 32 bytes) and its version.
+public struct SealingKey has store, drop { version: u64, public_key: vector<u8> }
 
 /// Expected measurements of the enclave image.
 public struct PcrSet has store, drop { pcr0: vector<u8>, pcr1: vector<u8>, pcr2: vector<u8> }
@@ -55,6 +70,14 @@ public struct EnclaveRegistered has copy, drop {
     timestamp_ms: u64,
 }
 
+public struct SealingKeyRegistered has copy, drop {
+    cluster_id: ID,
+    version: u64,
+    public_key: vector<u8>,
+    registered_by: address,
+    timestamp_ms: u64,
+}
+
 fun init(ctx: &mut TxContext) {
     transfer::share_object(new_registry(ctx));
 }
@@ -65,6 +88,7 @@ fun new_registry(ctx: &mut TxContext): EnclaveRegistry {
         latest_pcr_version: 0,
         pcr_sets: table::new(ctx),
         enclaves: table::new(ctx),
+        sealing_keys: table::new(ctx),
     }
 }
 
@@ -120,6 +144,43 @@ public fun register_enclave(
     });
 }
 
+/// Registers `public_key` (X25519, 32 bytes) as `cluster`'s sealing key, with
+/// the cluster's previous version + 1 (first = 1). Only the `AdminCap` that
+/// governs the cluster may.
+public fun register_sealing_key(
+    cap: &AdminCap,
+    registry: &mut EnclaveRegistry,
+    cluster: &Cluster,
+    public_key: vector<u8>,
+    clock: &Clock,
+    ctx: &mut TxContext,
+) {
+    cluster.assert_admin(cap);
+    assert!(public_key.length() == X25519_PUBLIC_KEY_BYTES, EBadSealingKey);
+    let cluster_id = object::id(cluster);
+    let version = registry.sealing_key_version(cluster_id) + 1;
+    if (registry.sealing_keys.contains(cluster_id)) {
+        registry.sealing_keys.remove(cluster_id);
+    };
+    registry.sealing_keys.add(cluster_id, SealingKey { version, public_key });
+    event::emit(SealingKeyRegistered {
+        cluster_id,
+        version,
+        public_key,
+        registered_by: ctx.sender(),
+        timestamp_ms: clock.timestamp_ms(),
+    });
+}
+
+/// Version of `cluster_id`'s current sealing key, 0 when none.
+public fun sealing_key_version(registry: &EnclaveRegistry, cluster_id: ID): u64 {
+    if (registry.sealing_keys.contains(cluster_id)) {
+        registry.sealing_keys[cluster_id].version
+    } else {
+        0
+    }
+}
+
 /// Version of the newest PCR set, 0 when none.
 public fun latest_pcr_version(registry: &EnclaveRegistry): u64 { registry.latest_pcr_version }
 
@@ -157,4 +218,15 @@ public fun new_enclave_registered_for_testing(
     timestamp_ms: u64,
 ): EnclaveRegistered {
     EnclaveRegistered { pcr_version, public_key, attestation_digest, registered_by, timestamp_ms }
+}
+
+#[test_only]
+public fun new_sealing_key_registered_for_testing(
+    cluster_id: ID,
+    version: u64,
+    public_key: vector<u8>,
+    registered_by: address,
+    timestamp_ms: u64,
+): SealingKeyRegistered {
+    SealingKeyRegistered { cluster_id, version, public_key, registered_by, timestamp_ms }
 }

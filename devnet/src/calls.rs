@@ -215,6 +215,26 @@ pub fn cluster_admin(
     move_call(key, ids, gas, "grants", function, args)
 }
 
+/// `enclave::register_sealing_key(cap, registry, cluster, public_key, clock)`,
+/// signed by the cap's owner.
+pub fn register_sealing_key(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    cap: ObjectReference,
+    cluster: (Address, u64),
+    public_key: &[u8],
+) -> (Transaction, UserSignature) {
+    let args = vec![
+        Arg::Owned(cap),
+        Arg::Shared(ids.enclave_registry),
+        Arg::SharedAt(cluster.0, cluster.1),
+        Arg::pure(&public_key),
+        Arg::Clock,
+    ];
+    move_call(key, ids, gas, "enclave", "register_sealing_key", args)
+}
+
 /// The gas coin's new reference after a transaction, from its effects.
 pub fn gas_after(effects: &sui_sdk_types::TransactionEffects) -> Option<ObjectReference> {
     let sui_sdk_types::TransactionEffects::V2(e) = effects else {

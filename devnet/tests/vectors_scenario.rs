@@ -165,4 +165,8 @@ fn a_scripted_scenario_reproduces_every_vector() {
         )
         .expect("enclave"),
     );
+    assert_matches(
+        s.register_sealing_key(ctx(admin, 0, T + 10), pool, cluster, (0x40..0x60).collect())
+            .expect("sealing key"),
+    );
 }

@@ -197,6 +197,34 @@ pub struct EnclaveRegistered {
     pub timestamp_ms: u64,
 }
 
+/// `enclave::SealingKeyRegistered`: a cluster's sealing key (X25519) and
+/// the version the contract gave it (the previous version + 1, first = 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealingKeyRegistered {
+    /// The cluster.
+    pub cluster_id: ObjectId,
+    /// Key version (decoding accepts 1..=u32::MAX, the sealed format's range).
+    pub version: u64,
+    /// The X25519 public key (decoding accepts exactly 32 bytes).
+    pub public_key: Bytes,
+    /// The `AdminCap` holder who registered it.
+    pub registered_by: Address,
+    /// Clock time, ms.
+    pub timestamp_ms: u64,
+}
+
+impl SealingKeyRegistered {
+    /// The key version as the sealed format carries it, when in range (1..=u32::MAX).
+    pub fn version_u32(&self) -> Option<u32> {
+        u32::try_from(self.version).ok().filter(|v| *v != 0)
+    }
+
+    /// The public key as 32 bytes, when it has that length.
+    pub fn key_bytes(&self) -> Option<[u8; 32]> {
+        <[u8; 32]>::try_from(self.public_key.as_ref()).ok()
+    }
+}
+
 /// Every event type of our package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "fields")]
@@ -223,10 +251,12 @@ pub enum Event {
     PcrSetRegistered(PcrSetRegistered),
     /// `enclave::EnclaveRegistered`
     EnclaveRegistered(EnclaveRegistered),
+    /// `enclave::SealingKeyRegistered`
+    SealingKeyRegistered(SealingKeyRegistered),
 }
 
 /// The Move (module, struct) name of every event type, in [`Event`] order.
-pub const EVENT_TYPES: [(&str, &str); 11] = [
+pub const EVENT_TYPES: [(&str, &str); 12] = [
     ("staking", "StakeDeposited"),
     ("staking", "StakeWithdrawn"),
     ("staking", "StakeSlashed"),
@@ -238,6 +268,7 @@ pub const EVENT_TYPES: [(&str, &str); 11] = [
     ("grants", "NamespaceRevoked"),
     ("enclave", "PcrSetRegistered"),
     ("enclave", "EnclaveRegistered"),
+    ("enclave", "SealingKeyRegistered"),
 ];
 
 /// Why an event's contents could not be decoded.
@@ -310,6 +341,7 @@ pub fn decode(module: &str, name: &str, contents: &[u8]) -> Result<Decoded, Deco
         "NamespaceRevoked" => Event::NamespaceRevoked(bcs_of(m, n, contents)?),
         "PcrSetRegistered" => Event::PcrSetRegistered(bcs_of(m, n, contents)?),
         "EnclaveRegistered" => Event::EnclaveRegistered(bcs_of(m, n, contents)?),
+        "SealingKeyRegistered" => Event::SealingKeyRegistered(bcs_of(m, n, contents)?),
         _ => return Ok(Decoded::Unknown),
     };
     event.check_ranges()?;
@@ -335,6 +367,7 @@ impl Event {
             Event::NamespaceRevoked(_) => 8,
             Event::PcrSetRegistered(_) => 9,
             Event::EnclaveRegistered(_) => 10,
+            Event::SealingKeyRegistered(_) => 11,
         }
     }
 
@@ -352,19 +385,21 @@ impl Event {
             Event::NamespaceRevoked(e) => bcs::to_bytes(e),
             Event::PcrSetRegistered(e) => bcs::to_bytes(e),
             Event::EnclaveRegistered(e) => bcs::to_bytes(e),
+            Event::SealingKeyRegistered(e) => bcs::to_bytes(e),
         };
         // BCS of these plain structs cannot fail: no maps, no unsized sequences over 2^31.
         r.unwrap_or_default()
     }
 
-    /// Rejects values the contract never emits, so the ledger can trust the enums.
-    fn check_ranges(&self) -> Result<(), DecodeError> {
+    /// Rejects values the contract never emits, so the ledger can trust the
+    /// enums and the sealing keys' sizes.
+    pub(crate) fn check_ranges(&self) -> Result<(), DecodeError> {
         let (module, name) = self.move_type();
-        let out = |field, value: u8| DecodeError::OutOfRange {
+        let out = |field, value: u64| DecodeError::OutOfRange {
             module,
             name,
             field,
-            value: value.into(),
+            value,
         };
         match self {
             Event::StakeDeposited(StakeDeposited { role, .. })
@@ -372,14 +407,22 @@ impl Event {
             | Event::StakeSlashed(StakeSlashed { role, .. })
                 if crate::Role::from_move(*role).is_none() =>
             {
-                Err(out("role", *role))
+                Err(out("role", (*role).into()))
             }
             // A cluster-admin grant only under the reserved namespace, other roles never there.
             Event::NamespaceGranted(g)
                 if !crate::NamespaceRole::from_move(g.role)
                     .is_some_and(|r| r.fits_namespace(&g.namespace)) =>
             {
-                Err(out("role", g.role))
+                Err(out("role", g.role.into()))
+            }
+            // The sealed format carries the version as a u32 and 0 means "none".
+            Event::SealingKeyRegistered(k) if k.version_u32().is_none() => {
+                Err(out("version", k.version))
+            }
+            // An X25519 public key is 32 bytes; the value reported is the length found.
+            Event::SealingKeyRegistered(k) if k.key_bytes().is_none() => {
+                Err(out("public_key", k.public_key.len() as u64))
             }
             _ => Ok(()),
         }
@@ -479,5 +522,60 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn sealing_key(version: u64, key_len: usize) -> Vec<u8> {
+        Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: Address([3; 32]),
+            version,
+            public_key: Bytes(vec![0x55; key_len]),
+            registered_by: Address([5; 32]),
+            timestamp_ms: 9,
+        })
+        .to_bcs()
+    }
+
+    fn decode_sealing_key(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+        decode("enclave", "SealingKeyRegistered", bytes)
+    }
+
+    #[test]
+    fn sealing_keys_decode_with_32_bytes_and_a_version_in_1_to_u32_max() {
+        for version in [1, 2, 0xffff_ffff] {
+            assert!(
+                matches!(
+                    decode_sealing_key(&sealing_key(version, 32)),
+                    Ok(Decoded::Known(_))
+                ),
+                "{version}"
+            );
+        }
+        for (version, field, value) in [
+            (0, "version", 0),
+            (0x1_0000_0000, "version", 0x1_0000_0000),
+            (u64::MAX, "version", u64::MAX),
+        ] {
+            assert_eq!(
+                decode_sealing_key(&sealing_key(version, 32)),
+                Err(DecodeError::OutOfRange {
+                    module: "enclave",
+                    name: "SealingKeyRegistered",
+                    field,
+                    value
+                })
+            );
+        }
+        for len in [0, 1, 31, 33, 64] {
+            assert_eq!(
+                decode_sealing_key(&sealing_key(1, len)),
+                Err(DecodeError::OutOfRange {
+                    module: "enclave",
+                    name: "SealingKeyRegistered",
+                    field: "public_key",
+                    value: len as u64
+                }),
+                "{len}"
+            );
+        }
     }
 }

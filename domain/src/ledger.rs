@@ -21,6 +21,9 @@
 //!   An admin-role stake alone gives no authority; a slash below the bond or a
 //!   revoke ends it (decision 0009).
 //! - A rejected request changes nothing.
+//! - Every sealing key a cluster registered is remembered by (cluster,
+//!   version): the highest version is the current one (what `daas` seals to),
+//!   older ones still name the keys of older sealed records.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -178,6 +181,40 @@ pub enum Change {
         /// PCR version.
         pcr_version: u64,
     },
+    /// A cluster's sealing key was registered under a version.
+    SealingKey {
+        /// Cluster.
+        cluster: ObjectId,
+        /// Key version (1..=u32::MAX).
+        version: u32,
+        /// The X25519 public key (`0x…` hex in JSON).
+        #[serde(with = "hex32")]
+        public_key: [u8; 32],
+    },
+}
+
+/// A 32-byte key as `0x…` hex in human-readable formats (JSON), a plain array otherwise.
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(key: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(&format_args!("0x{}", hex::encode(key)))
+        } else {
+            key.serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        if !d.is_human_readable() {
+            return <[u8; 32]>::deserialize(d);
+        }
+        let text = String::deserialize(d)?;
+        let bytes =
+            hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(D::Error::custom)?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| D::Error::custom(format!("a key is 32 bytes, not {}", bytes.len())))
+    }
 }
 
 impl Change {
@@ -209,6 +246,9 @@ impl Change {
             Change::Enclave { public_key, .. } => {
                 format!("enclave/{}", hex::encode(public_key.as_ref()))
             }
+            Change::SealingKey {
+                cluster, version, ..
+            } => format!("sealing_key/{cluster}/{version}"),
         })
     }
 
@@ -228,7 +268,8 @@ impl Change {
             Change::NodeActivity { .. }
             | Change::Cluster { .. }
             | Change::PcrSet { .. }
-            | Change::Enclave { .. } => false,
+            | Change::Enclave { .. }
+            | Change::SealingKey { .. } => false,
         }
     }
 }
@@ -247,7 +288,7 @@ pub struct Ledger {
     memos: BTreeMap<ObjectKey, crate::memo::Memo>,
     pcr_sets: BTreeMap<u64, PcrSet>,
     enclaves: BTreeMap<Bytes, u64>,
-    /// Sealing public keys registered on chain, by (cluster, version).
+    /// Every registered sealing key by (cluster, version).
     sealing_keys: BTreeMap<(ObjectId, u32), [u8; 32]>,
 }
 
@@ -364,8 +405,24 @@ impl Ledger {
                     pcr_version: e.pcr_version,
                 });
             }
+            Event::SealingKeyRegistered(e) => self.add_sealing_key(e, &mut changes),
         }
         Applied { changes, decision }
+    }
+
+    fn add_sealing_key(&mut self, e: &SealingKeyRegistered, changes: &mut Vec<Change>) {
+        // Decoding refused other key sizes and versions outside 1..=u32::MAX; a
+        // record that slipped past it (an older log) changes nothing.
+        let (Some(version), Some(public_key)) = (e.version_u32(), e.key_bytes()) else {
+            return;
+        };
+        self.sealing_keys
+            .insert((e.cluster_id, version), public_key);
+        changes.push(Change::SealingKey {
+            cluster: e.cluster_id,
+            version,
+            public_key,
+        });
     }
 
     fn set_stake(&mut self, staker: Address, role: u8, amount: u64, changes: &mut Vec<Change>) {
@@ -598,6 +655,13 @@ impl Ledger {
             } => {
                 self.enclaves.insert(public_key.clone(), *pcr_version);
             }
+            Change::SealingKey {
+                cluster,
+                version,
+                public_key,
+            } => {
+                self.sealing_keys.insert((*cluster, *version), *public_key);
+            }
         }
     }
 
@@ -690,22 +754,22 @@ impl Ledger {
         self.memos.get(key)
     }
 
-    /// The sealing public key `version` registered for `cluster`.
+    /// Whether a registered enclave key exists and under which PCR version.
+    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
+        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+    }
+
+    /// The sealing key `cluster` registered as `version`, if any.
     pub fn sealing_key(&self, cluster: ObjectId, version: u32) -> Option<&[u8; 32]> {
         self.sealing_keys.get(&(cluster, version))
     }
 
-    /// The newest sealing key registered for `cluster`: what `daas` seals to.
+    /// `cluster`'s current sealing key: the highest registered version and its key.
     pub fn current_sealing_key(&self, cluster: ObjectId) -> Option<(u32, &[u8; 32])> {
         self.sealing_keys
             .range((cluster, 0)..=(cluster, u32::MAX))
             .next_back()
-            .map(|((_, v), k)| (*v, k))
-    }
-
-    /// Whether a registered enclave key exists and under which PCR version.
-    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
-        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+            .map(|(&(_, version), key)| (version, key))
     }
 
     /// May `who` do `verb` on `kind` in `namespace` of `cluster`? Checks the

@@ -168,7 +168,15 @@ impl LogEntry {
                 }
             }
             Pb::Poison(p) => Body::Poison(p.reason),
-            typed => Body::Event(event_from_proto(typed)?),
+            // The same range checks as decoding from BCS: a typed event the
+            // chain could never have emitted is poison here too.
+            typed => {
+                let event = event_from_proto(typed)?;
+                match event.check_ranges() {
+                    Ok(()) => Body::Event(event),
+                    Err(e) => Body::Poison(e.to_string()),
+                }
+            }
         };
         Ok(Self {
             position,
@@ -299,6 +307,13 @@ fn event_to_proto(e: &Event) -> Pb {
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
         }),
+        Event::SealingKeyRegistered(e) => Pb::SealingKeyRegistered(v1::SealingKeyRegistered {
+            cluster_id: b(&e.cluster_id),
+            version: e.version,
+            public_key: e.public_key.0.clone(),
+            registered_by: b(&e.registered_by),
+            timestamp_ms: e.timestamp_ms,
+        }),
     }
 }
 
@@ -399,6 +414,13 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
         }),
+        Pb::SealingKeyRegistered(e) => Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: addr("cluster_id", &e.cluster_id)?,
+            version: e.version,
+            public_key: Bytes(e.public_key),
+            registered_by: addr("registered_by", &e.registered_by)?,
+            timestamp_ms: e.timestamp_ms,
+        }),
         Pb::Unknown(_) | Pb::Poison(_) => return Err(RecordError::Missing("event")),
     })
 }
@@ -470,5 +492,52 @@ mod tests {
         ));
         assert_eq!(split_event_type("0x1::m::N"), Some(("m", "N")));
         assert_eq!(split_event_type("nonsense"), None);
+    }
+
+    fn sealing_key(version: u64, key_len: usize) -> Event {
+        Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: Address([0xc1; 32]),
+            version,
+            public_key: Bytes(vec![0x55; key_len]),
+            registered_by: Address([9; 32]),
+            timestamp_ms: 7,
+        })
+    }
+
+    #[test]
+    fn a_sealing_key_round_trips_through_the_typed_record() {
+        let e = sealing_key(3, 32);
+        let x = entry("0xabc::enclave::SealingKeyRegistered", e.to_bcs());
+        assert_eq!(x.body, Body::Event(e));
+        assert!(matches!(
+            x.to_proto().event,
+            Some(Pb::SealingKeyRegistered(_))
+        ));
+        assert_eq!(LogEntry::decode(&x.encode()), Ok(x));
+    }
+
+    /// A record whose typed sealing key the chain could never have emitted
+    /// (a writer that skipped the checks) reads as poison, not as a key.
+    #[test]
+    fn a_typed_sealing_key_out_of_range_reads_as_poison() {
+        for (version, len, field) in [
+            (0, 32, "version"),
+            (u64::from(u32::MAX) + 1, 32, "version"),
+            (1, 31, "public_key"),
+            (1, 33, "public_key"),
+        ] {
+            let good = entry(
+                "0xabc::enclave::SealingKeyRegistered",
+                sealing_key(1, 32).to_bcs(),
+            );
+            let mut pb = good.to_proto();
+            pb.event = Some(event_to_proto(&sealing_key(version, len)));
+            let back = LogEntry::from_proto(pb).expect("a record");
+            assert!(
+                matches!(&back.body, Body::Poison(r) if r.contains(field)),
+                "{version} {len}: {:?}",
+                back.body
+            );
+        }
     }
 }

@@ -37,6 +37,7 @@ fn rust_layouts() -> Layouts {
         "grants", "NamespaceRevoked" => NamespaceRevoked;
         "enclave", "PcrSetRegistered" => PcrSetRegistered;
         "enclave", "EnclaveRegistered" => EnclaveRegistered;
+        "enclave", "SealingKeyRegistered" => SealingKeyRegistered;
     }
     let registry = tracer.registry_unchecked();
     names

@@ -128,6 +128,14 @@ fn samples() -> Vec<Event> {
             registered_by: addr(9),
             timestamp_ms: u64::MAX,
         }),
+        Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: addr(0x10),
+            // The first version (the dev chain's scenario registers it).
+            version: 1,
+            public_key: Bytes((0x40..0x60).collect()),
+            registered_by: addr(9),
+            timestamp_ms: t + 10,
+        }),
     ]
 }
 

@@ -374,7 +374,8 @@ impl Processor {
             Change::Cluster { .. }
             | Change::Object { .. }
             | Change::PcrSet { .. }
-            | Change::Enclave { .. } => {}
+            | Change::Enclave { .. }
+            | Change::SealingKey { .. } => {}
         }
     }
 }

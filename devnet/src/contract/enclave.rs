@@ -1,6 +1,6 @@
-//! `daas::enclave`: PCR sets and enclave keys.
+//! `daas::enclave`: PCR sets, enclave keys and clusters' sealing keys.
 
-use daas_domain::{Bytes, events::*};
+use daas_domain::{Bytes, ObjectId, events::*};
 use sha2::{Digest, Sha256};
 
 use super::{Abort, ContractState, Ctx, ENCLAVE, check, codes::*};
@@ -60,5 +60,78 @@ impl ContractState {
             registered_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
         }))
+    }
+
+    /// `enclave::register_sealing_key`: the cluster's `AdminCap` holder
+    /// registers a 32-byte X25519 key as the cluster's next version.
+    pub fn register_sealing_key(
+        &mut self,
+        ctx: Ctx,
+        cap_pool_id: ObjectId,
+        cluster_id: ObjectId,
+        public_key: Vec<u8>,
+    ) -> Result<Event, Abort> {
+        const F: &str = "register_sealing_key";
+        self.assert_admin(cap_pool_id, cluster_id, ENCLAVE, F)?;
+        check(public_key.len() == 32, ENCLAVE, F, E_BAD_SEALING_KEY)?;
+        let version = self.sealing_key_version(cluster_id) + 1;
+        let public_key = Bytes(public_key);
+        self.sealing_keys
+            .insert(cluster_id, (version, public_key.clone()));
+        Ok(Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id,
+            version,
+            public_key,
+            registered_by: ctx.sender,
+            timestamp_ms: ctx.timestamp_ms,
+        }))
+    }
+
+    /// `enclave::sealing_key_version`: the cluster's current version, 0 when none.
+    pub fn sealing_key_version(&self, cluster_id: ObjectId) -> u64 {
+        self.sealing_keys.get(&cluster_id).map_or(0, |(v, _)| *v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use daas_domain::Address;
+
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx {
+            sender: Address([9; 32]),
+            epoch: 0,
+            timestamp_ms: 1,
+        }
+    }
+
+    #[test]
+    fn sealing_keys_need_the_clusters_cap_and_32_bytes_and_count_per_cluster() {
+        let mut s = ContractState::new(Address([0xaa; 32]));
+        let (a, b) = (Address([0xc1; 32]), Address([0xc2; 32]));
+        s.create_cluster(ctx(), s.pool_id, a, "a".into());
+        s.create_cluster(ctx(), s.pool_id, b, "b".into());
+        let foreign = Address([0xbb; 32]);
+        let err = s
+            .register_sealing_key(ctx(), foreign, a, vec![1; 32])
+            .expect_err("another pool's cap");
+        assert_eq!((err.module, err.code), ("gateway", E_NOT_CLUSTER_ADMIN));
+        let err = s
+            .register_sealing_key(ctx(), s.pool_id, a, vec![1; 31])
+            .expect_err("31 bytes");
+        assert_eq!((err.module, err.code), ("enclave", E_BAD_SEALING_KEY));
+        assert_eq!(s.sealing_key_version(a), 0, "an abort changes nothing");
+        let version = |e: Event| match e {
+            Event::SealingKeyRegistered(k) => k.version,
+            other => panic!("{other:?}"),
+        };
+        let pool = s.pool_id;
+        let mut register = |cluster| s.register_sealing_key(ctx(), pool, cluster, vec![2; 32]);
+        assert_eq!(register(a).map(version), Ok(1));
+        assert_eq!(register(a).map(version), Ok(2));
+        assert_eq!(register(b).map(version), Ok(1));
+        assert_eq!((s.sealing_key_version(a), s.sealing_key_version(b)), (2, 1));
     }
 }

@@ -39,6 +39,23 @@ pub struct Request {
 }
 
 impl ContractState {
+    /// `gateway::assert_admin` on the cluster, as `module::function` calls it.
+    pub(super) fn assert_admin(
+        &mut self,
+        cap_pool_id: ObjectId,
+        cluster_id: ObjectId,
+        module: &'static str,
+        function: &'static str,
+    ) -> Result<(), Abort> {
+        let cluster = self.cluster_mut(cluster_id, module, function)?;
+        check(
+            cap_pool_id == cluster.pool_id,
+            GATEWAY,
+            "assert_admin",
+            E_NOT_CLUSTER_ADMIN,
+        )
+    }
+
     /// `gateway::create_cluster`: `new_id` is the fresh object id the executor assigned.
     pub fn create_cluster(
         &mut self,

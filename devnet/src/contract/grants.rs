@@ -7,25 +7,9 @@ use daas_domain::{
     roles::{CLUSTER_ADMIN_GRANT, NamespaceRole},
 };
 
-use super::{Abort, ContractState, Ctx, GATEWAY, GRANTS, check, codes::*, gateway};
+use super::{Abort, ContractState, Ctx, GRANTS, check, codes::*, gateway};
 
 impl ContractState {
-    /// `gateway::assert_admin` on the cluster, as the grant functions call it.
-    fn assert_admin(
-        &mut self,
-        cap_pool_id: ObjectId,
-        cluster_id: ObjectId,
-        function: &'static str,
-    ) -> Result<(), Abort> {
-        let cluster = self.cluster_mut(cluster_id, GRANTS, function)?;
-        check(
-            cap_pool_id == cluster.pool_id,
-            GATEWAY,
-            "assert_admin",
-            E_NOT_CLUSTER_ADMIN,
-        )
-    }
-
     /// `grants::grant`.
     pub fn grant(
         &mut self,
@@ -37,7 +21,7 @@ impl ContractState {
         role: u8,
     ) -> Result<Event, Abort> {
         const F: &str = "grant";
-        self.assert_admin(cap_pool_id, cluster_id, F)?;
+        self.assert_admin(cap_pool_id, cluster_id, GRANTS, F)?;
         check(role <= 1, GRANTS, F, E_INVALID_NAMESPACE_ROLE)?;
         check(!namespace.is_empty(), GRANTS, F, E_EMPTY_NAMESPACE)?;
         check(
@@ -57,7 +41,7 @@ impl ContractState {
         cluster_id: ObjectId,
         grantee: Address,
     ) -> Result<Event, Abort> {
-        self.assert_admin(cap_pool_id, cluster_id, "grant_cluster_admin")?;
+        self.assert_admin(cap_pool_id, cluster_id, GRANTS, "grant_cluster_admin")?;
         let role = NamespaceRole::ClusterAdmin.to_move();
         self.record_grant(ctx, cluster_id, CLUSTER_ADMIN_GRANT.into(), grantee, role)
     }
@@ -93,7 +77,7 @@ impl ContractState {
         grantee: Address,
     ) -> Result<Event, Abort> {
         const F: &str = "revoke";
-        self.assert_admin(cap_pool_id, cluster_id, F)?;
+        self.assert_admin(cap_pool_id, cluster_id, GRANTS, F)?;
         let cluster = self.cluster_mut(cluster_id, GRANTS, F)?;
         check(
             cluster

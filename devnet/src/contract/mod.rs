@@ -101,6 +101,8 @@ pub mod codes {
     pub const E_BAD_ENCLAVE_KEY: u64 = 403;
     /// enclave::EEmptyAttestation
     pub const E_EMPTY_ATTESTATION: u64 = 404;
+    /// enclave::EBadSealingKey
+    pub const E_BAD_SEALING_KEY: u64 = 405;
 }
 
 /// The transaction context a Move function sees.
@@ -157,6 +159,8 @@ pub struct ContractState {
     latest_pcr_version: u64,
     pcr_sets: BTreeMap<u64, [Bytes; 3]>,
     enclaves: BTreeMap<Bytes, u64>,
+    /// Cluster id -> its current sealing key (version, X25519 public key).
+    sealing_keys: BTreeMap<ObjectId, (u64, Bytes)>,
 }
 
 const STAKING: &str = "staking";
