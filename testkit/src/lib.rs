@@ -9,7 +9,8 @@
 //! - [`TestTopic`]: a unique one-partition topic;
 //! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
 //! - [`workload`]: a deterministic, realistic log without a chain;
-//! - [`hostile`]: the hostile values the workload mixes in.
+//! - [`hostile`]: the hostile values the workload mixes in;
+//! - [`sealing`]: the test sealing key and Secrets sealed to it.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -29,6 +30,7 @@ mod etcd;
 pub mod hostile;
 mod postgres;
 mod process;
+pub mod sealing;
 mod stack;
 mod topic;
 mod wait;

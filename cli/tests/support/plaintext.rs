@@ -24,7 +24,10 @@ const ANNOTATION: &[u8] = b"k3s-daas.io/sealed";
 
 /// The needles: the plaintext and its base64.
 fn needles(plain: &str) -> [Vec<u8>; 2] {
-    [plain.as_bytes().to_vec(), STANDARD.encode(plain).into_bytes()]
+    [
+        plain.as_bytes().to_vec(),
+        STANDARD.encode(plain).into_bytes(),
+    ]
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -67,7 +70,10 @@ fn search_files(env: &BTreeMap<String, String>, run: &Path, plain: &str) -> anyh
         annotated |= contains(&bytes, ANNOTATION);
         clean(&format!("the dev chain's {}", f.display()), &bytes, plain)?;
     }
-    ensure!(annotated, "no sealed Secret in the dev chain's files ({chain:?})");
+    ensure!(
+        annotated,
+        "no sealed Secret in the dev chain's files ({chain:?})"
+    );
     for name in ["devnet", "indexer", "projector", "master"] {
         let path = run.join("logs").join(format!("{name}.log"));
         let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
@@ -80,7 +86,7 @@ fn search_files(env: &BTreeMap<String, String>, run: &Path, plain: &str) -> anyh
 /// Every record of the log and outcome topics.
 fn search_topics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<()> {
     let brokers = &env["DAAS_KAFKA_BROKERS"];
-    let log = daas_testkit::topic::read_topic(brokers, &env["DAAS_LOG_TOPIC"])?;
+    let log = daas_testkit::read_topic(brokers, &env["DAAS_LOG_TOPIC"])?;
     ensure!(
         log.iter().any(|r| contains(r, ANNOTATION)),
         "no sealed Secret in the log topic ({} records)",
@@ -89,7 +95,7 @@ fn search_topics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<
     for (i, r) in log.iter().enumerate() {
         clean(&format!("log record {i}"), r, plain)?;
     }
-    let outcomes = daas_testkit::topic::read_topic(brokers, &env["DAAS_OUTCOME_TOPIC"])?;
+    let outcomes = daas_testkit::read_topic(brokers, &env["DAAS_OUTCOME_TOPIC"])?;
     ensure!(
         outcomes.iter().any(|r| contains(r, b"secrets/team-a/db")),
         "no outcome for the Secret"
@@ -113,9 +119,11 @@ async fn search_projection(env: &BTreeMap<String, String>, plain: &str) -> anyho
     ensure!(tables.len() >= 5, "the projection has tables: {tables:?}");
     let mut secret_rows = 0;
     for t in &tables {
-        let rows = sqlx::query(&format!("SELECT t::text AS row FROM \"{schema}\".\"{t}\" t"))
-            .fetch_all(&pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT t::text AS row FROM \"{schema}\".\"{t}\" t"
+        ))
+        .fetch_all(&pool)
+        .await?;
         for r in rows {
             let text: String = r.try_get("row")?;
             secret_rows += usize::from(t == "requests" && text.contains(",Secret,"));
@@ -130,27 +138,40 @@ async fn search_projection(env: &BTreeMap<String, String>, plain: &str) -> anyho
 /// Every raw etcd value of the run (objects and the master's own state);
 /// then the Secret, decrypted independently, must hold the plaintext.
 async fn search_etcd(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<()> {
-    let mut etcd = etcd_client::Client::connect([env["DAAS_ETCD_ENDPOINTS"].as_str()], None).await?;
+    let mut etcd =
+        etcd_client::Client::connect([env["DAAS_ETCD_ENDPOINTS"].as_str()], None).await?;
     let run_prefix = format!("/{}/", env["DAAS_RUN_ID"]);
     let all = etcd
         .get(run_prefix.as_str(), Some(GetOptions::new().with_prefix()))
         .await?;
-    ensure!(all.kvs().len() > 10, "the run's etcd keys: {}", all.kvs().len());
+    ensure!(
+        all.kvs().len() > 10,
+        "the run's etcd keys: {}",
+        all.kvs().len()
+    );
     for kv in all.kvs() {
-        clean(&format!("etcd {}", String::from_utf8_lossy(kv.key())), kv.value(), plain)?;
+        clean(
+            &format!("etcd {}", String::from_utf8_lossy(kv.key())),
+            kv.value(),
+            plain,
+        )?;
     }
     let key = format!("{}/secrets/team-a/db", env["DAAS_ETCD_PREFIX"]);
     let resp = etcd.get(key.as_str(), None).await?;
     let value = resp.kvs().first().context("the Secret in etcd")?.value();
     let opened = decrypt_at_rest(env, &key, value)?;
     let secret: serde_json::Value = serde_json::from_slice(&opened)?;
-    let password = secret["data"]["password"].as_str().context("data.password")?;
+    let password = secret["data"]["password"]
+        .as_str()
+        .context("data.password")?;
     ensure!(
         STANDARD.decode(password)? == plain.as_bytes(),
         "the Secret in etcd does not hold the plaintext the scenario sealed"
     );
     ensure!(
-        secret["metadata"]["annotations"].get("k3s-daas.io/sealed").is_none(),
+        secret["metadata"]["annotations"]
+            .get("k3s-daas.io/sealed")
+            .is_none(),
         "the stored Secret still says sealed"
     );
     Ok(())
@@ -158,7 +179,11 @@ async fn search_etcd(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Res
 
 /// kube-apiserver's `k8s:enc:aesgcm:v1:<name>:` envelope, opened with the
 /// AES-GCM primitive (the etcd key is the associated data).
-fn decrypt_at_rest(env: &BTreeMap<String, String>, key: &str, value: &[u8]) -> anyhow::Result<Vec<u8>> {
+fn decrypt_at_rest(
+    env: &BTreeMap<String, String>,
+    key: &str,
+    value: &[u8],
+) -> anyhow::Result<Vec<u8>> {
     let (name, k) = env["DAAS_MASTER_ENCRYPTION_KEY"]
         .split_once(':')
         .context("NAME:KEY")?;
@@ -170,18 +195,28 @@ fn decrypt_at_rest(env: &BTreeMap<String, String>, key: &str, value: &[u8]) -> a
     Aes256Gcm::new_from_slice(&STANDARD.decode(k)?)?
         .decrypt(
             Nonce::from_slice(&rest[..12]),
-            Payload { msg: &rest[12..], aad: key.as_bytes() },
+            Payload {
+                msg: &rest[12..],
+                aad: key.as_bytes(),
+            },
         )
         .map_err(|_| anyhow::anyhow!("the at-rest envelope does not open"))
 }
 
 /// The whole search; `run` is the services' run folder.
-pub async fn assert_nowhere_in_clear(run: &Path, env: &BTreeMap<String, String>) -> anyhow::Result<()> {
+pub async fn assert_nowhere_in_clear(
+    run: &Path,
+    env: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     let plain = std::fs::read_to_string(run.join("secret.plain"))
         .context("the scenario's secret.plain")?
         .trim()
         .to_owned();
-    ensure!(plain.len() >= 16, "a random plaintext of 16+ characters: {}", plain.len());
+    ensure!(
+        plain.len() >= 16,
+        "a random plaintext of 16+ characters: {}",
+        plain.len()
+    );
     search_files(env, run, &plain)?;
     search_topics(env, &plain)?;
     search_projection(env, &plain).await?;
