@@ -36,7 +36,7 @@ mod topic;
 mod wait;
 pub mod workload;
 
-pub use chain::{TestChain, fill, fill_hostile, free_addr};
+pub use chain::{TestChain, fill, fill_hostile, free_addr, register_sealing_key};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;
