@@ -134,6 +134,7 @@ pub fn abort_reason(module: &str, code: u64) -> &'static str {
         ("enclave", 402) => "no PCR set with that version",
         ("enclave", 403) => "the enclave's public key must be 32 bytes (Ed25519)",
         ("enclave", 404) => "empty attestation document",
+        ("enclave", 405) => "the sealing public key must be 32 bytes (X25519)",
         ("nodes", 301) => "the sender has no active node stake",
         ("nodes", 302) => "a node with that name is registered already",
         ("nodes", 303) => "no node with that name",

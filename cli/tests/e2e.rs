@@ -4,7 +4,8 @@
 //! CLI through keys, stake, kubectl intents, rejections, a slash with its
 //! eviction, the analysts' views and a replay (checking each step itself);
 //! this test then checks the end state in Postgres, etcd and the outcome
-//! topic. The crash variant SIGKILLs each service once at a random moment of
+//! topic, and that the Secret it sealed is in clear nowhere but inside the
+//! at-rest envelope in etcd ([`plaintext`]). The crash variant SIGKILLs each service once at a random moment of
 //! the scenario, restarts it, and must end in the same state.
 
 use std::{
@@ -19,6 +20,9 @@ use daas_domain::{Outcome, OutcomeResult};
 use daas_testkit::{Stack, read_outcomes, workload::Rng};
 use etcd_client::GetOptions;
 use sqlx::Row;
+
+#[path = "support/plaintext.rs"]
+mod plaintext;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -271,7 +275,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             ("admin".into(), 10 * sui),
             ("node".into(), sui / 2),
             ("user".into(), sui),
-            ("user".into(), 6 * sui),
+            ("user".into(), 10 * sui),
         ],
         "stakes after the slash"
     );
@@ -298,6 +302,8 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             forbidden(6),
             applied(7, "created"),
             forbidden(8),
+            applied(9, "created"),
+            applied(10, "created"),
         ],
         "one row per request, each with the master's outcome"
     );
@@ -305,13 +311,16 @@ fn check_clean_end_state(s: &EndState, output: &str) {
     let outcome_ids: Vec<u64> = s.outcomes.iter().map(|o| o.0).collect();
     assert_eq!(
         outcome_ids,
-        vec![0, 1, 2, 3, 4, 5, 6, 7, 8],
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         "one outcome per request, in order"
     );
     for id in [5, 6, 8] {
         assert_eq!(s.outcomes[id].1, "rejected namespace_forbidden", "{id}");
     }
     assert_eq!(s.outcomes[7].1, "created configmaps/team-a/by-carol");
+    // Sealed to key version 1, then after a rotation to version 2.
+    assert_eq!(s.outcomes[9].1, "created secrets/team-a/db");
+    assert_eq!(s.outcomes[10].1, "created secrets/team-a/db-2");
     assert_eq!(
         s.objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -319,6 +328,8 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             "deployments/team-a/web",
             "minions/worker-1",
             "namespaces/team-a",
+            "secrets/team-a/db",
+            "secrets/team-a/db-2",
             "services/specs/team-a/web",
         ]
     );
@@ -344,6 +355,7 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
     let clean_took = began.elapsed();
     let clean_state = end_state(&clean).await?;
     check_clean_end_state(&clean_state, &output);
+    plaintext::assert_nowhere_in_clear(clean.path(), &clean.env()?).await?;
     drop(clean);
 
     // The crash variant: each service SIGKILLed once at a random moment of the

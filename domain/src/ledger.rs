@@ -288,7 +288,7 @@ pub struct Ledger {
     memos: BTreeMap<ObjectKey, crate::memo::Memo>,
     pcr_sets: BTreeMap<u64, PcrSet>,
     enclaves: BTreeMap<Bytes, u64>,
-    /// Sealing public keys registered on chain, by (cluster, version).
+    /// Every registered sealing key by (cluster, version).
     sealing_keys: BTreeMap<(ObjectId, u32), [u8; 32]>,
 }
 
@@ -754,22 +754,22 @@ impl Ledger {
         self.memos.get(key)
     }
 
-    /// The sealing public key `version` registered for `cluster`.
+    /// Whether a registered enclave key exists and under which PCR version.
+    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
+        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+    }
+
+    /// The sealing key `cluster` registered as `version`, if any.
     pub fn sealing_key(&self, cluster: ObjectId, version: u32) -> Option<&[u8; 32]> {
         self.sealing_keys.get(&(cluster, version))
     }
 
-    /// The newest sealing key registered for `cluster`: what `daas` seals to.
+    /// `cluster`'s current sealing key: the highest registered version and its key.
     pub fn current_sealing_key(&self, cluster: ObjectId) -> Option<(u32, &[u8; 32])> {
         self.sealing_keys
             .range((cluster, 0)..=(cluster, u32::MAX))
             .next_back()
-            .map(|((_, v), k)| (*v, k))
-    }
-
-    /// Whether a registered enclave key exists and under which PCR version.
-    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
-        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+            .map(|(&(_, version), key)| (version, key))
     }
 
     /// May `who` do `verb` on `kind` in `namespace` of `cluster`? Checks the

@@ -2,8 +2,8 @@
 //! typed result and never panics; what it accepts is canonical.
 
 use daas_domain::{
-    DecodeError, Decoded,
-    events::{self, EVENT_TYPES},
+    Address, Bytes, DecodeError, Decoded, Event,
+    events::{self, EVENT_TYPES, SealingKeyRegistered},
 };
 use proptest::prelude::*;
 
@@ -59,6 +59,54 @@ proptest! {
         bytes[i] ^= x;
         if let Ok(Decoded::Known(event)) = events::decode(module, name, &bytes) {
             prop_assert_eq!(event.to_bcs(), bytes);
+        }
+    }
+}
+
+/// Versions around every edge of 1..=u32::MAX, and any other u64.
+fn version() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(u64::from(u32::MAX)),
+        Just(u64::from(u32::MAX) + 1),
+        Just(u64::MAX),
+        any::<u64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A sealing key decodes exactly when its key is 32 bytes and its version
+    /// is 1..=4294967295 (what the contract emits and the sealed format
+    /// carries); otherwise it is out of range, naming the field.
+    #[test]
+    fn sealing_keys_decode_only_with_32_bytes_and_a_u32_version(
+        version in version(),
+        len in prop_oneof![Just(32usize), 0usize..=64],
+        fill in any::<u8>(),
+    ) {
+        let event = Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: Address([0xc1; 32]),
+            version,
+            public_key: Bytes(vec![fill; len]),
+            registered_by: Address([9; 32]),
+            timestamp_ms: 1,
+        });
+        let got = events::decode("enclave", "SealingKeyRegistered", &event.to_bcs());
+        let version_ok = version != 0 && version <= 4_294_967_295;
+        match got {
+            Ok(Decoded::Known(back)) => {
+                prop_assert!(version_ok && len == 32);
+                prop_assert_eq!(back, event);
+            }
+            Err(DecodeError::OutOfRange { field, value, .. }) => {
+                prop_assert!(!(version_ok && len == 32));
+                let want = if version_ok { ("public_key", len as u64) } else { ("version", version) };
+                prop_assert_eq!((field, value), want);
+            }
+            other => prop_assert!(false, "unexpected {:?}", other),
         }
     }
 }

@@ -127,8 +127,31 @@ fn event() -> impl Strategy<Value = Event> {
                 cluster_id: CLUSTER, namespace: ns.into(), grantee, revoked_by: ADMIN, timestamp_ms: 1,
             })
         }),
+        1 => sealing_key(),
         5 => request(),
     ]
+}
+
+/// Sealing keys of versions 1..=3 (re-registrations included), and some the
+/// chain never emits (version 0 or over u32::MAX, a 31-byte key), which the
+/// ledger ignores.
+fn sealing_key() -> impl Strategy<Value = Event> {
+    let version = prop_oneof![
+        4 => 1u64..4,
+        1 => Just(0u64),
+        1 => Just(u64::from(u32::MAX)),
+        1 => Just(u64::from(u32::MAX) + 1),
+    ];
+    let len = prop_oneof![4 => Just(32usize), 1 => Just(31usize)];
+    (version, len, any::<u8>()).prop_map(|(version, len, b)| {
+        Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: CLUSTER,
+            version,
+            public_key: Bytes(vec![b; len]),
+            registered_by: ADMIN,
+            timestamp_ms: 1,
+        })
+    })
 }
 
 /// Every sequence starts with the cluster being created.
@@ -172,7 +195,8 @@ proptest! {
 
     #[test]
     fn stored_changes_restore_the_same_ledger(events in sequence()) {
-        // What a store keeps: the latest change per key, keys deleted on removal.
+        // What a store keeps: the latest change per key as JSON (as the
+        // master's etcd keys do), keys deleted on removal.
         let mut ledger = Ledger::default();
         let mut store = std::collections::BTreeMap::new();
         for applied in run(&mut ledger, &events) {
@@ -181,15 +205,38 @@ proptest! {
                 if c.is_removal() {
                     store.remove(&key);
                 } else {
-                    store.insert(key, c);
+                    store.insert(key, serde_json::to_vec(&c).expect("a change is JSON"));
                 }
             }
         }
         let mut restored = Ledger::default();
-        for c in store.values() {
-            restored.restore(c);
+        for json in store.values() {
+            let c: Change = serde_json::from_slice(json).expect("a stored change reads back");
+            restored.restore(&c);
         }
         prop_assert_eq!(restored, ledger);
+    }
+
+    #[test]
+    fn the_current_sealing_key_is_the_highest_version_registered(events in sequence()) {
+        let mut ledger = Ledger::default();
+        let mut registered = std::collections::BTreeMap::new();
+        for e in &events {
+            ledger.apply(e);
+            if let Event::SealingKeyRegistered(k) = e
+                && (1..=u64::from(u32::MAX)).contains(&k.version)
+                && k.public_key.len() == 32
+            {
+                registered.insert(k.version as u32, k.public_key.0.clone());
+            }
+        }
+        let current = ledger.current_sealing_key(CLUSTER).map(|(v, k)| (v, k.to_vec()));
+        prop_assert_eq!(current, registered.last_key_value().map(|(v, k)| (*v, k.clone())));
+        for (v, k) in &registered {
+            prop_assert_eq!(ledger.sealing_key(CLUSTER, *v).map(|k| k.to_vec()), Some(k.clone()));
+        }
+        prop_assert_eq!(ledger.sealing_key(CLUSTER, 0), None);
+        prop_assert_eq!(ledger.current_sealing_key(ADMIN), None, "another cluster has none");
     }
 
     #[test]
