@@ -10,6 +10,7 @@ use sui_sdk_types::Address;
 
 use crate::{
     config::ConfigArgs,
+    seal::Output,
     stake::{RoleArg, parse_sui},
     stats, write,
 };
@@ -68,7 +69,30 @@ Examples:
   daas apply -f examples/app/ --key alice              # every *.yaml, *.yml, *.json in the folder
   cat examples/web.yaml | daas apply -f - --key alice --no-wait
   daas create -f examples/team-b.yaml --key alice
-  daas replace -f examples/web.yaml --key alice";
+  daas replace -f examples/web.yaml --key alice
+  # A Secret is sealed to the cluster's key (read from the chain) before it is sent:
+  daas apply -f db-secret.yaml --key alice
+  daas apply -f db-secret.sealed.yaml --key alice      # sealed already (`daas seal`): sent as it is";
+
+const SEAL_EXAMPLES: &str = "\
+Examples (the cluster's current key is read from the chain; the cluster from the configuration):
+  daas seal -f db-secret.yaml > db-secret.sealed.yaml     # review it, commit it
+  daas apply -f db-secret.sealed.yaml --key alice         # sent as it is
+  daas seal -f secrets/ -n team-a -o json                 # a folder; other kinds unchanged
+  # Offline, like kubeseal --cert: the key and version `master sealing-key show` prints
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys > sealing-key.txt
+  daas seal -f db-secret.yaml --public-key sealing-key.txt --key-version 1 \\
+      --cluster-id $DAAS_CLUSTER_ID";
+
+const REGISTER_KEY_EXAMPLES: &str = "\
+Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, devnet-admin in the demo):
+  daas admin register-sealing-key --key devnet-admin --public-key \\
+      $(master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys --public-key-only)
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys \\
+      | daas admin register-sealing-key --public-key - --key devnet-admin
+  # After a rotation, register the new version: daas seals to the newest one
+  master sealing-key rotate --sealing-key-dir /var/lib/daas/sealing-keys > sealing-key.txt
+  daas admin register-sealing-key --public-key sealing-key.txt --key devnet-admin";
 
 const DELETE_EXAMPLES: &str = "\
 Examples:
@@ -96,7 +120,10 @@ Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, de
   daas admin grant-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
   daas admin revoke-admin $(daas keys list | awk '$1 == \"carol\" {print $2}') --key devnet-admin
   daas admin slash $(daas keys list | awk '$1 == \"bob\" {print $2}') --role user --amount 0.1 \\
-      --reason spam --key devnet-admin";
+      --reason spam --key devnet-admin
+  # The master's sealing key, which `daas apply` seals Secrets to:
+  master sealing-key show --sealing-key-dir /var/lib/daas/sealing-keys \\
+      | daas admin register-sealing-key --public-key - --key devnet-admin";
 
 const CLUSTER_ADMIN_EXAMPLES: &str = "\
 Examples (after scripts/demo; signed by the AdminCap's owner, devnet-admin in the demo):
@@ -196,6 +223,25 @@ pub enum Command {
         files: write::FileArgs,
         #[command(flatten)]
         wait: write::WaitArgs,
+    },
+    /// Print Secrets sealed to the cluster's key, without sending them (for
+    /// GitOps and review); other objects are printed unchanged.
+    #[command(after_help = SEAL_EXAMPLES)]
+    Seal {
+        #[command(flatten)]
+        files: write::FileArgs,
+        /// Output format (several objects: YAML documents, or a JSON `List`).
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
+        output: Output,
+        /// Seal offline to this X25519 public key instead of the cluster's
+        /// current key on chain: 64 hex digits, a file holding them
+        /// (`master sealing-key show`'s output), or `-` for standard input.
+        #[arg(long, value_name = "HEX|FILE|-", requires = "key_version")]
+        public_key: Option<String>,
+        /// The version the chain assigned to --public-key.
+        #[arg(long, value_name = "N", requires = "public_key",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        key_version: Option<u32>,
     },
     /// Delete an object.
     #[command(after_help = DELETE_EXAMPLES)]
@@ -375,6 +421,16 @@ pub enum AdminCommand {
     RevokeAdmin {
         /// Who.
         grantee: Address,
+    },
+    /// Register the master's sealing public key as the cluster's next
+    /// sealing key (the chain assigns the version; `daas apply` seals
+    /// Secrets to the newest one).
+    #[command(after_help = REGISTER_KEY_EXAMPLES)]
+    RegisterSealingKey {
+        /// The X25519 public key: 64 hex digits, a file holding them
+        /// (`master sealing-key show`'s output), or `-` for standard input.
+        #[arg(long, value_name = "HEX|FILE|-")]
+        public_key: String,
     },
     /// Grant an address a role in a namespace of the cluster.
     Grant {

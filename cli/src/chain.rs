@@ -12,7 +12,11 @@ use sui_rpc::{
     Client,
     client::ExecuteAndWaitError,
     field::{FieldMask, FieldMaskUtil},
-    proto::sui::rpc::v2::{ExecuteTransactionRequest, GetBalanceRequest, GetServiceInfoRequest},
+    proto::sui::rpc::v2::{
+        EventFilter, EventLiteral, EventTerm, EventTypeFilter, ExecuteTransactionRequest,
+        GetBalanceRequest, GetServiceInfoRequest, ListEventsRequest, QueryEndReason, QueryOptions,
+        event_literal::Predicate,
+    },
 };
 use sui_sdk_types::{Address, Digest, Identifier};
 use sui_transaction_builder::{Argument, Function, ObjectInput, TransactionBuilder};
@@ -27,6 +31,8 @@ const RETRY_FOR: Duration = Duration::from_secs(30);
 const CONNECT_RETRY_FOR: Duration = Duration::from_secs(10);
 /// Pause between those retries.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
+/// Events per `ListEvents` page.
+const LIST_PAGE: u32 = 1_000;
 
 /// True for a gRPC failure that means "not reachable now" (the node is
 /// restarting), as opposed to an answer.
@@ -313,26 +319,120 @@ impl Chain {
             .as_deref()
             .and_then(|d| d.parse().ok())
             .ok_or_else(|| ChainError::Execute("the node returned no digest".into()))?;
-        let mut decoded = Vec::new();
-        for e in executed.events.map(|e| e.events).unwrap_or_default() {
-            let (Some(t), Some(contents)) = (e.event_type.as_deref(), e.contents.as_ref()) else {
-                continue;
-            };
-            let mut parts = t.rsplitn(3, "::");
-            let (Some(name), Some(module)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let bytes = contents.value.as_deref().unwrap_or_default();
-            if let Ok(events::Decoded::Known(ev)) = events::decode(module, name, bytes) {
-                decoded.push(ev);
-            }
-        }
+        let decoded = executed
+            .events
+            .map(|e| e.events)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| decode_event(e).ok().flatten())
+            .collect();
         Ok(Executed {
             digest,
             checkpoint: executed.checkpoint,
             events: decoded,
         })
     }
+
+    /// Every event of type `<package>::module::name` on the chain, oldest
+    /// first, as BCS contents (`ListEvents` filtered by event type on the
+    /// node, paged; the type is checked again here).
+    pub async fn list_events(
+        &mut self,
+        module: &str,
+        name: &str,
+    ) -> Result<Vec<Vec<u8>>, ChainError> {
+        let event_type = format!("{}::{module}::{name}", self.package);
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let mut req = ListEventsRequest::default();
+            req.filter = Some(event_type_filter(&event_type));
+            let mut options = QueryOptions::default();
+            options.limit = Some(LIST_PAGE);
+            options.after = after.take();
+            req.options = Some(options);
+            req.read_mask = Some(FieldMask::from_paths(["event_type", "contents"]));
+            let listing = |s: tonic::Status| {
+                if unavailable(s.code(), s.message()) {
+                    ChainError::Unreachable {
+                        url: self.url.clone(),
+                        reason: s.message().to_owned(),
+                    }
+                } else {
+                    ChainError::Execute(format!("listing {event_type} events: {}", s.message()))
+                }
+            };
+            let mut frames = self
+                .client
+                .ledger_client()
+                .list_events(req)
+                .await
+                .map_err(listing)?
+                .into_inner();
+            let mut end = None;
+            while let Some(frame) = frames.message().await.map_err(listing)? {
+                if let Some(e) = frame.event
+                    && e.event_type
+                        .as_deref()
+                        .is_some_and(|t| same_type(t, &event_type))
+                {
+                    out.push(
+                        e.contents
+                            .and_then(|c| c.value)
+                            .unwrap_or_default()
+                            .to_vec(),
+                    );
+                }
+                after = frame.watermark.and_then(|w| w.cursor);
+                end = frame.end.and_then(|e| e.reason);
+            }
+            if end != Some(QueryEndReason::ItemLimit as i32) || after.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// Decodes one of our package's events from the node's form: `Ok(None)` for
+/// another package's or an unknown type.
+pub fn decode_event(
+    e: &sui_rpc::proto::sui::rpc::v2::Event,
+) -> Result<Option<Event>, events::DecodeError> {
+    let (Some(t), Some(contents)) = (e.event_type.as_deref(), e.contents.as_ref()) else {
+        return Ok(None);
+    };
+    let mut parts = t.rsplitn(3, "::");
+    let (Some(name), Some(module)) = (parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let bytes = contents.value.as_deref().unwrap_or_default();
+    match events::decode(module, name, bytes)? {
+        events::Decoded::Known(ev) => Ok(Some(ev)),
+        _ => Ok(None),
+    }
+}
+
+/// Whether two Move type strings name the same type (addresses compared as
+/// addresses: a node may print them short or long).
+fn same_type(a: &str, b: &str) -> bool {
+    let split = |s: &str| {
+        let (address, rest) = s.split_once("::")?;
+        Some((address.parse::<Address>().ok()?, rest.to_owned()))
+    };
+    matches!((split(a), split(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// A `ListEvents` filter for one event type.
+fn event_type_filter(event_type: &str) -> EventFilter {
+    let mut t = EventTypeFilter::default();
+    t.event_type = Some(event_type.to_owned());
+    let mut literal = EventLiteral::default();
+    literal.predicate = Some(Predicate::EventType(t));
+    let mut term = EventTerm::default();
+    term.literals = vec![literal];
+    let mut filter = EventFilter::default();
+    filter.terms = vec![term];
+    filter
 }
 
 /// A shared object by id (the node fills in its version).

@@ -26,6 +26,8 @@ pub struct Config {
     pub pool_id: Option<String>,
     /// `nodes::NodeRegistry`.
     pub node_registry_id: Option<String>,
+    /// `enclave::EnclaveRegistry` (`daas admin register-sealing-key`).
+    pub enclave_registry_id: Option<String>,
     /// The cluster requests go to.
     pub cluster_id: Option<String>,
     /// The `AdminCap` an administrator signs with (`daas admin …`).
@@ -109,6 +111,7 @@ impl ConfigArgs {
             (&mut config.package_id, "DAAS_PACKAGE_ID"),
             (&mut config.pool_id, "DAAS_POOL_ID"),
             (&mut config.node_registry_id, "DAAS_NODE_REGISTRY_ID"),
+            (&mut config.enclave_registry_id, "DAAS_ENCLAVE_REGISTRY_ID"),
             (&mut config.database_url, "DAAS_PG_URL"),
             (&mut config.admin_cap_id, "DAAS_ADMIN_CAP"),
         ];
@@ -217,6 +220,7 @@ pub fn from_devnet(dir: &Path, master_url: &str) -> anyhow::Result<Config> {
         package_id: Some(field("package")?),
         pool_id: Some(field("pool")?),
         node_registry_id: Some(field("node_registry")?),
+        enclave_registry_id: Some(field("enclave_registry")?),
         cluster_id: Some(field("default_cluster")?),
         admin_cap_id: Some(field("admin_cap")?),
         key: None,

@@ -1,7 +1,9 @@
 //! `-f FILE|DIR|-`: the objects to submit, one per YAML or JSON document.
 //!
-//! Each document becomes one request. Its manifest goes on chain as compact
-//! JSON (the master parses JSON first, and it is smaller than the YAML).
+//! Each document becomes one request; a list document (`kind: List` with
+//! `items`) becomes one request per item, as kubectl sends them. Its manifest
+//! goes on chain as compact JSON (the master parses JSON first, and it is
+//! smaller than the YAML).
 
 use std::path::{Path, PathBuf};
 
@@ -89,13 +91,41 @@ pub fn parse(source: &str, text: &str, namespace: Option<&str>) -> anyhow::Resul
     let mut out = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let at = format!("{source}#{}", i + 1);
-        let value = Value::deserialize(de).with_context(|| format!("{at}: not valid YAML"))?;
+        let mut value = Value::deserialize(de).with_context(|| format!("{at}: not valid YAML"))?;
         if value.is_null() {
             continue; // an empty document (`---` at the end)
         }
-        out.push(doc(&at, value, namespace)?);
+        let Some(items) = list_items(&mut value) else {
+            out.push(doc(&at, value, namespace)?);
+            continue;
+        };
+        for (j, mut item) in items.into_iter().enumerate() {
+            let at = format!("{at}.items[{j}]");
+            if list_items(&mut item).is_some() {
+                bail!("{at}: a list inside a list is not supported");
+            }
+            out.push(doc(&at, item, namespace)?);
+        }
     }
     Ok(out)
+}
+
+/// The items of a list document (`kind: List`, `SecretList`, ...: any kind
+/// ending in `List` with an `items` array), taken out of it; kubectl sends
+/// each item as an object of its own, and so does `daas`.
+fn list_items(value: &mut Value) -> Option<Vec<Value>> {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array);
+    if !is_list {
+        return None;
+    }
+    match value.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => Some(items),
+        _ => None,
+    }
 }
 
 fn doc(at: &str, mut value: Value, namespace: Option<&str>) -> anyhow::Result<Doc> {
@@ -177,6 +207,36 @@ metadata:
         );
         let defaulted = parse("t.yaml", TWO, None).expect("parse");
         assert_eq!(defaulted[0].namespace, "default");
+    }
+
+    #[test]
+    fn list_documents_become_one_doc_per_item() {
+        let text = "\
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+- {apiVersion: v1, kind: Secret, metadata: {name: b}, data: {k: djE=}}
+---
+{\"apiVersion\": \"v1\", \"kind\": \"SecretList\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"c\"}}]}
+";
+        let docs = parse("l.yaml", text, Some("team-a")).expect("parse");
+        let seen: Vec<(&str, &str, &str)> = docs
+            .iter()
+            .map(|d| (d.source.as_str(), d.kind.as_str(), d.name.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("l.yaml#1.items[0]", "ConfigMap", "a"),
+                ("l.yaml#1.items[1]", "Secret", "b"),
+                ("l.yaml#2.items[0]", "Secret", "c"),
+            ]
+        );
+        assert!(docs.iter().all(|d| d.namespace == "team-a"));
+        let nested = "kind: List\nitems: [{kind: List, items: []}]\n";
+        let err = parse("n.yaml", nested, None).expect_err("nested");
+        assert!(err.to_string().contains("n.yaml#1.items[0]"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,10 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use daas_cli::{
     args::{AdminCommand, BenchCommand, Cli, Command, KeysCommand, NodeCommand, StakeCommand},
+    chain::Chain,
     config::{self, ConfigArgs},
     keystore::{self, Keystore},
+    seal,
     session::Session,
     stake::{self, RoleArg},
     stats, write,
@@ -61,6 +63,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply { files, wait } => write_files(args, "apply", &files, &wait).await?,
         Command::Create { files, wait } => write_files(args, "create", &files, &wait).await?,
         Command::Replace { files, wait } => write_files(args, "replace", &files, &wait).await?,
+        Command::Seal {
+            files,
+            output,
+            public_key,
+            key_version,
+        } => seal_files(args, &files, output, public_key.as_deref(), key_version).await?,
         Command::Delete {
             kind,
             name,
@@ -126,7 +134,58 @@ async fn write_files(
     wait: &write::WaitArgs,
 ) -> anyhow::Result<()> {
     let docs = write::docs(files)?;
-    write::run(&mut Session::open(args).await?, verb, &docs, wait).await
+    daas_cli::warnings::print(&docs);
+    let mut s = Session::open(args).await?;
+    let cluster = s.cluster()?;
+    let chain = &mut s.chain;
+    let docs = seal::seal_docs(docs, seal::object_id(cluster), || {
+        seal::fetch_key(chain, cluster)
+    })
+    .await?;
+    write::run(&mut s, verb, &docs, wait).await
+}
+
+/// `daas seal`: Secrets sealed to the cluster's current key on chain, or to
+/// `--public-key` (offline), printed.
+async fn seal_files(
+    args: &ConfigArgs,
+    files: &write::FileArgs,
+    output: seal::Output,
+    public_key: Option<&str>,
+    key_version: Option<u32>,
+) -> anyhow::Result<()> {
+    let docs = write::docs(files)?;
+    daas_cli::warnings::print(&docs);
+    let settings = args.load()?;
+    let cluster = settings.need_id(
+        &settings.config.cluster_id,
+        "cluster_id",
+        "--cluster-id / DAAS_CLUSTER_ID",
+    )?;
+    let id = seal::object_id(cluster);
+    let sealed = match (public_key, key_version) {
+        (Some(key), Some(version)) => {
+            let key = seal::ClusterKey {
+                cluster: id,
+                version,
+                public_key: seal::public_key_arg(key)?,
+            };
+            seal::seal_docs(docs, id, || async { Ok(key) }).await?
+        }
+        _ => {
+            let package =
+                settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
+            let url = settings.node_url()?;
+            // Connected only when a Secret needs the key.
+            let key = || async move {
+                let mut chain = Chain::connect(&url, package).await?;
+                seal::fetch_key(&mut chain, cluster).await
+            };
+            seal::seal_docs(docs, id, key).await?
+        }
+    };
+    print!("{}", seal::render(&sealed, output)?);
+    Ok(())
 }
 
 async fn node(args: &ConfigArgs, command: NodeCommand) -> anyhow::Result<()> {
@@ -165,6 +224,10 @@ async fn admin(args: &ConfigArgs, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::RevokeAdmin { grantee } => {
             stake::cluster_admin(&mut s, cap, grantee, false).await
+        }
+        AdminCommand::RegisterSealingKey { public_key } => {
+            let key = seal::public_key_arg(&public_key)?;
+            seal::register(&mut s, cap, key).await.map(|_| ())
         }
     }
 }

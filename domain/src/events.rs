@@ -354,6 +354,25 @@ impl Event {
         EVENT_TYPES[self.index()]
     }
 
+    /// The cluster a cluster-scoped event belongs to (`None` for stakes,
+    /// nodes and the enclave's PCR sets and keys).
+    pub fn cluster(&self) -> Option<ObjectId> {
+        match self {
+            Event::ClusterCreated(e) => Some(e.cluster_id),
+            Event::K8sApiRequest(e) => Some(e.cluster_id),
+            Event::NamespaceGranted(e) => Some(e.cluster_id),
+            Event::NamespaceRevoked(e) => Some(e.cluster_id),
+            Event::SealingKeyRegistered(e) => Some(e.cluster_id),
+            Event::StakeDeposited(_)
+            | Event::StakeWithdrawn(_)
+            | Event::StakeSlashed(_)
+            | Event::NodeRegistered(_)
+            | Event::NodeDeregistered(_)
+            | Event::PcrSetRegistered(_)
+            | Event::EnclaveRegistered(_) => None,
+        }
+    }
+
     fn index(&self) -> usize {
         match self {
             Event::StakeDeposited(_) => 0,

@@ -12,7 +12,7 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use daas_domain::{Body, Event, LogEntry, LogPosition};
+use daas_domain::{Body, LogEntry, LogPosition};
 use daas_service::{
     Health,
     health::{StallDetector, watch_progress},
@@ -142,14 +142,16 @@ impl Metrics {
     }
 }
 
-/// The record key: the cluster for cluster-scoped events, else the package.
+/// The record key: the cluster for cluster-scoped events (requests, grants,
+/// sealing keys, ...: [`Event::cluster`]), else the package.
 pub fn key(entry: &LogEntry) -> Vec<u8> {
-    match &entry.body {
-        Body::Event(Event::K8sApiRequest(e)) => e.cluster_id.0.to_vec(),
-        Body::Event(Event::ClusterCreated(e)) => e.cluster_id.0.to_vec(),
-        Body::Event(Event::NamespaceGranted(e)) => e.cluster_id.0.to_vec(),
-        Body::Event(Event::NamespaceRevoked(e)) => e.cluster_id.0.to_vec(),
-        _ => entry
+    let cluster = match &entry.body {
+        Body::Event(e) => e.cluster(),
+        Body::Unknown | Body::Poison(_) => None,
+    };
+    match cluster {
+        Some(cluster) => cluster.0.to_vec(),
+        None => entry
             .event_type
             .split("::")
             .next()
@@ -314,5 +316,43 @@ async fn track_lag(
                 .health
                 .fail("chain", format!("the node does not answer: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use daas_domain::{Address, Bytes, Event, events::*};
+
+    use super::*;
+
+    fn entry(event: Event) -> LogEntry {
+        let (module, name) = event.move_type();
+        LogEntry::from_chain(
+            LogPosition::new(1, 0, 0),
+            [0; 32],
+            1,
+            format!("0xda45::{module}::{name}"),
+            Address([1; 32]),
+            event.to_bcs(),
+        )
+    }
+
+    #[test]
+    fn cluster_events_are_keyed_by_cluster_and_others_by_package() {
+        let cluster = Address([0xc1; 32]);
+        let sealing = entry(Event::SealingKeyRegistered(SealingKeyRegistered {
+            cluster_id: cluster,
+            version: 1,
+            public_key: Bytes(vec![5; 32]),
+            registered_by: Address([9; 32]),
+            timestamp_ms: 1,
+        }));
+        assert_eq!(key(&sealing), vec![0xc1; 32]);
+        let node = entry(Event::NodeDeregistered(NodeDeregistered {
+            operator: Address([2; 32]),
+            node_name: "n".into(),
+            timestamp_ms: 1,
+        }));
+        assert_eq!(key(&node), b"0xda45".to_vec());
     }
 }

@@ -147,6 +147,7 @@ pub async fn commit(pool: &PgPool, rows: &Rows, positions: &Positions) -> Result
     write_history(&mut tx, rows).await?;
     write_nodes(&mut tx, rows).await?;
     write_access(&mut tx, rows).await?;
+    write_sealing_keys(&mut tx, rows).await?;
     write_requests(&mut tx, rows).await?;
     write_outcomes(&mut tx, rows, positions).await?;
     write_quarantine(&mut tx, rows, positions).await?;
@@ -333,6 +334,34 @@ async fn write_access(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result
             .map(|((_, _, g), _)| g.clone())
             .collect::<Vec<_>>(),
     )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_sealing_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &Rows,
+) -> Result<(), sqlx::Error> {
+    if rows.sealing_keys.is_empty() {
+        return Ok(());
+    }
+    let mut last = BTreeMap::new();
+    for r in &rows.sealing_keys {
+        last.insert((r.cluster_id.clone(), r.version), r);
+    }
+    let k: Vec<_> = last.into_values().collect();
+    sqlx::query(
+        "INSERT INTO sealing_keys (cluster_id, version, public_key, registered_by, registered_at)
+         SELECT c, v, k, b, t FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[]) AS u(c, v, k, b, t)
+         ON CONFLICT (cluster_id, version) DO UPDATE SET public_key = EXCLUDED.public_key,
+             registered_by = EXCLUDED.registered_by, registered_at = EXCLUDED.registered_at",
+    )
+    .bind(k.iter().map(|r| r.cluster_id.clone()).collect::<Vec<_>>())
+    .bind(k.iter().map(|r| r.version).collect::<Vec<_>>())
+    .bind(k.iter().map(|r| r.public_key.clone()).collect::<Vec<_>>())
+    .bind(k.iter().map(|r| r.registered_by.clone()).collect::<Vec<_>>())
+    .bind(k.iter().map(|r| ts(r.at_ms)).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -72,6 +72,21 @@ pub struct NodeRow {
     pub at_ms: i64,
 }
 
+/// `sealing_keys` upsert: one version of a cluster's public sealing key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealingKeyRow {
+    /// Cluster, hex.
+    pub cluster_id: String,
+    /// Key version (1..=u32::MAX).
+    pub version: i64,
+    /// The X25519 public key, 64 hex digits.
+    pub public_key: String,
+    /// The `AdminCap` holder who registered it, hex.
+    pub registered_by: String,
+    /// Chain time, ms.
+    pub at_ms: i64,
+}
+
 /// `namespaces` / `grants` change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessRow {
@@ -194,6 +209,8 @@ pub struct Rows {
     pub nodes: Vec<NodeRow>,
     /// Namespace and grant changes.
     pub access: Vec<AccessRow>,
+    /// Sealing key upserts.
+    pub sealing_keys: Vec<SealingKeyRow>,
     /// Request inserts.
     pub requests: Vec<RequestRow>,
     /// Outcomes of requests.
@@ -209,6 +226,7 @@ impl Rows {
             + self.history.len()
             + self.nodes.len()
             + self.access.len()
+            + self.sealing_keys.len()
             + self.requests.len()
             + self.outcomes.len()
             + self.quarantine.len()
@@ -225,6 +243,7 @@ impl Rows {
         self.history.append(&mut other.history);
         self.nodes.append(&mut other.nodes);
         self.access.append(&mut other.access);
+        self.sealing_keys.append(&mut other.sealing_keys);
         self.requests.append(&mut other.requests);
         self.outcomes.append(&mut other.outcomes);
         self.quarantine.append(&mut other.quarantine);
@@ -370,12 +389,16 @@ impl Processor {
                 grantee,
                 role,
             } => record.grant(cluster, &namespace, grantee, role.map(|r| r.as_str())),
+            Change::SealingKey {
+                cluster,
+                version,
+                public_key,
+            } => record.sealing_key(cluster, version, &public_key),
             // Clusters, tenant objects, PCR sets and enclaves have no analyst table yet.
             Change::Cluster { .. }
             | Change::Object { .. }
             | Change::PcrSet { .. }
-            | Change::Enclave { .. }
-            | Change::SealingKey { .. } => {}
+            | Change::Enclave { .. } => {}
         }
     }
 }
@@ -578,6 +601,23 @@ impl<'a> RecordRows<'a> {
             at_ms: self.at_ms,
         };
         self.rows.access.push(row);
+    }
+
+    /// A sealing key the ledger recorded; who registered it comes from the
+    /// event (the transaction's sender, should the body say otherwise).
+    fn sealing_key(&mut self, cluster: Address, version: u32, public_key: &[u8; 32]) {
+        let registered_by = match &self.entry.body {
+            Body::Event(Event::SealingKeyRegistered(e)) => e.registered_by,
+            _ => self.entry.sender,
+        };
+        let row = SealingKeyRow {
+            cluster_id: cluster.to_string(),
+            version: i64::from(version),
+            public_key: hex::encode(public_key),
+            registered_by: registered_by.to_string(),
+            at_ms: self.at_ms,
+        };
+        self.rows.sealing_keys.push(row);
     }
 
     /// Adds the record's rows to the batch; when a value could not be stored,

@@ -119,12 +119,13 @@ pub async fn dump(pool: &PgPool) -> Result<BTreeMap<&'static str, Vec<String>>, 
 }
 
 /// The projection's tables.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 9] = [
     "stakes",
     "stake_history",
     "nodes",
     "namespaces",
     "grants",
+    "sealing_keys",
     "requests",
     "quarantine",
     "consumer_positions",

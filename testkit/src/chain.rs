@@ -96,6 +96,47 @@ impl TestChain {
     }
 }
 
+/// Registers `public_key` (X25519) as the default cluster's next sealing key
+/// (`enclave::register_sealing_key`, signed by the genesis admin, who holds
+/// the cluster's `AdminCap`), then seals a checkpoint so `ListEvents` lists
+/// it. Returns the version the contract gave it (1 for the first).
+/// Blocking: run it with `spawn_blocking` from async code.
+pub fn register_sealing_key(node: &Node, public_key: &[u8; 32]) -> anyhow::Result<u32> {
+    let admin = node.admin_key();
+    let who = admin.public_key().derive_address();
+    let (ids, gas, cap, cluster) = node.read(|c| {
+        let ids = c.world.ids.clone();
+        let cap = c
+            .world
+            .objects
+            .get(&ids.admin_cap)
+            .map(|o| o.reference(ids.package, c.world.clock_ms));
+        let cluster = c
+            .default_cluster
+            .and_then(|id| Some((id, c.world.objects.get(&id)?.initial_shared_version()?)));
+        (ids, c.largest_coin(&who), cap, cluster)
+    });
+    let (Some(gas), Some(cap), Some(cluster)) = (gas, cap, cluster) else {
+        anyhow::bail!("the dev chain has no funded admin, AdminCap or default cluster");
+    };
+    let (tx, sig) = calls::register_sealing_key(admin, &ids, gas, cap, cluster, public_key);
+    let done = node.execute(tx, vec![sig])?;
+    let version = done.events.iter().find_map(|e| {
+        let t = &e.type_;
+        match daas_domain::events::decode(t.module().as_str(), t.name().as_str(), &e.contents) {
+            Ok(daas_domain::Decoded::Known(daas_domain::Event::SealingKeyRegistered(k))) => {
+                k.version_u32()
+            }
+            _ => None,
+        }
+    });
+    let Some(version) = version else {
+        anyhow::bail!("register_sealing_key failed: {:?}", done.effects.status());
+    };
+    node.seal()?;
+    Ok(version)
+}
+
 /// Executes `n` transactions with one event each (a stake per account, then
 /// 1-MIST top-ups) from `accounts` fresh accounts, straight into the node,
 /// sealing every 2,000. Blocking: run it with `spawn_blocking`.

@@ -9,7 +9,8 @@
 //! - [`TestTopic`]: a unique one-partition topic;
 //! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
 //! - [`workload`]: a deterministic, realistic log without a chain;
-//! - [`hostile`]: the hostile values the workload mixes in.
+//! - [`hostile`]: the hostile values the workload mixes in;
+//! - [`sealing`]: the test sealing key and Secrets sealed to it.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -29,12 +30,13 @@ mod etcd;
 pub mod hostile;
 mod postgres;
 mod process;
+pub mod sealing;
 mod stack;
 mod topic;
 mod wait;
 pub mod workload;
 
-pub use chain::{TestChain, fill, fill_hostile, free_addr};
+pub use chain::{TestChain, fill, fill_hostile, free_addr, register_sealing_key};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;

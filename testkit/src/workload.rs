@@ -157,6 +157,15 @@ impl Workload {
                 }),
             ));
         }
+        // The cluster's sealing key (testkit's), so tenants' Secrets are sealed.
+        if out.len() < n
+            && self.ledger.cluster(CLUSTER).is_some()
+            && self.ledger.current_sealing_key(CLUSTER).is_none()
+        {
+            self.generated += 1;
+            let event = crate::sealing::registered(self.now());
+            out.push(self.emit(ADMIN, event));
+        }
         while out.len() < n {
             self.hostile_now = false;
             let r = self.next_record();
@@ -635,17 +644,29 @@ pub fn manifest(
     } else {
         format!("\n  namespace: {namespace}")
     };
+    let sealed = if kind == "Secret" {
+        crate::sealing::annotation_yaml()
+    } else {
+        String::new()
+    };
     let head = format!(
-        "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}{ns}\n  labels:\n    app: {name}\n    revision: \"{revision}\"\n"
+        "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}{ns}\n  labels:\n    app: {name}\n    revision: \"{revision}\"\n{sealed}"
     );
     let body = match kind {
         "ConfigMap" => format!(
             "data:\n  revision: \"{revision}\"\n  settings.yaml: |\n    log_level: info\n    workers: {}\n    cache_mb: 256\n",
             revision % 16
         ),
+        // Sealed to testkit's key: the chain is public (decision 0014).
         "Secret" => format!(
             "type: Opaque\ndata:\n  password: {}\n",
-            "c2VjcmV0LXBhc3N3b3JkLTEyMzQ1Njc4OTA="
+            crate::sealing::sealed_value(
+                namespace,
+                name,
+                "password",
+                format!("secret-password-{revision}").as_bytes(),
+                revision ^ (name.len() as u64) << 32,
+            )
         ),
         "Deployment" => format!(
             "spec:\n  replicas: {}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: {name}\n        image: registry.example.com/{name}:1.{revision}\n        ports:\n        - containerPort: 8080\n        env:\n        - name: REVISION\n          value: \"{revision}\"\n        resources:\n          requests:\n            cpu: 100m\n            memory: 128Mi\n          limits:\n            cpu: 500m\n            memory: 512Mi\n        readinessProbe:\n          httpGet:\n            path: /healthz\n            port: 8080\n",
@@ -834,5 +855,16 @@ mod tests {
         codes.dedup();
         assert!(codes.len() >= 6, "many distinct reasons: {codes:?}");
         assert!(w.ledger().total_stake() > 0);
+        // Secrets travel sealed to the registered test key and are admitted.
+        let secrets_applied = decoded
+            .iter()
+            .filter(|o| matches!(&o.result, OutcomeResult::Applied { key, .. } if key.contains("/secrets/")))
+            .count();
+        assert!(
+            secrets_applied > 20,
+            "sealed Secrets applied: {secrets_applied}"
+        );
+        assert!(!codes.contains(&"secret_unsealed"), "{codes:?}");
+        assert!(w.ledger().current_sealing_key(CLUSTER).is_some());
     }
 }

@@ -86,7 +86,7 @@ fn search_files(env: &BTreeMap<String, String>, run: &Path, plain: &str) -> anyh
 /// Every record of the log and outcome topics.
 fn search_topics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<()> {
     let brokers = &env["DAAS_KAFKA_BROKERS"];
-    let log = daas_testkit::topic::read_topic(brokers, &env["DAAS_LOG_TOPIC"])?;
+    let log = daas_testkit::read_topic(brokers, &env["DAAS_LOG_TOPIC"])?;
     ensure!(
         log.iter().any(|r| contains(r, ANNOTATION)),
         "no sealed Secret in the log topic ({} records)",
@@ -95,7 +95,7 @@ fn search_topics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<
     for (i, r) in log.iter().enumerate() {
         clean(&format!("log record {i}"), r, plain)?;
     }
-    let outcomes = daas_testkit::topic::read_topic(brokers, &env["DAAS_OUTCOME_TOPIC"])?;
+    let outcomes = daas_testkit::read_topic(brokers, &env["DAAS_OUTCOME_TOPIC"])?;
     ensure!(
         outcomes.iter().any(|r| contains(r, b"secrets/team-a/db")),
         "no outcome for the Secret"
