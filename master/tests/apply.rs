@@ -21,7 +21,10 @@ use daas_testkit::{
     workload::{self, CLUSTER, Workload},
 };
 use etcd_client::GetOptions;
-use k8s_openapi::api::{apps::v1::Deployment, core::v1::Service};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{Secret, Service},
+};
 use support::*;
 use tokio_util::sync::CancellationToken;
 
@@ -169,14 +172,24 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
                 .is_some_and(|x| x.ports.as_ref().is_some_and(|p| !p.is_empty())),
         "{s:?}"
     );
-    // The workload sends its Secrets' data in clear: each is refused and
-    // none is stored (sealed Secrets, stored and decrypted at rest:
-    // tests/sealed.rs).
-    assert!(codes.contains(&"secret_unsealed"), "{codes:?}");
-    assert!(
-        first("secrets").await.is_err(),
-        "a Secret sent in clear was stored"
+    // The workload's Secrets are sealed to testkit's key: stored opened
+    // (the plaintext the workload sealed, `secret-password-<revision>`, and
+    // no sealed annotation), encrypted at rest, decrypted here independently.
+    let (key, value) = first("secrets").await?;
+    let secret: Secret = serde_json::from_slice(&decrypt_at_rest(&key, &value)?)?;
+    let revision = secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("revision"))
+        .ok_or_else(|| anyhow::anyhow!("{key}: no revision label"))?;
+    let password = secret.data.as_ref().and_then(|d| d.get("password"));
+    assert_eq!(
+        password.map(|p| p.0.as_slice()),
+        Some(format!("secret-password-{revision}").as_bytes()),
+        "{key}"
     );
+    assert!(secret.metadata.annotations.is_none(), "{key}: {secret:?}");
 
     // Bad requests: distinct reasons, nothing changes.
     let (root_before, _) = state_root(&mut c, &l, config(&live).secret_key.as_ref()).await?;

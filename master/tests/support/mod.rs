@@ -17,7 +17,7 @@ use daas_master::{
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::{LogArgs, Until, apply_log},
-    sealing_keys::KeyRingHandle,
+    sealing_keys::{KeyRingHandle, SealingKeys},
     state::{self, Layout},
 };
 use daas_testkit::{wait_for, workload};
@@ -59,9 +59,11 @@ pub fn layout(prefix: &str) -> Layout {
     Layout::new(&format!("{prefix}registry"), &format!("{prefix}daas"))
 }
 
-/// The engine configuration for the workload's cluster (no sealing keys).
+/// The engine configuration for the workload's cluster, holding testkit's
+/// sealing key (the workload's Secrets are sealed to it).
 pub fn config(prefix: &str) -> Config {
-    config_with(prefix, Arc::new(KeyRingHandle::none()))
+    let keys = SealingKeys::new(daas_testkit::sealing::keyring());
+    config_with(prefix, Arc::new(KeyRingHandle::fixed(keys)))
 }
 
 /// The engine configuration for the workload's cluster with `sealing` keys.
@@ -76,13 +78,34 @@ pub fn config_with(prefix: &str, sealing: Arc<KeyRingHandle>) -> Config {
 }
 
 /// A fresh sealing key directory for a master binary (not created: the
-/// master makes it, mode 0700, with version 1).
+/// master makes it, mode 0700, with a random version 1).
 pub fn sealing_key_dir() -> String {
     std::env::temp_dir()
         .join(daas_testkit::unique_name("master-sealing"))
         .join("keys")
         .to_string_lossy()
         .into_owned()
+}
+
+/// A fresh sealing key directory holding testkit's key as its version 1
+/// (64 hex digits, mode 0600, the directory 0700), as [`config`] does.
+pub fn workload_key_dir() -> anyhow::Result<String> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let dir = sealing_key_dir();
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    let version = daas_testkit::sealing::VERSION;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(format!("{dir}/sealing-key-v{version}"))?;
+    writeln!(
+        f,
+        "{}",
+        hex::encode(daas_testkit::sealing::TEST_SEALING_KEY)
+    )?;
+    Ok(dir)
 }
 
 /// The topics.
@@ -139,7 +162,8 @@ pub fn master_at(
     listen: &str,
 ) -> std::io::Result<Child> {
     let topics = [brokers, topic, outcomes];
-    master_command(etcd, prefix, topics, listen, &sealing_key_dir()).spawn()
+    let keys = workload_key_dir().map_err(std::io::Error::other)?;
+    master_command(etcd, prefix, topics, listen, &keys).spawn()
 }
 
 /// `master run` for the workload's cluster, with the test Secrets key and
