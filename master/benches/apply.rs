@@ -17,7 +17,7 @@ use daas_master::{
     metrics::Metrics,
     pipeline::{LogArgs, drain},
     replay::replay,
-    sealing_keys::KeyRingHandle,
+    sealing_keys::{KeyRingHandle, SealingKeys},
     state::{self, Layout},
 };
 use daas_testkit::{
@@ -54,7 +54,9 @@ async fn main() -> anyhow::Result<()> {
         ),
         cluster: CLUSTER,
         secret_key: Some(key.clone()),
-        sealing: std::sync::Arc::new(KeyRingHandle::none()),
+        sealing: std::sync::Arc::new(KeyRingHandle::fixed(SealingKeys::new(
+            daas_testkit::sealing::keyring(),
+        ))),
         outcomes_kept: 10_000,
     };
 

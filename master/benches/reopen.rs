@@ -22,7 +22,7 @@ use daas_master::{
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::drain,
-    sealing_keys::KeyRingHandle,
+    sealing_keys::{KeyRingHandle, SealingKeys},
     state::{self, Layout},
 };
 use daas_testkit::{Stack, TestEtcd, TestTopic, workload::CLUSTER};
@@ -168,7 +168,9 @@ async fn main() -> anyhow::Result<()> {
             ),
             cluster: CLUSTER,
             secret_key: None,
-            sealing: std::sync::Arc::new(KeyRingHandle::none()),
+            sealing: std::sync::Arc::new(KeyRingHandle::fixed(SealingKeys::new(
+                daas_testkit::sealing::keyring(),
+            ))),
             outcomes_kept: kept,
         };
         let start = Instant::now();

@@ -370,11 +370,6 @@ impl KeyRingHandle {
         }
     }
 
-    /// No keys: every sealed Secret is refused as `sealing_key_unknown`.
-    pub fn none() -> Self {
-        Self::fixed(SealingKeys::default())
-    }
-
     /// The keys as they are now.
     pub fn snapshot(&self) -> Arc<SealingKeys> {
         match self.keys.read() {
