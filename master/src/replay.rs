@@ -1,7 +1,10 @@
 //! `master replay`: the whole log again from offset 0 into a fresh etcd or
 //! key prefix, then its state root. Two replays, or a replay and the live
 //! state (controllers stopped), give the same root: the state is a pure
-//! function of the log.
+//! function of the log and the sealing keys. Sealed Secrets are opened
+//! again on the way, so a replay needs every sealing key version the log's
+//! Secrets were sealed to; one missing is refused as `sealing_key_unknown`
+//! (logged) and the root then differs from the live one.
 
 use etcd_client::{Client, GetOptions};
 use tokio_util::sync::CancellationToken;

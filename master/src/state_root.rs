@@ -17,6 +17,8 @@
 //!    (`k8s:enc:…`) counts by its plaintext. The ciphertext authenticates the
 //!    full etcd key, so it differs under another prefix; the plaintext does
 //!    not. Computing a root over encrypted Secrets therefore needs the key.
+//!    Sealed Secrets are stored opened (decision 0014), so their plaintext
+//!    counts too; the root itself needs no sealing key.
 //! 4. The root is the hex digest.
 //!
 //! Left out on purpose: the position and outcome batches (their keys depend
