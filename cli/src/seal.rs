@@ -33,7 +33,7 @@ pub const WHY_SEALED: &str = "the chain is public: anyone can read a transaction
 
 /// kubectl's copy of the last applied object: in a Secret it holds every
 /// value in clear, so `daas` drops it from Secrets.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub use daas_domain::sealed::LAST_APPLIED;
 
 /// A cluster's sealing key.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,7 +17,8 @@
 //! value is told apart from a tampered one without the private key.
 //!
 //! What the shared domain decides here (projector and master alike):
-//! a Secret with values but no annotation ([`RejectCode::SecretUnsealed`]), a
+//! a Secret with values but no annotation, or with kubectl's last-applied
+//! copy of itself ([`RejectCode::SecretUnsealed`]), a
 //! key version the chain never registered for the cluster
 //! ([`RejectCode::SealingKeyUnknown`]), a value that is not a sealed value
 //! ([`RejectCode::SealedTampered`]) and a binding tag for another place
@@ -39,6 +40,8 @@ use crate::{
 
 /// The annotation that marks a sealed Secret.
 pub const ANNOTATION: &str = "k3s-daas.io/sealed";
+/// kubectl's copy of the applied manifest (in clear): never on a Secret.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// The format named in the annotation.
 pub const FORMAT: &str = "daas-seal-v1";
 /// First bytes of every sealed value.
@@ -229,6 +232,17 @@ pub fn check(
     object: &Value,
     registered: impl Fn(u32) -> bool,
 ) -> Result<(), Rejection> {
+    let annotations = object.get("metadata").and_then(|m| m.get("annotations"));
+    if annotations.and_then(|a| a.get(LAST_APPLIED)).is_some() {
+        return refuse(
+            RejectCode::SecretUnsealed,
+            format!(
+                "Secret {:?} carries kubectl's {LAST_APPLIED} annotation, a copy of the \
+                 manifest in clear: the chain is public",
+                req.name
+            ),
+        );
+    }
     let version = match sealed_version(object) {
         Err(e) => return refuse(RejectCode::SecretUnsealed, e.to_string()),
         Ok(None) if has_values(object, "data") || has_values(object, "stringData") => {
@@ -479,6 +493,9 @@ mod tests {
         let mut string_data = good.clone();
         string_data["stringData"] = serde_json::json!({"x": "y"});
         assert_eq!(code(&string_data), Some(RejectCode::SecretUnsealed));
+        let mut last_applied = good.clone();
+        last_applied["metadata"]["annotations"][LAST_APPLIED] = Value::from("{}");
+        assert_eq!(code(&last_applied), Some(RejectCode::SecretUnsealed));
         let bad_annotation = secret(Some("daas-seal-v1; key-version=x"), serde_json::json!({}));
         assert_eq!(code(&bad_annotation), Some(RejectCode::SecretUnsealed));
 
