@@ -2,7 +2,7 @@
 //! is a fresh random string, that string (and its base64) is in none of the
 //! places a member of the public (or an operator) can read: the dev chain's
 //! stored transactions and events, the log and outcome topics, any table of
-//! the projection, any service's log, any raw etcd value. Each search also
+//! the projection, any service's log or metrics, any raw etcd value. Each search also
 //! finds something it must (the sealed Secret's annotation, its request row,
 //! its etcd key), so an empty place cannot pass for a clean one. The etcd
 //! value, decrypted here with the AES-GCM primitive as kube-apiserver would,
@@ -203,6 +203,28 @@ fn decrypt_at_rest(
         .map_err(|_| anyhow::anyhow!("the at-rest envelope does not open"))
 }
 
+/// Every service's Prometheus exposition, scraped now; the master's must
+/// count the opened Secrets.
+async fn search_metrics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Result<()> {
+    for service in ["DEVNET", "INDEXER", "PROJECTOR", "MASTER"] {
+        let listen = &env[&format!("DAAS_{service}_METRICS_LISTEN")];
+        let text = reqwest::get(format!("http://{listen}/metrics"))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        if service == "MASTER" {
+            ensure!(
+                text.lines().any(|l| l.starts_with("master_sealed_opened_total ")
+                    && !l.ends_with(" 0")),
+                "the master's metrics count no opened Secret"
+            );
+        }
+        clean(&format!("{service} metrics"), text.as_bytes(), plain)?;
+    }
+    Ok(())
+}
+
 /// The whole search; `run` is the services' run folder.
 pub async fn assert_nowhere_in_clear(
     run: &Path,
@@ -221,5 +243,6 @@ pub async fn assert_nowhere_in_clear(
     search_topics(env, &plain)?;
     search_projection(env, &plain).await?;
     search_etcd(env, &plain).await?;
+    search_metrics(env, &plain).await?;
     Ok(())
 }
