@@ -315,77 +315,30 @@ impl Ledger {
     pub fn apply_with(&mut self, event: &Event, opener: &dyn crate::sealed::Open) -> Applied {
         let mut changes = Vec::new();
         let mut decision = None;
+        let c = &mut changes;
         match event {
-            Event::StakeDeposited(e) => {
-                self.set_stake(e.staker, e.role, e.total_after, &mut changes)
-            }
-            Event::StakeWithdrawn(e) => {
-                self.set_stake(e.staker, e.role, e.total_after, &mut changes)
-            }
-            Event::StakeSlashed(e) => self.set_stake(e.staker, e.role, e.total_after, &mut changes),
-            Event::ClusterCreated(e) => self.add_cluster(e, &mut changes),
+            Event::StakeDeposited(e) => self.set_stake(e.staker, e.role, e.total_after, c),
+            Event::StakeWithdrawn(e) => self.set_stake(e.staker, e.role, e.total_after, c),
+            Event::StakeSlashed(e) => self.set_stake(e.staker, e.role, e.total_after, c),
+            Event::ClusterCreated(e) => self.add_cluster(e, c),
             Event::K8sApiRequest(req) => {
                 let d = open_sealed(admission::decide(self, req), req, opener);
                 if let Decision::Admitted(a) = &d {
-                    self.record_admitted(req, a, &mut changes);
+                    self.record_admitted(req, a, c);
                 }
                 decision = Some(d);
             }
-            Event::NodeRegistered(e) => {
-                let entry = NodeEntry {
-                    operator: e.operator,
-                    public_key: e.public_key.clone(),
-                    endpoint: e.endpoint.clone(),
-                };
-                self.nodes.insert(e.node_name.clone(), entry.clone());
-                changes.push(Change::Node {
-                    name: e.node_name.clone(),
-                    entry: Some(entry),
-                });
-                changes.push(Change::NodeActivity {
-                    name: e.node_name.clone(),
-                    operator: e.operator,
-                    active: self.node_stake_active(e.operator),
-                });
-            }
+            Event::NodeRegistered(e) => self.add_node(e, c),
             Event::NodeDeregistered(e) => {
                 if self.nodes.remove(&e.node_name).is_some() {
-                    changes.push(Change::Node {
+                    c.push(Change::Node {
                         name: e.node_name.clone(),
                         entry: None,
                     });
                 }
             }
-            Event::NamespaceGranted(e) => {
-                // Decoding refused roles out of range or outside their namespace; a
-                // record that slipped past it (an older log) changes nothing.
-                if let Some(role) =
-                    NamespaceRole::from_move(e.role).filter(|r| r.fits_namespace(&e.namespace))
-                {
-                    self.grants
-                        .insert((e.cluster_id, e.namespace.clone(), e.grantee), role);
-                    changes.push(Change::Grant {
-                        cluster: e.cluster_id,
-                        namespace: e.namespace.clone(),
-                        grantee: e.grantee,
-                        role: Some(role),
-                    });
-                }
-            }
-            Event::NamespaceRevoked(e) => {
-                if self
-                    .grants
-                    .remove(&(e.cluster_id, e.namespace.clone(), e.grantee))
-                    .is_some()
-                {
-                    changes.push(Change::Grant {
-                        cluster: e.cluster_id,
-                        namespace: e.namespace.clone(),
-                        grantee: e.grantee,
-                        role: None,
-                    });
-                }
-            }
+            Event::NamespaceGranted(e) => self.grant_namespace(e, c),
+            Event::NamespaceRevoked(e) => self.revoke_namespace(e, c),
             Event::PcrSetRegistered(e) => {
                 let set = PcrSet {
                     pcr0: e.pcr0.clone(),
@@ -393,21 +346,69 @@ impl Ledger {
                     pcr2: e.pcr2.clone(),
                 };
                 self.pcr_sets.insert(e.version, set.clone());
-                changes.push(Change::PcrSet {
+                c.push(Change::PcrSet {
                     version: e.version,
                     set,
                 });
             }
             Event::EnclaveRegistered(e) => {
                 self.enclaves.insert(e.public_key.clone(), e.pcr_version);
-                changes.push(Change::Enclave {
+                c.push(Change::Enclave {
                     public_key: e.public_key.clone(),
                     pcr_version: e.pcr_version,
                 });
             }
-            Event::SealingKeyRegistered(e) => self.add_sealing_key(e, &mut changes),
+            Event::SealingKeyRegistered(e) => self.add_sealing_key(e, c),
         }
         Applied { changes, decision }
+    }
+
+    fn add_node(&mut self, e: &NodeRegistered, changes: &mut Vec<Change>) {
+        let entry = NodeEntry {
+            operator: e.operator,
+            public_key: e.public_key.clone(),
+            endpoint: e.endpoint.clone(),
+        };
+        self.nodes.insert(e.node_name.clone(), entry.clone());
+        changes.push(Change::Node {
+            name: e.node_name.clone(),
+            entry: Some(entry),
+        });
+        changes.push(Change::NodeActivity {
+            name: e.node_name.clone(),
+            operator: e.operator,
+            active: self.node_stake_active(e.operator),
+        });
+    }
+
+    fn grant_namespace(&mut self, e: &NamespaceGranted, changes: &mut Vec<Change>) {
+        // Decoding refused roles out of range or outside their namespace; a
+        // record that slipped past it (an older log) changes nothing.
+        let Some(role) =
+            NamespaceRole::from_move(e.role).filter(|r| r.fits_namespace(&e.namespace))
+        else {
+            return;
+        };
+        self.grants
+            .insert((e.cluster_id, e.namespace.clone(), e.grantee), role);
+        changes.push(Change::Grant {
+            cluster: e.cluster_id,
+            namespace: e.namespace.clone(),
+            grantee: e.grantee,
+            role: Some(role),
+        });
+    }
+
+    fn revoke_namespace(&mut self, e: &NamespaceRevoked, changes: &mut Vec<Change>) {
+        let key = (e.cluster_id, e.namespace.clone(), e.grantee);
+        if self.grants.remove(&key).is_some() {
+            changes.push(Change::Grant {
+                cluster: e.cluster_id,
+                namespace: e.namespace.clone(),
+                grantee: e.grantee,
+                role: None,
+            });
+        }
     }
 
     fn add_sealing_key(&mut self, e: &SealingKeyRegistered, changes: &mut Vec<Change>) {

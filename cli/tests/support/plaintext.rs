@@ -215,8 +215,8 @@ async fn search_metrics(env: &BTreeMap<String, String>, plain: &str) -> anyhow::
             .await?;
         if service == "MASTER" {
             ensure!(
-                text.lines().any(|l| l.starts_with("master_sealed_opened_total ")
-                    && !l.ends_with(" 0")),
+                text.lines()
+                    .any(|l| l.starts_with("master_sealed_opened_total ") && !l.ends_with(" 0")),
                 "the master's metrics count no opened Secret"
             );
         }
