@@ -13,15 +13,17 @@ use std::{collections::BTreeMap, time::Instant};
 use daas_domain::{
     Address, Bytes, Event, Ledger,
     admission::Decision,
-    events::{ClusterCreated, K8sApiRequest, SealingKeyRegistered, StakeDeposited},
+    events::{ClusterCreated, K8sApiRequest, StakeDeposited},
     sealed::NoOpen,
 };
 use daas_master::{metrics::Metrics, sealing_keys::SealingKeys, unseal::Opener};
-use daas_sealing::{SealingPrivateKey, seal_secret};
+use daas_sealing::seal_secret;
+use daas_testkit::{
+    sealing,
+    workload::{ADMIN, CLUSTER},
+};
 use serde_json::json;
 
-const CLUSTER: Address = Address([0xc1; 32]);
-const ADMIN: Address = Address([0xad; 32]);
 const TENANT: Address = Address([0x7e; 32]);
 
 fn request(kind: &str, ns: &str, name: &str, manifest: Vec<u8>) -> Event {
@@ -40,8 +42,8 @@ fn request(kind: &str, ns: &str, name: &str, manifest: Vec<u8>) -> Event {
     })
 }
 
-/// The cluster, its sealing key v1, and a tenant owning `team-a`.
-fn ledger(public_key: [u8; 32]) -> Ledger {
+/// The cluster, testkit's sealing key as v1, and a tenant owning `team-a`.
+fn ledger() -> Ledger {
     let mut l = Ledger::default();
     let events = [
         Event::ClusterCreated(ClusterCreated {
@@ -50,13 +52,7 @@ fn ledger(public_key: [u8; 32]) -> Ledger {
             admin: ADMIN,
             timestamp_ms: 0,
         }),
-        Event::SealingKeyRegistered(SealingKeyRegistered {
-            cluster_id: CLUSTER,
-            version: 1,
-            public_key: Bytes(public_key.to_vec()),
-            registered_by: ADMIN,
-            timestamp_ms: 0,
-        }),
+        sealing::registered(0),
         Event::StakeDeposited(StakeDeposited {
             staker: TENANT,
             role: 0,
@@ -93,42 +89,32 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
-    let sk = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
-    let pk = sk.public_key();
-    let mut events = Vec::with_capacity(n);
+    let (sk, pk) = (sealing::private_key(), sealing::public_key());
+    let (mut events, mut bytes) = (Vec::with_capacity(n), 0);
     for i in 0..n {
         let name = format!("db-{}", i % 200);
         let value = |k: &str| format!("{k}-{i:026}");
         let plain = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": "team-a"},
             "stringData": {"user": value("u"), "password": value("p"), "token": value("t")}});
-        let sealed = seal_secret(&plain, CLUSTER, 1, &pk, &mut daas_sealing::rng::os())?;
-        events.push(request(
-            "Secret",
-            "team-a",
-            &name,
-            serde_json::to_vec(&sealed)?,
-        ));
+        let v = sealing::VERSION;
+        let sealed = seal_secret(&plain, CLUSTER, v, &pk, &mut daas_sealing::rng::os())?;
+        let manifest = serde_json::to_vec(&sealed)?;
+        bytes += manifest.len();
+        events.push(request("Secret", "team-a", &name, manifest));
     }
-    let bytes: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::K8sApiRequest(r) => r.manifest.len(),
-            _ => 0,
-        })
-        .sum();
 
-    let mut plain_ledger = ledger(pk.0);
+    let mut plain_ledger = ledger();
     let (public, admitted_public) = rate(&events, |e| plain_ledger.apply_with(e, &NoOpen).decision);
-    let keys = SealingKeys::new([(1, sk)]);
+    let keys = SealingKeys::new([(sealing::VERSION, sk)]);
     let metrics = Metrics::default();
     let opener = Opener {
         cluster: CLUSTER,
         keys: &keys,
-        registered: BTreeMap::from([(1, pk.0)]),
+        registered: BTreeMap::from([(sealing::VERSION, pk.0)]),
         metrics: &metrics,
     };
-    let mut opening_ledger = ledger(pk.0);
+    let mut opening_ledger = ledger();
     let (opened, admitted_opened) =
         rate(&events, |e| opening_ledger.apply_with(e, &opener).decision);
     anyhow::ensure!(
