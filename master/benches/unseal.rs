@@ -8,69 +8,42 @@
 //! `cargo bench -p daas-master --bench unseal` (`UNSEAL_BENCH_REQUESTS`,
 //! default 5,000).
 
+#[path = "../../domain/tests/support/cluster.rs"]
+mod cluster;
+#[path = "../../domain/tests/support/requests.rs"]
+mod requests;
+
 use std::{collections::BTreeMap, time::Instant};
 
-use daas_domain::{
-    Address, Bytes, Event, Ledger,
-    admission::Decision,
-    events::{ClusterCreated, K8sApiRequest, StakeDeposited},
-    sealed::NoOpen,
-};
+use cluster::{CLUSTER, TENANT};
+use daas_domain::{Event, Ledger, admission::Decision, roles::MIST_PER_SUI, sealed::NoOpen};
 use daas_master::{metrics::Metrics, sealing_keys::SealingKeys, unseal::Opener};
 use daas_sealing::seal_secret;
-use daas_testkit::{
-    sealing,
-    workload::{ADMIN, CLUSTER},
-};
+use daas_testkit::sealing;
+use requests::Target;
 use serde_json::json;
 
-const TENANT: Address = Address([0x7e; 32]);
-
-fn request(kind: &str, ns: &str, name: &str, manifest: Vec<u8>) -> Event {
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
+/// `TENANT`'s `apply` of the `v1` object `kind` `ns`/`name`.
+fn request(kind: &str, ns: &str, name: &str, manifest: String) -> Event {
+    let t = Target {
+        cluster: CLUSTER,
         sender: TENANT,
-        verb: "apply".into(),
-        api_version: "v1".into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-        manifest: Bytes(manifest),
-        stake: 0,
-        timestamp_ms: 0,
-    })
+        verb: "apply",
+        api: "v1",
+        kind,
+        namespace: ns,
+        name,
+    };
+    requests::request(t, 0, manifest)
 }
 
-/// The cluster, testkit's sealing key as v1, and a tenant owning `team-a`.
+/// The cluster, a tenant with 10 SUI owning `team-a`, and testkit's sealing
+/// key registered as v1.
 fn ledger() -> Ledger {
-    let mut l = Ledger::default();
-    let events = [
-        Event::ClusterCreated(ClusterCreated {
-            cluster_id: CLUSTER,
-            name: "c".into(),
-            admin: ADMIN,
-            timestamp_ms: 0,
-        }),
-        sealing::registered(0),
-        Event::StakeDeposited(StakeDeposited {
-            staker: TENANT,
-            role: 0,
-            amount: 10_000_000_000,
-            total_after: 10_000_000_000,
-            epoch: 1,
-            timestamp_ms: 1,
-        }),
-        request(
-            "Namespace",
-            "",
-            "team-a",
-            b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n".to_vec(),
-        ),
-    ];
-    for e in &events {
-        l.apply(e);
-    }
+    let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
+    l.apply(&sealing::registered(0));
+    let ns = requests::manifest("v1", "Namespace", "", "team-a");
+    l.apply(&request("Namespace", "", "team-a", ns));
     l
 }
 
@@ -99,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             "stringData": {"user": value("u"), "password": value("p"), "token": value("t")}});
         let v = sealing::VERSION;
         let sealed = seal_secret(&plain, CLUSTER, v, &pk, &mut daas_sealing::rng::os())?;
-        let manifest = serde_json::to_vec(&sealed)?;
+        let manifest = serde_json::to_string(&sealed)?;
         bytes += manifest.len();
         events.push(request("Secret", "team-a", &name, manifest));
     }
