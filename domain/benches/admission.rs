@@ -16,7 +16,6 @@ use std::time::Instant;
 
 use cluster::{CLUSTER, TENANT};
 use daas_domain::{Event, Ledger, admission::Decision, roles::MIST_PER_SUI};
-use requests::Target;
 
 fn deployment(name: &str, revision: usize) -> String {
     format!(
@@ -24,25 +23,10 @@ fn deployment(name: &str, revision: usize) -> String {
     )
 }
 
-/// `TENANT`'s `apply` of `kind` `ns`/`name`.
-fn request(name: &str, manifest: String, kind: &str, api: &str, ns: &str) -> Event {
-    let t = Target {
-        cluster: CLUSTER,
-        sender: TENANT,
-        verb: "apply",
-        api,
-        kind,
-        namespace: ns,
-        name,
-    };
-    requests::request(t, 0, manifest)
-}
-
 /// The cluster and a tenant with 10 SUI owning `team-a`.
 fn ledger() -> Ledger {
     let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
-    let ns = requests::manifest("v1", "Namespace", "", "team-a");
-    l.apply(&request("team-a", ns, "Namespace", "v1", ""));
+    requests::own_namespace(&mut l, CLUSTER, TENANT, "team-a");
     l
 }
 
@@ -54,13 +38,8 @@ fn main() {
     let events: Vec<Event> = (0..n)
         .map(|i| {
             let name = format!("app-{}", i % 500);
-            request(
-                &name,
-                deployment(&name, i),
-                "Deployment",
-                "apps/v1",
-                "team-a",
-            )
+            let what = ["apps/v1", "Deployment", "team-a", &name];
+            requests::apply(CLUSTER, TENANT, what, deployment(&name, i))
         })
         .collect();
     let bytes: usize = events

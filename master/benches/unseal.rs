@@ -20,30 +20,14 @@ use daas_domain::{Event, Ledger, admission::Decision, roles::MIST_PER_SUI, seale
 use daas_master::{metrics::Metrics, sealing_keys::SealingKeys, unseal::Opener};
 use daas_sealing::seal_secret;
 use daas_testkit::sealing;
-use requests::Target;
 use serde_json::json;
-
-/// `TENANT`'s `apply` of the `v1` object `kind` `ns`/`name`.
-fn request(kind: &str, ns: &str, name: &str, manifest: String) -> Event {
-    let t = Target {
-        cluster: CLUSTER,
-        sender: TENANT,
-        verb: "apply",
-        api: "v1",
-        kind,
-        namespace: ns,
-        name,
-    };
-    requests::request(t, 0, manifest)
-}
 
 /// The cluster, a tenant with 10 SUI owning `team-a`, and testkit's sealing
 /// key registered as v1.
 fn ledger() -> Ledger {
     let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
     l.apply(&sealing::registered(0));
-    let ns = requests::manifest("v1", "Namespace", "", "team-a");
-    l.apply(&request("Namespace", "", "team-a", ns));
+    requests::own_namespace(&mut l, CLUSTER, TENANT, "team-a");
     l
 }
 
@@ -74,7 +58,8 @@ fn main() -> anyhow::Result<()> {
         let sealed = seal_secret(&plain, CLUSTER, v, &pk, &mut daas_sealing::rng::os())?;
         let manifest = serde_json::to_string(&sealed)?;
         bytes += manifest.len();
-        events.push(request("Secret", "team-a", &name, manifest));
+        let what = ["v1", "Secret", "team-a", &name];
+        events.push(requests::apply(CLUSTER, TENANT, what, manifest));
     }
 
     let mut plain_ledger = ledger();
