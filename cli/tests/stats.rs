@@ -1,12 +1,12 @@
 //! `daas stats …` prints the analysts' views of a real projection.
 
+#[path = "../../projector/tests/support/batch.rs"]
+mod batch;
+
 use std::process::Command;
 
-use daas_projector::{
-    committer::{Cursor, Positions, commit},
-    processor::{Processor, Rows},
-    store,
-};
+use batch::batch;
+use daas_projector::{committer::commit, store};
 use daas_testkit::{Stack, TestDb, workload::Workload};
 
 #[tokio::test]
@@ -16,19 +16,7 @@ async fn every_view_prints_as_a_table() -> anyhow::Result<()> {
     let pool = store::connect_schema(&db.url, "daas").await?;
     store::MIGRATOR.run(&pool).await?;
     let records = Workload::new(5, 20).records(3_000);
-    let (mut p, mut rows) = (Processor::default(), Rows::default());
-    for (i, r) in records.iter().enumerate() {
-        p.process(i as i64, r, &mut rows);
-    }
-    let positions = Positions {
-        consumer: "projector".into(),
-        log: Cursor {
-            topic: "log".into(),
-            from: 0,
-            to: records.len() as i64,
-        },
-        outcomes: None,
-    };
+    let (rows, positions) = batch(("log", &records), None);
     commit(&pool, &rows, &positions).await?;
     let top: (String, i64) =
         sqlx::query_as("SELECT staker, total_mist::int8 FROM top_stakers LIMIT 1")

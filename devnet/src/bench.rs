@@ -19,7 +19,7 @@ use sui_rpc::{
     Client,
     client::{EventStreamRequest, EventStreamStart},
     field::{FieldMask, FieldMaskUtil},
-    proto::sui::rpc::v2::{ListEventsRequest, QueryEndReason, QueryOptions},
+    proto::sui::rpc::v2::{Event, ListEventsRequest, QueryEndReason, QueryOptions},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -129,31 +129,16 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     // Baseline: raw ListEvents pages.
     let start = Instant::now();
     let mut listed = 0usize;
-    let mut after = None;
-    loop {
-        let mut req = ListEventsRequest::default();
-        let mut opts = QueryOptions::default();
-        opts.limit = Some(10_000);
-        opts.after = after.clone();
-        req.options = Some(opts);
-        req.read_mask = Some(FieldMask::from_paths(["*"]));
-        let mut frames = client
-            .clone()
-            .ledger_client()
-            .list_events(req)
-            .await?
-            .into_inner();
-        let mut reason = None;
-        while let Some(f) = frames.next().await {
-            let f = f?;
-            listed += usize::from(f.event.is_some());
-            after = f.watermark.and_then(|w| w.cursor);
-            reason = f.end.and_then(|e| e.reason);
-        }
-        if reason != Some(QueryEndReason::ItemLimit as i32) {
-            break;
-        }
-    }
+    let mut req = ListEventsRequest::default();
+    let mut opts = QueryOptions::default();
+    opts.limit = Some(10_000);
+    req.options = Some(opts);
+    req.read_mask = Some(FieldMask::from_paths(["*"]));
+    list_events_paged(&client, req, |_| {
+        listed += 1;
+        Ok(())
+    })
+    .await?;
     let list_events_per_s = listed as f64 / start.elapsed().as_secs_f64();
 
     // The product path: the resumable stream from checkpoint 0.
@@ -186,6 +171,38 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         list_events_per_s,
         events: streamed,
     })
+}
+
+/// Pages through `ListEvents` answering `request` (its filter, read mask
+/// and page limit kept; each page starts after the previous one's cursor),
+/// calling `each` on every event in order, until a page ends for a reason
+/// other than its item limit.
+pub async fn list_events_paged(
+    client: &Client,
+    mut request: ListEventsRequest,
+    mut each: impl FnMut(Event) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    loop {
+        let mut frames = client
+            .clone()
+            .ledger_client()
+            .list_events(request.clone())
+            .await?
+            .into_inner();
+        let (mut after, mut reason) = (None, None);
+        while let Some(f) = frames.next().await {
+            let f = f?;
+            if let Some(e) = f.event {
+                each(e)?;
+            }
+            after = f.watermark.and_then(|w| w.cursor);
+            reason = f.end.and_then(|e| e.reason);
+        }
+        if reason != Some(QueryEndReason::ItemLimit as i32) {
+            return Ok(());
+        }
+        request.options.get_or_insert_with(Default::default).after = after;
+    }
 }
 
 async fn rpc_task(l: TcpListener, node: std::sync::Arc<Node>, s: CancellationToken) {

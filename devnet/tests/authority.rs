@@ -3,50 +3,17 @@
 //! cluster-scoped kinds and reserved namespaces need cluster authority (the
 //! cluster's creator, or a granted cluster admin bonded with 10 SUI).
 
-use std::{sync::Arc, time::Duration};
+mod support;
 
 use daas_devnet::{
     calls,
     contract::gateway::{is_api_version, is_dns1123_label, is_dns1123_subdomain, is_kind},
-    executor::Ids,
-    node::{Node, NodeConfig},
 };
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use sui_sdk_types::{Address, ExecutionError, ExecutionStatus, ObjectReference};
+use support::{Chain, chain};
 
 const SUI: u64 = 1_000_000_000;
-
-struct Chain {
-    _dir: tempfile::TempDir,
-    node: Arc<Node>,
-    ids: Ids,
-    cluster: (Address, u64),
-}
-
-fn chain() -> Chain {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::open(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        checkpoint_interval: Duration::from_millis(250),
-        epoch_duration_ms: 3_600_000,
-        lowest_available_checkpoint: 0,
-    })
-    .expect("open");
-    let (ids, id) = node.read(|c| (c.world.ids.clone(), c.default_cluster.expect("cluster")));
-    let version = node.read(|c| {
-        c.world
-            .objects
-            .get(&id)
-            .and_then(|o| o.initial_shared_version())
-            .expect("shared")
-    });
-    Chain {
-        _dir: dir,
-        node,
-        ids,
-        cluster: (id, version),
-    }
-}
 
 impl Chain {
     /// A new key with 40 SUI and a stake of `amount` in `role`.

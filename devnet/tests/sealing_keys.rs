@@ -4,60 +4,20 @@
 //! filtered on the event type (what `daas` asks to find the current key)
 //! returns both registrations, decodable by the domain.
 
-use std::{sync::Arc, time::Duration};
+mod support;
 
-use daas_devnet::{
-    calls,
-    chain::PACKAGE_ID,
-    executor::Ids,
-    node::{Node, NodeConfig},
-    rpc,
-};
+use std::sync::Arc;
+
+use daas_devnet::{bench::list_events_paged, calls, chain::PACKAGE_ID, node::Node, rpc};
 use daas_domain::{Decoded, Event, events};
-use futures::StreamExt;
 use sui_rpc::{
     Client,
-    proto::sui::rpc::v2::{
-        EventFilter, EventLiteral, EventTerm, ListEventsRequest, event_literal::Predicate,
-    },
+    proto::sui::rpc::v2::{EventTypeFilter, ListEventsRequest, event_literal::Predicate},
 };
-use sui_sdk_types::{Address, ExecutionError, ExecutionStatus, ObjectReference};
+use sui_sdk_types::{ExecutionError, ExecutionStatus, ObjectReference};
+use support::{Chain, chain, filter};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-struct Chain {
-    _dir: tempfile::TempDir,
-    node: Arc<Node>,
-    ids: Ids,
-    cluster: (Address, u64),
-}
-
-fn chain() -> Chain {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::open(NodeConfig {
-        data_dir: dir.path().to_path_buf(),
-        checkpoint_interval: Duration::from_millis(250),
-        epoch_duration_ms: 3_600_000,
-        lowest_available_checkpoint: 0,
-    })
-    .expect("open");
-    let (ids, cluster) = node.read(|c| {
-        let id = c.default_cluster.expect("the genesis cluster");
-        let version = c
-            .world
-            .objects
-            .get(&id)
-            .and_then(|o| o.initial_shared_version())
-            .expect("shared");
-        (c.world.ids.clone(), (id, version))
-    });
-    Chain {
-        _dir: dir,
-        node,
-        ids,
-        cluster,
-    }
-}
 
 impl Chain {
     /// The genesis admin (holder of the cluster's `AdminCap`) registers `key`.
@@ -79,18 +39,6 @@ impl Chain {
     }
 }
 
-fn sealing_key_type() -> EventFilter {
-    let mut t = sui_rpc::proto::sui::rpc::v2::EventTypeFilter::default();
-    t.event_type = Some(format!("{PACKAGE_ID}::enclave::SealingKeyRegistered"));
-    let mut lit = EventLiteral::default();
-    lit.predicate = Some(Predicate::EventType(t));
-    let mut term = EventTerm::default();
-    term.literals = vec![lit];
-    let mut f = EventFilter::default();
-    f.terms = vec![term];
-    f
-}
-
 /// Every `SealingKeyRegistered` of the chain, through its gRPC `ListEvents`.
 async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<events::SealingKeyRegistered>> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -103,26 +51,23 @@ async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<events::SealingKeyRegiste
         }
     });
     let client = Client::new(format!("http://{addr}"))?;
+    let mut t = EventTypeFilter::default();
+    t.event_type = Some(format!("{PACKAGE_ID}::enclave::SealingKeyRegistered"));
     let mut req = ListEventsRequest::default();
-    req.filter = Some(sealing_key_type());
-    let mut frames = client
-        .clone()
-        .ledger_client()
-        .list_events(req)
-        .await?
-        .into_inner();
+    req.filter = Some(filter(Predicate::EventType(t)));
     let mut out = Vec::new();
-    while let Some(frame) = frames.next().await {
-        let Some(e) = frame?.event else { continue };
+    let listing = list_events_paged(&client, req, |e| {
         let contents = e.contents.and_then(|b| b.value).unwrap_or_default();
         match events::decode("enclave", "SealingKeyRegistered", &contents)? {
             Decoded::Known(Event::SealingKeyRegistered(k)) => out.push(k),
             other => anyhow::bail!("not a sealing key: {other:?}"),
         }
-    }
+        Ok(())
+    })
+    .await;
     shutdown.cancel();
     let _ = server.await;
-    Ok(out)
+    listing.map(|()| out)
 }
 
 fn abort_of(status: &ExecutionStatus) -> Option<(String, u64)> {

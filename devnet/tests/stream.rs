@@ -2,9 +2,12 @@
 //! filtered to our package delivers every event exactly once, in order, across
 //! a restart of the dev chain in the middle; `ListEvents` pages agree.
 
+mod support;
+
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use daas_devnet::{
+    bench::list_events_paged,
     calls,
     chain::PACKAGE_ID,
     node::{Node, NodeConfig},
@@ -17,11 +20,11 @@ use sui_rpc::{
     client::{EventStreamRequest, EventStreamStart},
     field::{FieldMask, FieldMaskUtil},
     proto::sui::rpc::v2::{
-        EmitModuleFilter, EventFilter, EventLiteral, EventTerm, ListEventsRequest,
-        event_literal::Predicate,
+        EmitModuleFilter, Event, EventFilter, ListEventsRequest, event_literal::Predicate,
     },
 };
 use sui_sdk_types::{Address, ObjectReference};
+use support::filter;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -90,13 +93,17 @@ fn stake_many(node: &Node, keys: &[Ed25519PrivateKey]) {
 fn our_package() -> EventFilter {
     let mut m = EmitModuleFilter::default();
     m.module = Some(PACKAGE_ID.to_string());
-    let mut lit = EventLiteral::default();
-    lit.predicate = Some(Predicate::EmitModule(m));
-    let mut term = EventTerm::default();
-    term.literals = vec![lit];
-    let mut f = EventFilter::default();
-    f.terms = vec![term];
-    f
+    filter(Predicate::EmitModule(m))
+}
+
+/// Where `e` stands in the chain, and its type.
+fn place(e: &Event) -> (Option<u64>, Option<u64>, Option<u32>, Option<String>) {
+    (
+        e.checkpoint,
+        e.transaction_index,
+        e.event_index,
+        e.event_type.clone(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,12 +133,7 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
             .await?
             .expect("stream open")?;
         if let Some(e) = frame.event {
-            seen.push((
-                e.checkpoint,
-                e.transaction_index,
-                e.event_index,
-                e.event_type.clone(),
-            ));
+            seen.push(place(&e));
         }
     }
 
@@ -144,12 +146,7 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
             .await?
             .expect("stream open")?;
         if let Some(e) = frame.event {
-            seen.push((
-                e.checkpoint,
-                e.transaction_index,
-                e.event_index,
-                e.event_type.clone(),
-            ));
+            seen.push(place(&e));
         }
     }
 
@@ -161,38 +158,16 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
 
     // ListEvents, paged, agrees with the stream.
     let mut listed = Vec::new();
-    let mut after = None;
-    loop {
-        let mut req = ListEventsRequest::default();
-        req.filter = Some(our_package());
-        let mut opts = sui_rpc::proto::sui::rpc::v2::QueryOptions::default();
-        opts.limit = Some(7);
-        opts.after = after.clone();
-        req.options = Some(opts);
-        let mut frames = client
-            .clone()
-            .ledger_client()
-            .list_events(req)
-            .await?
-            .into_inner();
-        let mut end = None;
-        while let Some(f) = frames.next().await {
-            let f = f?;
-            if let Some(e) = f.event {
-                listed.push((
-                    e.checkpoint,
-                    e.transaction_index,
-                    e.event_index,
-                    e.event_type.clone(),
-                ));
-            }
-            after = f.watermark.and_then(|w| w.cursor);
-            end = f.end.and_then(|e| e.reason);
-        }
-        if end != Some(sui_rpc::proto::sui::rpc::v2::QueryEndReason::ItemLimit as i32) {
-            break;
-        }
-    }
+    let mut req = ListEventsRequest::default();
+    req.filter = Some(our_package());
+    let mut opts = sui_rpc::proto::sui::rpc::v2::QueryOptions::default();
+    opts.limit = Some(7);
+    req.options = Some(opts);
+    list_events_paged(&client, req, |e| {
+        listed.push(place(&e));
+        Ok(())
+    })
+    .await?;
     assert_eq!(listed, seen, "ListEvents pages agree with the stream");
     running.stop().await;
     Ok(())

@@ -7,58 +7,26 @@
 //! `cargo bench -p daas-domain --bench admission` (`ADMISSION_BENCH_REQUESTS`,
 //! default 20,000).
 
+#[path = "../tests/support/cluster.rs"]
+mod cluster;
+#[path = "../tests/support/requests.rs"]
+mod requests;
+
 use std::time::Instant;
 
-use daas_domain::{
-    Address, Bytes, Event, Ledger,
-    admission::Decision,
-    events::{ClusterCreated, K8sApiRequest, StakeDeposited},
-};
+use cluster::{CLUSTER, TENANT};
+use daas_domain::{Event, Ledger, admission::Decision, roles::MIST_PER_SUI};
 
-const CLUSTER: Address = Address([0xc1; 32]);
-const TENANT: Address = Address([0x7e; 32]);
-
-fn deployment(name: &str, revision: usize) -> Vec<u8> {
+fn deployment(name: &str, revision: usize) -> String {
     format!(
         r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"{name}","namespace":"team-a","labels":{{"app":"{name}","revision":"{revision}"}}}},"spec":{{"replicas":2,"selector":{{"matchLabels":{{"app":"{name}"}}}},"template":{{"metadata":{{"labels":{{"app":"{name}"}}}},"spec":{{"containers":[{{"name":"{name}","image":"registry.example.com/{name}:1.{revision}","ports":[{{"containerPort":8080,"name":"http"}}],"env":[{{"name":"REVISION","value":"{revision}"}}],"resources":{{"requests":{{"cpu":"100m","memory":"128Mi"}},"limits":{{"cpu":"500m","memory":"512Mi"}}}},"readinessProbe":{{"httpGet":{{"path":"/healthz","port":8080}}}}}}]}}}}}}}}"#
     )
-    .into_bytes()
 }
 
-fn request(name: &str, manifest: Vec<u8>, kind: &str, api: &str, ns: &str) -> Event {
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
-        sender: TENANT,
-        verb: "apply".into(),
-        api_version: api.into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-        manifest: Bytes(manifest),
-        stake: 0,
-        timestamp_ms: 0,
-    })
-}
-
+/// The cluster and a tenant with 10 SUI owning `team-a`.
 fn ledger() -> Ledger {
-    let mut l = Ledger::default();
-    l.apply(&Event::ClusterCreated(ClusterCreated {
-        cluster_id: CLUSTER,
-        name: "c".into(),
-        admin: Address([0xad; 32]),
-        timestamp_ms: 0,
-    }));
-    l.apply(&Event::StakeDeposited(StakeDeposited {
-        staker: TENANT,
-        role: 0,
-        amount: 10_000_000_000,
-        total_after: 10_000_000_000,
-        epoch: 1,
-        timestamp_ms: 1,
-    }));
-    let ns = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n".to_vec();
-    l.apply(&request("team-a", ns, "Namespace", "v1", ""));
+    let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
+    requests::own_namespace(&mut l, CLUSTER, TENANT, "team-a");
     l
 }
 
@@ -70,13 +38,8 @@ fn main() {
     let events: Vec<Event> = (0..n)
         .map(|i| {
             let name = format!("app-{}", i % 500);
-            request(
-                &name,
-                deployment(&name, i),
-                "Deployment",
-                "apps/v1",
-                "team-a",
-            )
+            let what = ["apps/v1", "Deployment", "team-a", &name];
+            requests::apply(CLUSTER, TENANT, what, deployment(&name, i))
         })
         .collect();
     let bytes: usize = events

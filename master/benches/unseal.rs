@@ -8,73 +8,26 @@
 //! `cargo bench -p daas-master --bench unseal` (`UNSEAL_BENCH_REQUESTS`,
 //! default 5,000).
 
+#[path = "../../domain/tests/support/cluster.rs"]
+mod cluster;
+#[path = "../../domain/tests/support/requests.rs"]
+mod requests;
+
 use std::{collections::BTreeMap, time::Instant};
 
-use daas_domain::{
-    Address, Bytes, Event, Ledger,
-    admission::Decision,
-    events::{ClusterCreated, K8sApiRequest, SealingKeyRegistered, StakeDeposited},
-    sealed::NoOpen,
-};
+use cluster::{CLUSTER, TENANT};
+use daas_domain::{Event, Ledger, admission::Decision, roles::MIST_PER_SUI, sealed::NoOpen};
 use daas_master::{metrics::Metrics, sealing_keys::SealingKeys, unseal::Opener};
-use daas_sealing::{SealingPrivateKey, seal_secret};
+use daas_sealing::seal_secret;
+use daas_testkit::sealing;
 use serde_json::json;
 
-const CLUSTER: Address = Address([0xc1; 32]);
-const ADMIN: Address = Address([0xad; 32]);
-const TENANT: Address = Address([0x7e; 32]);
-
-fn request(kind: &str, ns: &str, name: &str, manifest: Vec<u8>) -> Event {
-    Event::K8sApiRequest(K8sApiRequest {
-        cluster_id: CLUSTER,
-        request_id: 0,
-        sender: TENANT,
-        verb: "apply".into(),
-        api_version: "v1".into(),
-        kind: kind.into(),
-        namespace: ns.into(),
-        name: name.into(),
-        manifest: Bytes(manifest),
-        stake: 0,
-        timestamp_ms: 0,
-    })
-}
-
-/// The cluster, its sealing key v1, and a tenant owning `team-a`.
-fn ledger(public_key: [u8; 32]) -> Ledger {
-    let mut l = Ledger::default();
-    let events = [
-        Event::ClusterCreated(ClusterCreated {
-            cluster_id: CLUSTER,
-            name: "c".into(),
-            admin: ADMIN,
-            timestamp_ms: 0,
-        }),
-        Event::SealingKeyRegistered(SealingKeyRegistered {
-            cluster_id: CLUSTER,
-            version: 1,
-            public_key: Bytes(public_key.to_vec()),
-            registered_by: ADMIN,
-            timestamp_ms: 0,
-        }),
-        Event::StakeDeposited(StakeDeposited {
-            staker: TENANT,
-            role: 0,
-            amount: 10_000_000_000,
-            total_after: 10_000_000_000,
-            epoch: 1,
-            timestamp_ms: 1,
-        }),
-        request(
-            "Namespace",
-            "",
-            "team-a",
-            b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n".to_vec(),
-        ),
-    ];
-    for e in &events {
-        l.apply(e);
-    }
+/// The cluster, a tenant with 10 SUI owning `team-a`, and testkit's sealing
+/// key registered as v1.
+fn ledger() -> Ledger {
+    let mut l = cluster::with_stakes(&[(TENANT, 10 * MIST_PER_SUI)]);
+    l.apply(&sealing::registered(0));
+    requests::own_namespace(&mut l, CLUSTER, TENANT, "team-a");
     l
 }
 
@@ -93,42 +46,33 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
-    let sk = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
-    let pk = sk.public_key();
-    let mut events = Vec::with_capacity(n);
+    let (sk, pk) = (sealing::private_key(), sealing::public_key());
+    let (mut events, mut bytes) = (Vec::with_capacity(n), 0);
     for i in 0..n {
         let name = format!("db-{}", i % 200);
         let value = |k: &str| format!("{k}-{i:026}");
         let plain = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": "team-a"},
             "stringData": {"user": value("u"), "password": value("p"), "token": value("t")}});
-        let sealed = seal_secret(&plain, CLUSTER, 1, &pk, &mut daas_sealing::rng::os())?;
-        events.push(request(
-            "Secret",
-            "team-a",
-            &name,
-            serde_json::to_vec(&sealed)?,
-        ));
+        let v = sealing::VERSION;
+        let sealed = seal_secret(&plain, CLUSTER, v, &pk, &mut daas_sealing::rng::os())?;
+        let manifest = serde_json::to_string(&sealed)?;
+        bytes += manifest.len();
+        let what = ["v1", "Secret", "team-a", &name];
+        events.push(requests::apply(CLUSTER, TENANT, what, manifest));
     }
-    let bytes: usize = events
-        .iter()
-        .map(|e| match e {
-            Event::K8sApiRequest(r) => r.manifest.len(),
-            _ => 0,
-        })
-        .sum();
 
-    let mut plain_ledger = ledger(pk.0);
+    let mut plain_ledger = ledger();
     let (public, admitted_public) = rate(&events, |e| plain_ledger.apply_with(e, &NoOpen).decision);
-    let keys = SealingKeys::new([(1, sk)]);
+    let keys = SealingKeys::new([(sealing::VERSION, sk)]);
     let metrics = Metrics::default();
     let opener = Opener {
         cluster: CLUSTER,
         keys: &keys,
-        registered: BTreeMap::from([(1, pk.0)]),
+        registered: BTreeMap::from([(sealing::VERSION, pk.0)]),
         metrics: &metrics,
     };
-    let mut opening_ledger = ledger(pk.0);
+    let mut opening_ledger = ledger();
     let (opened, admitted_opened) =
         rate(&events, |e| opening_ledger.apply_with(e, &opener).decision);
     anyhow::ensure!(

@@ -5,9 +5,8 @@
 
 mod support;
 
-use daas_domain::{Address, OutcomeResult};
-use daas_master::{apply::Engine, metrics::Metrics, outcomes::Publisher};
-use daas_testkit::{Stack, TestEtcd, TestTopic, produce};
+use daas_domain::Address;
+use daas_master::apply::Engine;
 use support::*;
 
 const SUI: u64 = 1_000_000_000;
@@ -110,31 +109,16 @@ fn plan() -> Plan {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> anyhow::Result<()> {
-    let stack = Stack::from_env()?;
-    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
-    let etcd = TestEtcd::new(&stack).await?;
-    let prefix = etcd.key("hostile/");
+    let slice = Slice::new("hostile").await?;
     let plan = plan();
     let end = plan.log.records.len() as i64;
-    produce(&stack.kafka_brokers, &topic.name, &plan.log.records).await?;
+    slice.produce(&plan.log.records).await?;
 
-    let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
-    let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
-    let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
+    let mut applier = slice.applier()?;
+    let mut engine = Engine::open(slice.etcd.client.clone(), config(&slice.prefix)).await?;
     let mut registries = Vec::new();
     for until in [plan.setup_end, plan.hostile_end, end] {
-        let metrics = Metrics::default();
-        let client = &etcd.client;
-        let phase = apply_phase(
-            engine,
-            &args,
-            &metrics,
-            &mut publisher,
-            until,
-            client,
-            &prefix,
-        );
-        let (next, registry) = phase.await?;
+        let (next, registry) = applier.to(engine, until).await?;
         engine = next;
         registries.push(registry);
     }
@@ -150,14 +134,8 @@ async fn hostile_requests_are_refused_with_their_code_and_change_nothing() -> an
     );
     assert_eq!(registries[2].len(), 5, "the valid ConfigMap was written");
 
-    let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
-    let code_of = |id: u64| {
-        let o = outcomes.iter().find(|o| o.request_id == id)?;
-        Some(match &o.result {
-            OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
-            OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
-        })
-    };
+    let outcomes = slice.outcomes()?;
+    let code_of = |id: u64| outcome_code(&outcomes, id);
     for (id, code, what) in &plan.expected {
         assert_eq!(code_of(*id).as_deref(), Some(*code), "{what}");
     }

@@ -15,18 +15,16 @@ mod support;
 use std::sync::Arc;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use daas_domain::{Address, Bytes, Event, OutcomeResult, events::SealingKeyRegistered};
+use daas_domain::{Address, Bytes, Event, events::SealingKeyRegistered};
 use daas_master::{
     apply::Engine,
-    metrics::Metrics,
-    outcomes::Publisher,
     replay::replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore},
     state_root::state_root,
 };
 use daas_sealing::{SealingPrivateKey, SealingPublicKey, seal_secret};
 use daas_testkit::{
-    Stack, TestEtcd, TestTopic, produce, read_topic,
+    read_topic,
     workload::{ADMIN, CLUSTER},
 };
 use etcd_client::{Client, GetOptions};
@@ -137,29 +135,10 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-/// The codes of the outcomes of `ids` ("applied (action)" when applied).
-fn codes(outcomes: &[daas_domain::Outcome], ids: &[u64]) -> Vec<String> {
-    ids.iter()
-        .map(|id| {
-            match outcomes
-                .iter()
-                .find(|o| o.request_id == *id)
-                .map(|o| &o.result)
-            {
-                Some(OutcomeResult::Rejected(r)) => r.code.as_str().to_owned(),
-                Some(OutcomeResult::Applied { action, .. }) => format!("applied ({action})"),
-                None => "no outcome".into(),
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> anyhow::Result<()> {
-    let stack = Stack::from_env()?;
-    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
-    let etcd = TestEtcd::new(&stack).await?;
-    let prefix = etcd.key("live/");
+    let slice = Slice::new("live").await?;
+    let (etcd, prefix) = (&slice.etcd, &slice.prefix);
     let dir = sealing_key_dir();
     let store = Arc::new(FileKeyStore::new(&dir));
     store.create_first()?;
@@ -201,33 +180,12 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     ];
     let refused_end = log.end();
 
-    let args = log_args(&stack.kafka_brokers, &topic.name, &out.name);
-    let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?;
-    let metrics = Metrics::default();
-    let cfg = config_with(&prefix, Arc::new(KeyRingHandle::load(store.clone())?));
+    let mut applier = slice.applier()?;
+    let cfg = config_with(prefix, Arc::new(KeyRingHandle::load(store.clone())?));
     let engine = Engine::open(etcd.client.clone(), cfg.clone()).await?;
-    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
-    let client = &etcd.client;
-    let phase = apply_phase(
-        engine,
-        &args,
-        &metrics,
-        &mut publisher,
-        opened_end,
-        client,
-        &prefix,
-    );
-    let (engine, opened) = phase.await?;
-    let phase = apply_phase(
-        engine,
-        &args,
-        &metrics,
-        &mut publisher,
-        refused_end,
-        client,
-        &prefix,
-    );
-    let (engine, after_refusals) = phase.await?;
+    slice.produce(&log.records).await?;
+    let (engine, opened) = applier.to(engine, opened_end).await?;
+    let (engine, after_refusals) = applier.to(engine, refused_end).await?;
     let registries = [opened, after_refusals];
     assert_eq!(
         registries[1], registries[0],
@@ -252,25 +210,11 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     register(&mut log, 3, stranger.0);
     let unheld = sealed("team-a", "late", &[("token", &p2)], 3, &stranger);
     let unheld_id = put_secret(&mut log, "team-a", "late", &unheld);
-    produce(
-        &stack.kafka_brokers,
-        &topic.name,
-        &log.records[refused_end as usize..],
-    )
-    .await?;
+    slice.produce(&log.records[refused_end as usize..]).await?;
     let end = log.end();
-    apply_phase(
-        engine,
-        &args,
-        &metrics,
-        &mut publisher,
-        end,
-        client,
-        &prefix,
-    )
-    .await?;
+    applier.to(engine, end).await?;
 
-    let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
+    let outcomes = slice.outcomes()?;
     assert_eq!(
         codes(&outcomes, &[db_id, api_id]),
         ["applied (created)", "applied (created)"]
@@ -288,16 +232,16 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
 
     // Stored opened: plaintext data (kube's base64), no annotation, both versions.
     for (name, key, plain) in [("db", "password", &p1), ("api", "token", &p2)] {
-        let s = stored_secret(&etcd.client, &prefix, "team-a", name).await?;
+        let s = stored_secret(&etcd.client, prefix, "team-a", name).await?;
         assert_eq!(s["data"][key], json!(STANDARD.encode(plain)), "{name}");
         assert!(s["metadata"].get("annotations").is_none(), "{name}: {s}");
         assert!(s["metadata"]["uid"].is_string());
     }
-    let db_stored = stored_secret(&etcd.client, &prefix, "team-a", "db").await?;
+    let db_stored = stored_secret(&etcd.client, prefix, "team-a", "db").await?;
     assert_eq!(db_stored["data"]["user"], json!(STANDARD.encode("admin")));
     let secrets = all_values(
         &etcd.client,
-        &format!("{}/secrets/", layout(&prefix).registry),
+        &format!("{}/secrets/", layout(prefix).registry),
     )
     .await?;
     assert_eq!(secrets.len(), 2, "only the two opened Secrets");
@@ -305,9 +249,9 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     // Nowhere in clear: etcd (raw), the outcome topic, the messages.
     let b64 = [STANDARD.encode(&p1), STANDARD.encode(&p2)];
     let needles = [p1.as_str(), p2.as_str(), b64[0].as_str(), b64[1].as_str()];
-    let mut raw = all_values(&etcd.client, &prefix).await?;
+    let mut raw = all_values(&etcd.client, prefix).await?;
     raw.extend(
-        read_topic(&stack.kafka_brokers, &out.name)?
+        read_topic(&slice.stack.kafka_brokers, &slice.out.name)?
             .into_iter()
             .map(|v| ("outcome".into(), v)),
     );
@@ -318,6 +262,7 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     }
 
     // Counted by code.
+    let metrics = &applier.metrics;
     assert_eq!(metrics.sealed_opened.get(), 2);
     for (code, n) in [
         ("sealed_binding_mismatch", 1),
@@ -338,7 +283,7 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     );
 
     // A replay into a fresh prefix, keys loaded anew: the live root.
-    let l = layout(&prefix);
+    let l = layout(prefix);
     let mut c = etcd.client.clone();
     let (live_root, entries) = state_root(&mut c, &l, cfg.secret_key.as_ref()).await?;
     let fresh = config_with(
@@ -348,7 +293,7 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
     let r = replay(
         etcd.client.clone(),
         fresh,
-        &args,
+        &slice.log_args(),
         end,
         &CancellationToken::new(),
     )
@@ -367,10 +312,7 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
 /// sealed to it refused as `sealing_key_unknown`, counted by code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Result<()> {
-    let stack = Stack::from_env()?;
-    let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
-    let etcd = TestEtcd::new(&stack).await?;
-    let prefix = etcd.key("unheld/");
+    let slice = Slice::new("unheld").await?;
     let dir = sealing_key_dir();
     FileKeyStore::new(&dir).create_first()?;
     let held_secret = std::fs::read_to_string(format!("{dir}/sealing-key-v1"))?;
@@ -379,28 +321,20 @@ async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Re
     let plain = daas_testkit::unique_name("pw");
     let m = sealed("team-a", "db", &[("password", &plain)], 1, &stranger);
     let id = put_secret(&mut log, "team-a", "db", &m);
-    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
+    slice.produce(&log.records).await?;
 
     let addr = daas_testkit::free_addr()?;
     let logs = std::env::temp_dir().join(daas_testkit::unique_name("master-unheld"));
-    let topics = [stack.kafka_brokers.as_str(), &topic.name, &out.name];
-    let endpoints = stack.etcd_endpoints.join(",");
-    let mut child = master_command(&endpoints, &prefix, topics, &addr.to_string(), &dir)
+    let endpoints = slice.stack.etcd_endpoints.join(",");
+    let (prefix, topics) = (&slice.prefix, slice.topics());
+    let mut child = master_command(&endpoints, prefix, topics, &addr.to_string(), &dir)
         .env("RUST_LOG", "info")
         .stderr(std::fs::File::create(&logs)?)
         .spawn()?;
-    let brokers = stack.kafka_brokers.clone();
     let outcome = daas_testkit::wait_for(
         "the Secret's outcome",
         std::time::Duration::from_secs(60),
-        || {
-            let (brokers, out) = (brokers.clone(), out.name.clone());
-            async move {
-                Ok(read_outcomes(&brokers, &out)?
-                    .into_iter()
-                    .find(|o| o.request_id == id))
-            }
-        },
+        || async { Ok(slice.outcomes()?.into_iter().find(|o| o.request_id == id)) },
     )
     .await?;
     let metrics = reqwest::get(format!("http://{addr}/metrics"))

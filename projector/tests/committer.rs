@@ -1,12 +1,12 @@
 //! A processed batch lands in the real Postgres tables together with the
 //! consumed position, and the analysts' views read it.
 
+mod support;
+
 use daas_domain::{Address, Bytes, Event, LogPosition, events::*};
-use daas_projector::{
-    committer::{CommitError, Cursor, Positions, commit, load_position},
-    processor::{Processor, Rows},
-};
+use daas_projector::committer::{CommitError, commit, load_position};
 use daas_testkit::{Stack, TestDb};
+use support::batch;
 
 fn record(n: u64, event: Event) -> Vec<u8> {
     daas_testkit::workload::record(
@@ -100,11 +100,6 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         ),
         b"garbage".to_vec(),
     ];
-    let mut p = Processor::default();
-    let mut rows = Rows::default();
-    for (offset, r) in records.iter().enumerate() {
-        p.process(offset as i64, r, &mut rows);
-    }
     // The master's outcomes: one for the namespace request, one for a
     // request the log never had, and bytes that are not an outcome.
     let applied = daas_domain::Outcome {
@@ -123,22 +118,8 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         request_id: 99,
         ..applied.clone()
     };
-    p.process_outcome(0, &applied.encode(), &mut rows);
-    p.process_outcome(1, &stray.encode(), &mut rows);
-    p.process_outcome(2, b"\x0a\x01", &mut rows);
-    let position = Positions {
-        consumer: "projector".into(),
-        log: Cursor {
-            topic: "log".into(),
-            from: 0,
-            to: records.len() as i64,
-        },
-        outcomes: Some(Cursor {
-            topic: "outcomes".into(),
-            from: 0,
-            to: 3,
-        }),
-    };
+    let outcomes = [applied.encode(), stray.encode(), b"\x0a\x01".to_vec()];
+    let (rows, position) = batch(("log", &records), Some(("outcomes", &outcomes)));
     commit(&db.pool, &rows, &position).await?;
     assert_eq!(load_position(&db.pool, "projector", "outcomes").await?, 3);
 

@@ -2,14 +2,16 @@
 //! version), in the same commit as the position; a record whose key the chain
 //! could never have emitted (31 bytes) is quarantined, not stored.
 
+mod support;
+
 use daas_domain::{Address, Bytes, Event, LogEntry, LogPosition, events::*};
 use daas_projector::{
-    committer::{Cursor, Positions, commit, load_position},
-    processor::{Processor, Rows},
+    committer::{commit, load_position},
     store,
 };
 use daas_testkit::{Stack, TestDb};
 use sqlx::types::chrono::{DateTime, Utc};
+use support::batch;
 
 const ADMIN: Address = Address([9; 32]);
 const T0: u64 = 1_767_225_600_000;
@@ -56,20 +58,7 @@ async fn registered_keys_land_in_sealing_keys_by_cluster_and_version() -> anyhow
         record(3, sealing_key(b, 1, key(0xf0))),
         short,
     ];
-    let mut p = Processor::default();
-    let mut rows = Rows::default();
-    for (offset, r) in records.iter().enumerate() {
-        p.process(offset as i64, r, &mut rows);
-    }
-    let positions = Positions {
-        consumer: "projector".into(),
-        log: Cursor {
-            topic: "log".into(),
-            from: 0,
-            to: records.len() as i64,
-        },
-        outcomes: None,
-    };
+    let (rows, positions) = batch(("log", &records), None);
     commit(&db.pool, &rows, &positions).await?;
     assert_eq!(load_position(&db.pool, "projector", "log").await?, 4);
 

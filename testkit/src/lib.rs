@@ -10,7 +10,8 @@
 //! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
 //! - [`workload`]: a deterministic, realistic log without a chain;
 //! - [`hostile`]: the hostile values the workload mixes in;
-//! - [`sealing`]: the test sealing key and Secrets sealed to it.
+//! - [`sealing`]: the test sealing key and Secrets sealed to it;
+//! - [`at_rest`]: kube-apiserver's at-rest envelope, opened independently.
 //!
 //! Databases and etcd prefixes remove themselves when dropped (best effort: a
 //! leftover never breaks another test because every name is unique). Topics
@@ -24,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod at_rest;
 mod chain;
 mod db;
 mod etcd;

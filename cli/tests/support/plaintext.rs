@@ -5,16 +5,13 @@
 //! the projection, any service's log or metrics, any raw etcd value. Each search also
 //! finds something it must (the sealed Secret's annotation, its request row,
 //! its etcd key), so an empty place cannot pass for a clean one. The etcd
-//! value, decrypted here with the AES-GCM primitive as kube-apiserver would,
+//! value, decrypted with the AES-GCM primitive as kube-apiserver would
+//! (`daas_testkit::at_rest`, not the master's code),
 //! holds the plaintext.
 
 use std::{collections::BTreeMap, path::Path};
 
-use aes_gcm::{
-    Aes256Gcm, KeyInit, Nonce,
-    aead::{Aead, Payload},
-};
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use etcd_client::GetOptions;
 use sqlx::Row;
@@ -159,7 +156,7 @@ async fn search_etcd(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Res
     let key = format!("{}/secrets/team-a/db", env["DAAS_ETCD_PREFIX"]);
     let resp = etcd.get(key.as_str(), None).await?;
     let value = resp.kvs().first().context("the Secret in etcd")?.value();
-    let opened = decrypt_at_rest(env, &key, value)?;
+    let opened = daas_testkit::at_rest::decrypt(&env["DAAS_MASTER_ENCRYPTION_KEY"], &key, value)?;
     let secret: serde_json::Value = serde_json::from_slice(&opened)?;
     let password = secret["data"]["password"]
         .as_str()
@@ -175,32 +172,6 @@ async fn search_etcd(env: &BTreeMap<String, String>, plain: &str) -> anyhow::Res
         "the stored Secret still says sealed"
     );
     Ok(())
-}
-
-/// kube-apiserver's `k8s:enc:aesgcm:v1:<name>:` envelope, opened with the
-/// AES-GCM primitive (the etcd key is the associated data).
-fn decrypt_at_rest(
-    env: &BTreeMap<String, String>,
-    key: &str,
-    value: &[u8],
-) -> anyhow::Result<Vec<u8>> {
-    let (name, k) = env["DAAS_MASTER_ENCRYPTION_KEY"]
-        .split_once(':')
-        .context("NAME:KEY")?;
-    let prefix = format!("k8s:enc:aesgcm:v1:{name}:");
-    let Some(rest) = value.strip_prefix(prefix.as_bytes()) else {
-        bail!("the Secret is not encrypted at rest");
-    };
-    ensure!(rest.len() > 12, "short envelope");
-    Aes256Gcm::new_from_slice(&STANDARD.decode(k)?)?
-        .decrypt(
-            Nonce::from_slice(&rest[..12]),
-            Payload {
-                msg: &rest[12..],
-                aad: key.as_bytes(),
-            },
-        )
-        .map_err(|_| anyhow::anyhow!("the at-rest envelope does not open"))
 }
 
 /// Every service's Prometheus exposition, scraped now; the master's must

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use daas_domain::{Address, Bytes, Event, events::K8sApiRequest};
+use daas_domain::{Address, Bytes, Event, Ledger, events::K8sApiRequest};
 
 /// The manifest of `kind` `name` in `namespace` ("" for none).
 pub fn manifest(api: &str, kind: &str, namespace: &str, name: &str) -> String {
@@ -48,4 +48,32 @@ pub fn request(t: Target<'_>, request_id: u64, manifest: String) -> Event {
         stake: 0,
         timestamp_ms: 0,
     })
+}
+
+/// `sender`'s `apply` in `cluster` of `[api, kind, namespace, name]` with
+/// `manifest`, numbered 0.
+pub fn apply(cluster: Address, sender: Address, what: [&str; 4], manifest: String) -> Event {
+    let [api, kind, namespace, name] = what;
+    let t = Target {
+        cluster,
+        sender,
+        verb: "apply",
+        api,
+        kind,
+        namespace,
+        name,
+    };
+    request(t, 0, manifest)
+}
+
+/// `sender` applies the Namespace `namespace` in `cluster` to `ledger`
+/// (owning it from then on, given the stake).
+pub fn own_namespace(ledger: &mut Ledger, cluster: Address, sender: Address, namespace: &str) {
+    let m = manifest("v1", "Namespace", "", namespace);
+    ledger.apply(&apply(
+        cluster,
+        sender,
+        ["v1", "Namespace", "", namespace],
+        m,
+    ));
 }

@@ -8,7 +8,7 @@ mod cluster;
 use std::{process::Child, sync::Arc, time::Duration};
 
 use daas_domain::{
-    Address, Bytes, Event, LogPosition,
+    Address, Bytes, Event, LogPosition, Outcome, OutcomeResult,
     events::{ClusterCreated, K8sApiRequest},
 };
 use daas_master::{
@@ -20,7 +20,7 @@ use daas_master::{
     sealing_keys::{KeyRingHandle, SealingKeys},
     state::{self, Layout},
 };
-use daas_testkit::{wait_for, workload};
+use daas_testkit::{Stack, TestEtcd, TestTopic, wait_for, workload};
 use etcd_client::Client;
 use tokio_util::sync::CancellationToken;
 
@@ -28,30 +28,10 @@ use tokio_util::sync::CancellationToken;
 pub const KEY: &str = "key1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// Opens a value stored at `key` in kube's `k8s:enc:aesgcm:v1:key1:`
-/// envelope with [`KEY`], using the AES-GCM primitive directly, as
-/// kube-apiserver would (not the master's own code).
+/// envelope with [`KEY`], with testkit's independent AES-GCM reading (not
+/// the master's own code).
 pub fn decrypt_at_rest(key: &str, value: &[u8]) -> anyhow::Result<Vec<u8>> {
-    use aes_gcm::{
-        Aes256Gcm, KeyInit, Nonce,
-        aead::{Aead, Payload},
-    };
-    use base64::Engine as _;
-    let prefix = b"k8s:enc:aesgcm:v1:key1:";
-    let rest = value
-        .strip_prefix(prefix.as_slice())
-        .ok_or_else(|| anyhow::anyhow!("{key}: not encrypted at rest"))?;
-    anyhow::ensure!(rest.len() > 12, "{key}: envelope too short");
-    let k = base64::engine::general_purpose::STANDARD
-        .decode(KEY.split_once(':').map_or("", |x| x.1))?;
-    Aes256Gcm::new_from_slice(&k)?
-        .decrypt(
-            Nonce::from_slice(&rest[..12]),
-            Payload {
-                msg: &rest[12..],
-                aad: key.as_bytes(),
-            },
-        )
-        .map_err(|_| anyhow::anyhow!("{key}: does not decrypt"))
+    daas_testkit::at_rest::decrypt(KEY, key, value)
 }
 
 /// A layout under a test prefix (`<prefix>registry`, `<prefix>daas`).
@@ -284,6 +264,117 @@ pub use daas_testkit::{kill9, terminate};
 
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use daas_testkit::read_outcomes;
+
+/// A test's slice of the stack: a log topic, an outcome topic, and an
+/// etcd prefix `<its own prefix><name>/`.
+pub struct Slice {
+    pub stack: Stack,
+    /// The log topic.
+    pub topic: TestTopic,
+    /// The outcome topic.
+    pub out: TestTopic,
+    pub etcd: TestEtcd,
+    /// The test's registry and state prefix.
+    pub prefix: String,
+}
+
+impl Slice {
+    /// A new slice whose etcd prefix ends in `name/`.
+    pub async fn new(name: &str) -> anyhow::Result<Self> {
+        let stack = Stack::from_env()?;
+        let (topic, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
+        let etcd = TestEtcd::new(&stack).await?;
+        let prefix = etcd.key(&format!("{name}/"));
+        Ok(Slice {
+            stack,
+            topic,
+            out,
+            etcd,
+            prefix,
+        })
+    }
+
+    /// (brokers, log topic, outcome topic), as [`master_command`] takes them.
+    pub fn topics(&self) -> [&str; 3] {
+        [&self.stack.kafka_brokers, &self.topic.name, &self.out.name]
+    }
+
+    /// The in-process master's topics.
+    pub fn log_args(&self) -> LogArgs {
+        log_args(&self.stack.kafka_brokers, &self.topic.name, &self.out.name)
+    }
+
+    /// Produces `records` to the log topic.
+    pub async fn produce(&self, records: &[Vec<u8>]) -> anyhow::Result<()> {
+        daas_testkit::produce(&self.stack.kafka_brokers, &self.topic.name, records).await
+    }
+
+    /// Every outcome published so far.
+    pub fn outcomes(&self) -> anyhow::Result<Vec<Outcome>> {
+        read_outcomes(&self.stack.kafka_brokers, &self.out.name)
+    }
+
+    /// Applies the log in phases, publishing outcomes, counting in one
+    /// [`Metrics`].
+    pub fn applier(&self) -> anyhow::Result<Applier<'_>> {
+        Ok(Applier {
+            args: self.log_args(),
+            metrics: Metrics::default(),
+            publisher: Publisher::new(&self.stack.kafka_brokers, &self.out.name)?,
+            slice: self,
+        })
+    }
+}
+
+/// Applies a [`Slice`]'s log phase by phase (see [`apply_phase`]).
+pub struct Applier<'a> {
+    slice: &'a Slice,
+    args: LogArgs,
+    /// What the phases counted.
+    pub metrics: Metrics,
+    publisher: Publisher,
+}
+
+impl Applier<'_> {
+    /// Applies up to `until`; the engine, and the registry's keys and
+    /// revisions then.
+    pub async fn to(
+        &mut self,
+        engine: Engine,
+        until: i64,
+    ) -> anyhow::Result<(Engine, Vec<(String, i64)>)> {
+        let (client, prefix) = (&self.slice.etcd.client, &self.slice.prefix);
+        let (args, metrics) = (&self.args, &self.metrics);
+        apply_phase(
+            engine,
+            args,
+            metrics,
+            &mut self.publisher,
+            until,
+            client,
+            prefix,
+        )
+        .await
+    }
+}
+
+/// The code of request `id`'s outcome among `outcomes` ("applied
+/// (action)" when applied), if it has one.
+pub fn outcome_code(outcomes: &[Outcome], id: u64) -> Option<String> {
+    let o = outcomes.iter().find(|o| o.request_id == id)?;
+    Some(match &o.result {
+        OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
+        OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
+    })
+}
+
+/// The codes of the outcomes of `ids` (see [`outcome_code`]; "no outcome"
+/// where there is none).
+pub fn codes(outcomes: &[Outcome], ids: &[u64]) -> Vec<String> {
+    ids.iter()
+        .map(|id| outcome_code(outcomes, *id).unwrap_or_else(|| "no outcome".into()))
+        .collect()
+}
 
 /// A log being built: events from senders, at increasing positions
 /// (checkpoint = offset + 1).

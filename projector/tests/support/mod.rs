@@ -4,10 +4,12 @@
 
 use std::{collections::BTreeMap, process::Child, time::Duration};
 
+mod batch;
+
+pub use batch::batch;
 use daas_projector::{
-    committer::{Cursor, Positions, commit, load_position},
+    committer::{commit, load_position},
     pipeline::CONSUMER,
-    processor::{Processor, Rows},
     store,
 };
 use daas_testkit::wait_for;
@@ -61,27 +63,7 @@ pub async fn expected(
 ) -> anyhow::Result<BTreeMap<&'static str, Vec<String>>> {
     let pool = store::connect_schema(url, schema).await?;
     store::MIGRATOR.run(&pool).await?;
-    let mut p = Processor::default();
-    let mut rows = Rows::default();
-    for (i, r) in records.iter().enumerate() {
-        p.process(i as i64, r, &mut rows);
-    }
-    for (i, o) in outcomes.iter().enumerate() {
-        p.process_outcome(i as i64, o, &mut rows);
-    }
-    let positions = Positions {
-        consumer: CONSUMER.into(),
-        log: Cursor {
-            topic: log_topic.into(),
-            from: 0,
-            to: records.len() as i64,
-        },
-        outcomes: Some(Cursor {
-            topic: outcome_topic.into(),
-            from: 0,
-            to: outcomes.len() as i64,
-        }),
-    };
+    let (rows, positions) = batch((log_topic, records), Some((outcome_topic, outcomes)));
     commit(&pool, &rows, &positions).await?;
     let dump = store::dump(&pool).await?;
     pool.close().await;

@@ -1,0 +1,64 @@
+//! What the dev chain's integration tests share: a chain opened in a
+//! temporary directory with its genesis cluster, and event filters.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::{sync::Arc, time::Duration};
+
+use daas_devnet::{
+    executor::Ids,
+    node::{Node, NodeConfig},
+};
+use sui_rpc::proto::sui::rpc::v2::{
+    EventFilter, EventLiteral, EventTerm, event_literal::Predicate,
+};
+use sui_sdk_types::Address;
+
+/// A dev chain in a temporary directory (removed on drop).
+pub struct Chain {
+    _dir: tempfile::TempDir,
+    pub node: Arc<Node>,
+    /// The genesis package's object ids.
+    pub ids: Ids,
+    /// The genesis cluster: its id and initial shared version.
+    pub cluster: (Address, u64),
+}
+
+/// Opens a fresh dev chain (checkpoints every 250 ms, one-hour epochs).
+pub fn chain() -> Chain {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::open(NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        checkpoint_interval: Duration::from_millis(250),
+        epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
+    })
+    .expect("open");
+    let (ids, cluster) = node.read(|c| {
+        let id = c.default_cluster.expect("the genesis cluster");
+        let version = c
+            .world
+            .objects
+            .get(&id)
+            .and_then(|o| o.initial_shared_version())
+            .expect("shared");
+        (c.world.ids.clone(), (id, version))
+    });
+    Chain {
+        _dir: dir,
+        node,
+        ids,
+        cluster,
+    }
+}
+
+/// An event filter of the one condition `predicate`.
+pub fn filter(predicate: Predicate) -> EventFilter {
+    let mut lit = EventLiteral::default();
+    lit.predicate = Some(predicate);
+    let mut term = EventTerm::default();
+    term.literals = vec![lit];
+    let mut f = EventFilter::default();
+    f.terms = vec![term];
+    f
+}
