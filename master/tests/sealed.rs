@@ -17,7 +17,8 @@ use std::sync::Arc;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use daas_domain::{Address, Bytes, Event, events::SealingKeyRegistered};
 use daas_master::{
-    apply::Engine,
+    apply::{Config, Engine},
+    metrics::Metrics,
     replay::replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore},
     state_root::state_root,
@@ -230,78 +231,10 @@ async fn sealed_secrets_open_refusals_change_nothing_and_rotation_replays() -> a
         ]
     );
 
-    // Stored opened: plaintext data (kube's base64), no annotation, both versions.
-    for (name, key, plain) in [("db", "password", &p1), ("api", "token", &p2)] {
-        let s = stored_secret(&etcd.client, prefix, "team-a", name).await?;
-        assert_eq!(s["data"][key], json!(STANDARD.encode(plain)), "{name}");
-        assert!(s["metadata"].get("annotations").is_none(), "{name}: {s}");
-        assert!(s["metadata"]["uid"].is_string());
-    }
-    let db_stored = stored_secret(&etcd.client, prefix, "team-a", "db").await?;
-    assert_eq!(db_stored["data"]["user"], json!(STANDARD.encode("admin")));
-    let secrets = all_values(
-        &etcd.client,
-        &format!("{}/secrets/", layout(prefix).registry),
-    )
-    .await?;
-    assert_eq!(secrets.len(), 2, "only the two opened Secrets");
-
-    // Nowhere in clear: etcd (raw), the outcome topic, the messages.
-    let b64 = [STANDARD.encode(&p1), STANDARD.encode(&p2)];
-    let needles = [p1.as_str(), p2.as_str(), b64[0].as_str(), b64[1].as_str()];
-    let mut raw = all_values(&etcd.client, prefix).await?;
-    raw.extend(
-        read_topic(&slice.stack.kafka_brokers, &slice.out.name)?
-            .into_iter()
-            .map(|v| ("outcome".into(), v)),
-    );
-    for (key, value) in &raw {
-        for n in needles {
-            assert!(!contains(value, n), "{key} holds a plaintext");
-        }
-    }
-
-    // Counted by code.
-    let metrics = &applier.metrics;
-    assert_eq!(metrics.sealed_opened.get(), 2);
-    for (code, n) in [
-        ("sealed_binding_mismatch", 1),
-        ("sealed_tampered", 1),
-        ("sealing_key_unknown", 2),
-        ("secret_unsealed", 1),
-    ] {
-        let got = metrics
-            .sealed_refused
-            .get_or_create(&vec![("code", code)])
-            .get();
-        assert_eq!(got, n, "{code}");
-    }
-    assert_eq!(
-        metrics.sealing_key_unusable.get(),
-        3,
-        "v3 is registered, not held"
-    );
-
-    // A replay into a fresh prefix, keys loaded anew: the live root.
-    let l = layout(prefix);
-    let mut c = etcd.client.clone();
-    let (live_root, entries) = state_root(&mut c, &l, cfg.secret_key.as_ref()).await?;
-    let fresh = config_with(
-        &etcd.key("replay/"),
-        Arc::new(KeyRingHandle::load(store.clone())?),
-    );
-    let r = replay(
-        etcd.client.clone(),
-        fresh,
-        &slice.log_args(),
-        end,
-        &CancellationToken::new(),
-    )
-    .await?;
-    assert!(r.complete);
-    assert_eq!((r.root.as_str(), r.entries), (live_root.as_str(), entries));
-    let replayed = stored_secret(&etcd.client, &etcd.key("replay/"), "team-a", "db").await?;
-    assert_eq!(replayed["data"]["password"], json!(STANDARD.encode(&p1)));
+    check_stored_opened(&etcd.client, prefix, &p1, &p2).await?;
+    check_nowhere_in_clear(&slice, &[&p1, &p2]).await?;
+    check_counted(&applier.metrics);
+    check_replay_gives_the_live_root(&slice, &cfg, &store, end, &p1).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -370,5 +303,102 @@ async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Re
         assert!(!text.contains(secret), "the log holds a secret: {text}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Stored opened: plaintext data (kube's base64), no annotation, both versions.
+async fn check_stored_opened(
+    client: &Client,
+    prefix: &str,
+    p1: &str,
+    p2: &str,
+) -> anyhow::Result<()> {
+    for (name, key, plain) in [("db", "password", p1), ("api", "token", p2)] {
+        let s = stored_secret(client, prefix, "team-a", name).await?;
+        assert_eq!(s["data"][key], json!(STANDARD.encode(plain)), "{name}");
+        assert!(s["metadata"].get("annotations").is_none(), "{name}: {s}");
+        assert!(s["metadata"]["uid"].is_string());
+    }
+    let db_stored = stored_secret(client, prefix, "team-a", "db").await?;
+    assert_eq!(db_stored["data"]["user"], json!(STANDARD.encode("admin")));
+    let secrets = all_values(client, &format!("{}/secrets/", layout(prefix).registry)).await?;
+    assert_eq!(secrets.len(), 2, "only the two opened Secrets");
+    Ok(())
+}
+
+/// Nowhere in clear: etcd (raw values, every key of the slice) and the
+/// outcome topic (the messages), neither the plaintexts nor their base64.
+async fn check_nowhere_in_clear(slice: &Slice, plains: &[&str]) -> anyhow::Result<()> {
+    let b64: Vec<String> = plains.iter().map(|p| STANDARD.encode(p)).collect();
+    let needles: Vec<&str> = plains
+        .iter()
+        .copied()
+        .chain(b64.iter().map(String::as_str))
+        .collect();
+    let mut raw = all_values(&slice.etcd.client, &slice.prefix).await?;
+    raw.extend(
+        read_topic(&slice.stack.kafka_brokers, &slice.out.name)?
+            .into_iter()
+            .map(|v| ("outcome".into(), v)),
+    );
+    for (key, value) in &raw {
+        for n in &needles {
+            assert!(!contains(value, n), "{key} holds a plaintext");
+        }
+    }
+    Ok(())
+}
+
+/// Opened and refused Secrets counted by code.
+fn check_counted(metrics: &Metrics) {
+    assert_eq!(metrics.sealed_opened.get(), 2);
+    for (code, n) in [
+        ("sealed_binding_mismatch", 1),
+        ("sealed_tampered", 1),
+        ("sealing_key_unknown", 2),
+        ("secret_unsealed", 1),
+    ] {
+        let got = metrics
+            .sealed_refused
+            .get_or_create(&vec![("code", code)])
+            .get();
+        assert_eq!(got, n, "{code}");
+    }
+    assert_eq!(
+        metrics.sealing_key_unusable.get(),
+        3,
+        "v3 is registered, not held"
+    );
+}
+
+/// A replay into a fresh prefix, keys loaded anew: the live root, and the
+/// old (v1) Secret opened again.
+async fn check_replay_gives_the_live_root(
+    slice: &Slice,
+    cfg: &Config,
+    store: &Arc<FileKeyStore>,
+    end: i64,
+    p1: &str,
+) -> anyhow::Result<()> {
+    let etcd = &slice.etcd;
+    let l = layout(&slice.prefix);
+    let mut c = etcd.client.clone();
+    let (live_root, entries) = state_root(&mut c, &l, cfg.secret_key.as_ref()).await?;
+    let fresh = config_with(
+        &etcd.key("replay/"),
+        Arc::new(KeyRingHandle::load(store.clone())?),
+    );
+    let r = replay(
+        etcd.client.clone(),
+        fresh,
+        &slice.log_args(),
+        end,
+        &CancellationToken::new(),
+    )
+    .await?;
+    assert!(r.complete);
+    assert_eq!((r.root.as_str(), r.entries), (live_root.as_str(), entries));
+    let replayed = stored_secret(&etcd.client, &etcd.key("replay/"), "team-a", "db").await?;
+    assert_eq!(replayed["data"]["password"], json!(STANDARD.encode(p1)));
     Ok(())
 }
