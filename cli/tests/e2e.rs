@@ -166,16 +166,28 @@ async fn end_state(run: &Run) -> anyhow::Result<EndState> {
     };
     let schema = var("DAAS_PG_SCHEMA")?;
     let pool = sqlx::PgPool::connect(&var("DAAS_PG_URL")?).await?;
-    // The projector applies an outcome once it has read it; wait for the last.
-    let pending = format!("SELECT count(*) FROM {schema}.requests WHERE status = 'admitted'");
+    // The projector has read the whole log (every request has its row) and
+    // applied every outcome (no row is left provisional). The scenario's
+    // last requests come right before its end, so both are waited for.
+    let log_topic = var("DAAS_LOG_TOPIC")?;
+    let log_end = daas_testkit::high_watermark(&var("DAAS_KAFKA_BROKERS")?, &log_topic)?;
+    let caught_up = format!(
+        "SELECT (SELECT coalesce(max(next_offset), 0) FROM {schema}.consumer_positions \
+                 WHERE topic = $1) >= $2 \
+            AND NOT EXISTS (SELECT 1 FROM {schema}.requests WHERE status = 'admitted')"
+    );
     daas_testkit::wait_for(
-        "the projector to apply every outcome",
+        "the projector to read the whole log and apply every outcome",
         Duration::from_secs(60),
         || {
-            let (pool, pending) = (pool.clone(), pending.clone());
+            let (pool, caught_up, topic) = (pool.clone(), caught_up.clone(), log_topic.clone());
             async move {
-                let n: i64 = sqlx::query_scalar(&pending).fetch_one(&pool).await?;
-                Ok((n == 0).then_some(()))
+                let done: bool = sqlx::query_scalar(&caught_up)
+                    .bind(topic)
+                    .bind(log_end)
+                    .fetch_one(&pool)
+                    .await?;
+                Ok(done.then_some(()))
             }
         },
     )
