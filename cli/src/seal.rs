@@ -15,11 +15,10 @@
 //!   value in an annotated Secret, a `Secret` kind that is not core `v1`.
 
 use anyhow::{Context, bail};
-use base64::{Engine, engine::general_purpose::STANDARD};
 use daas_domain::{
     Event, ObjectId,
     events::{self, SealingKeyRegistered},
-    sealed::{self, Binding, SealedValue},
+    sealed,
 };
 use daas_sealing::SealingPublicKey;
 use serde_json::Value;
@@ -129,54 +128,29 @@ pub fn plan(doc: &Doc, cluster: ObjectId) -> anyhow::Result<Plan> {
     let Some(version) = sealed::sealed_version(&object)
         .map_err(|e| anyhow::anyhow!("its {} annotation is not valid: {e}", sealed::ANNOTATION))?
     else {
-        let has_values = ["data", "stringData"].iter().any(|f| match object.get(*f) {
-            None | Some(Value::Null) => false,
-            Some(Value::Object(m)) => !m.is_empty(),
-            Some(_) => true,
-        });
+        let has_values = ["data", "stringData"]
+            .iter()
+            .any(|f| sealed::has_values(&object, f));
         return Ok(if has_values { Plan::Seal } else { Plan::AsIs });
     };
     check_sealed(doc, &object, cluster, version)?;
     Ok(Plan::AsIs)
 }
 
-/// An annotated Secret holds only sealed values bound to it.
+/// An annotated Secret holds only sealed values bound to it (the domain's
+/// own check; whether the chain registered the version is the master's
+/// to say).
 fn check_sealed(doc: &Doc, object: &Value, cluster: ObjectId, version: u32) -> anyhow::Result<()> {
-    if object.get("stringData").is_some_and(|v| !v.is_null()) {
-        bail!("it is annotated as sealed but has stringData, which would go in clear");
+    if !matches!(
+        object.get("data"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        bail!("its data is not a map");
     }
-    let data = match object.get("data") {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::Object(m)) => m,
-        Some(_) => bail!("its data is not a map"),
-    };
-    for (key, value) in data {
-        let bytes = value
-            .as_str()
-            .and_then(|v| STANDARD.decode(v).ok())
-            .with_context(|| format!("data key {} is not base64", sealed::printable(key)))?;
-        let sealed = SealedValue::parse(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "data key {} is not a sealed value ({e}), so it may be in clear",
-                sealed::printable(key)
-            )
-        })?;
-        let binding = Binding {
-            cluster,
-            namespace: &doc.namespace,
-            name: &doc.name,
-            key,
-            version,
-        };
-        if sealed.version != version || sealed.tag != binding.tag() {
-            bail!(
-                "data key {} was sealed for another cluster, namespace, name, key or key \
-                 version (the master would reject it); seal the Secret again for this one",
-                sealed::printable(key)
-            );
-        }
-    }
-    Ok(())
+    sealed::check_sealed(cluster, &doc.namespace, &doc.name, object, version, |_| {
+        true
+    })
+    .map_err(|r| anyhow::anyhow!("{} (the master would reject it)", r.message))
 }
 
 /// Seals one Secret manifest to `key`.

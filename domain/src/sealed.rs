@@ -212,7 +212,8 @@ pub fn data(object: &Value) -> Option<&Map<String, Value>> {
     object.get("data").and_then(Value::as_object)
 }
 
-fn has_values(object: &Value, field: &str) -> bool {
+/// Whether a Secret's `data` or `stringData` (`field`) holds anything.
+pub fn has_values(object: &Value, field: &str) -> bool {
     match object.get(field) {
         None | Some(Value::Null) => false,
         Some(Value::Object(m)) => !m.is_empty(),
@@ -258,10 +259,33 @@ pub fn check(
         Ok(None) => return Ok(()),
         Ok(Some(v)) => v,
     };
+    check_sealed(
+        req.cluster_id,
+        &req.namespace,
+        &req.name,
+        object,
+        version,
+        registered,
+    )
+}
+
+/// The checks of a Secret annotated as sealed to key `version`, for
+/// `namespace`/`name` in `cluster`: no `stringData`, a registered version,
+/// and every `data` value a sealed value bound to this very place. Shared
+/// by admission and by `daas` (which checks a Secret sealed elsewhere
+/// before sending it).
+pub fn check_sealed(
+    cluster: ObjectId,
+    namespace: &str,
+    name: &str,
+    object: &Value,
+    version: u32,
+    registered: impl Fn(u32) -> bool,
+) -> Result<(), Rejection> {
     if has_values(object, "stringData") {
         return refuse(
             RejectCode::SecretUnsealed,
-            "a sealed Secret carries stringData, which is never sealed: move it into data".into(),
+            "a sealed Secret has stringData, which is never sealed: move it into data".into(),
         );
     }
     if !registered(version) {
@@ -271,21 +295,24 @@ pub fn check(
         );
     }
     for (key, value) in data(object).into_iter().flatten() {
-        check_value(req, key, value, version)?;
+        let binding = Binding {
+            cluster,
+            namespace,
+            name,
+            key,
+            version,
+        };
+        check_value(&binding, value)?;
     }
     Ok(())
 }
 
-fn check_value(
-    req: &K8sApiRequest,
-    key: &str,
-    value: &Value,
-    version: u32,
-) -> Result<(), Rejection> {
+fn check_value(binding: &Binding<'_>, value: &Value) -> Result<(), Rejection> {
+    let key = printable(binding.key);
     let tampered = |why: String| {
         refuse(
             RejectCode::SealedTampered,
-            format!("data[{}]: not a sealed value: {why}", printable(key)),
+            format!("data key {key} is not a sealed value: {why}"),
         )
     };
     let Some(text) = value.as_str() else {
@@ -299,19 +326,11 @@ fn check_value(
         Ok(s) => s,
         Err(e) => return tampered(e.to_string()),
     };
-    let binding = Binding {
-        cluster: req.cluster_id,
-        namespace: &req.namespace,
-        name: &req.name,
-        key,
-        version,
-    };
-    if sealed.version != version || sealed.tag != binding.tag() {
+    if sealed.version != binding.version || sealed.tag != binding.tag() {
         return refuse(
             RejectCode::SealedBindingMismatch,
             format!(
-                "data[{}]: sealed for another Secret, key or key version (a copied value?)",
-                printable(key)
+                "data key {key} was sealed for another Secret, key or key version (a copied value?)"
             ),
         );
     }
