@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
             daas_testkit::sealing::keyring(),
         ))),
         outcomes_kept: 10_000,
+        state_key: daas_master::state_mac::StateKey::from_bytes(&[0x5a; 32]),
     };
 
     // The engine from memory first, before any broker client exists:

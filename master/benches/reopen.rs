@@ -117,7 +117,9 @@ async fn reopen(
         let start = Instant::now();
         let mut client = etcd_client(stack).await?;
         let mut publisher = Publisher::new(&stack.kafka_brokers, topic)?;
-        let republished = publisher.resume(&mut client, &cfg.layout).await?;
+        let republished = publisher
+            .resume(&mut client, &cfg.layout, &cfg.state_key)
+            .await?;
         let engine = Engine::open(client.clone(), cfg.clone()).await?;
         times.push(start.elapsed().as_secs_f64());
         anyhow::ensure!(republished == 0 && engine.next_offset() > 0);
@@ -172,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
                 daas_testkit::sealing::keyring(),
             ))),
             outcomes_kept: kept,
+            state_key: daas_master::state_mac::StateKey::from_bytes(&[0x5a; 32]),
         };
         let start = Instant::now();
         build(&stack, &cfg, &topic.name, n).await?;

@@ -56,6 +56,10 @@ pub struct Metrics {
     /// cluster when this master cannot open with it (not held, or held
     /// with another public key); 0 when it can, or none is registered.
     pub sealing_key_unusable: Gauge,
+    /// Times the master found its own state in etcd not authentic on
+    /// opening (a changed, planted or deleted key) and rebuilt it from the
+    /// log (`crate::state_mac`).
+    pub state_tampered: Counter,
     /// Problems that keep the master from making progress (`apply`, `stall`).
     pub health: Health,
 }
@@ -88,6 +92,7 @@ impl Default for Metrics {
             sealed_refused: CounterFamily::default(),
             sealing_keys_held: Gauge::default(),
             sealing_key_unusable: Gauge::default(),
+            state_tampered: Counter::default(),
             health: Health::new(),
         }
     }
@@ -98,6 +103,11 @@ impl Metrics {
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("master");
         r.register("applied", "Requests applied", self.applied.clone());
+        r.register(
+            "state_tampered",
+            "Openings that found the master's state in etcd not authentic and rebuilt it from the log",
+            self.state_tampered.clone(),
+        );
         r.register("rejected", "Requests rejected", self.rejected.clone());
         r.register(
             "skipped",

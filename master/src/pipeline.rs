@@ -130,8 +130,10 @@ pub async fn run(
             let mut publisher =
                 Publisher::new(&log.brokers, &log.outcome_topic)?.with_index(index.clone());
             let mut etcd = client.clone();
-            let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
-            let mut engine = Engine::open(client.clone(), cfg.clone()).await?;
+            let republished = publisher
+                .resume(&mut etcd, &cfg.layout, &cfg.state_key)
+                .await?;
+            let mut engine = Engine::open_with(client.clone(), cfg.clone(), metrics).await?;
             engine.check_sealing_key(metrics);
             // Everything stored is on the topic now.
             engine.outcomes_durable_before(engine.next_offset());
