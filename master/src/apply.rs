@@ -45,7 +45,7 @@ use crate::{
     metrics::Metrics,
     object::{self, Written},
     sealing_keys::KeyRingHandle,
-    state::{Cursor, Layout, Position, StateError},
+    state::{self, Cursor, Layout, Position, StateError},
     state_mac::{self, Loaded, StateKey, StateSet, Tampered},
     unseal::Opener,
 };
@@ -348,11 +348,16 @@ impl Engine {
         } else {
             Compare::mod_revision(key.as_str(), CompareOp::Equal, t.position_revision)
         };
+        // etcd refuses a put inside a range the same Txn deletes: delete
+        // around the position key.
+        let after = format!("{key}\0");
+        let end = state::prefix_end(layout.state_prefix().as_bytes());
         let txn = Txn::new().when([guard]).and_then([
             TxnOp::delete(
                 layout.state_prefix(),
-                Some(DeleteOptions::new().with_prefix()),
+                Some(DeleteOptions::new().with_range(key.as_str())),
             ),
+            TxnOp::delete(after, Some(DeleteOptions::new().with_range(end))),
             TxnOp::put(key.as_str(), value.clone(), None),
         ]);
         commit(client.clone(), txn).await?;

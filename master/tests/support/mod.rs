@@ -27,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 /// The test key for Secrets (32 bytes 0..31).
 pub const KEY: &str = "key1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// The state key of [`config`] (decision 0017).
+pub const STATE_KEY: [u8; 32] = [0x5a; 32];
+
 /// Opens a value stored at `key` in kube's `k8s:enc:aesgcm:v1:key1:`
 /// envelope with [`KEY`], with testkit's independent AES-GCM reading (not
 /// the master's own code).
@@ -54,7 +57,7 @@ pub fn config_with(prefix: &str, sealing: Arc<KeyRingHandle>) -> Config {
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
         sealing,
         outcomes_kept: 10_000,
-        state_key: daas_master::state_mac::StateKey::from_bytes(&[0x5a; 32]),
+        state_key: daas_master::state_mac::StateKey::from_bytes(&STATE_KEY),
     }
 }
 
