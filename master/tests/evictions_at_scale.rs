@@ -186,7 +186,8 @@ async fn evicted(client: &Client, prefix: &str) -> anyhow::Result<usize> {
 
 /// Every key under the test's prefixes but the position and outcome
 /// batches (whose keys depend on how records were grouped), named without
-/// the prefix.
+/// the prefix; the master's own values without their tag (it covers the
+/// full key, so it differs between prefixes).
 async fn contents(client: &Client, prefix: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let l = layout(prefix);
     let mut c = client.clone();
@@ -200,6 +201,10 @@ async fn contents(client: &Client, prefix: &str) -> anyhow::Result<BTreeMap<Stri
             )
         })
         .filter(|(k, _)| *k != l.position() && !k.starts_with(&l.outcomes_prefix()))
+        .map(|(k, v)| match k.starts_with(&l.state_prefix()) {
+            true => (k, daas_master::state_mac::payload(&v).to_vec()),
+            false => (k, v),
+        })
         .map(|(k, v)| (k[prefix.len()..].to_owned(), v))
         .collect())
 }

@@ -188,16 +188,7 @@ impl Case {
 
 /// `master check` with a key directory holding the tests' state key.
 fn master_check(case: &Case) -> anyhow::Result<(bool, String)> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let dir = sealing_key_dir();
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(format!("{dir}/{}", state_mac::STATE_KEY_FILE))?;
-    writeln!(f, "{}", hex::encode(STATE_KEY))?;
+    let dir = workload_key_dir()?;
     let l = case.layout();
     let out = daas_testkit::service(env!("CARGO_BIN_EXE_master"))
         .args([

@@ -72,23 +72,29 @@ pub fn sealing_key_dir() -> String {
 }
 
 /// A fresh sealing key directory holding testkit's key as its version 1
-/// (64 hex digits, mode 0600, the directory 0700), as [`config`] does.
+/// and [`STATE_KEY`] as its state key (64 hex digits, mode 0600, the
+/// directory 0700), as [`config`] does.
 pub fn workload_key_dir() -> anyhow::Result<String> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let dir = sealing_key_dir();
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let version = daas_testkit::sealing::VERSION;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(format!("{dir}/sealing-key-v{version}"))?;
-    writeln!(
-        f,
-        "{}",
-        hex::encode(daas_testkit::sealing::TEST_SEALING_KEY)
-    )?;
+    let files = [
+        (
+            format!("sealing-key-v{version}"),
+            daas_testkit::sealing::TEST_SEALING_KEY,
+        ),
+        ("state-key".to_owned(), STATE_KEY),
+    ];
+    for (name, key) in files {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(format!("{dir}/{name}"))?;
+        writeln!(f, "{}", hex::encode(key))?;
+    }
     Ok(dir)
 }
 
