@@ -460,6 +460,35 @@ mod tests {
     }
 
     #[test]
+    fn the_state_key_is_made_once_private_beside_the_sealing_keys() -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir()
+            .join(daas_testkit::unique_name("state-key"))
+            .join("keys");
+        let store = FileKeyStore::new(&dir);
+        let first = StateKey::load_or_make(&store)?;
+        let file = dir.join(STATE_KEY_FILE);
+        let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode(&file)?, 0o600);
+        assert_eq!(mode(&dir)?, 0o700);
+        let text = std::fs::read_to_string(&file)?;
+        assert_eq!(text.len(), 65, "64 hex digits and a newline");
+        let again = StateKey::load_or_make(&store)?;
+        assert_eq!(first.tag("/k", b"v"), again.tag("/k", b"v"), "made once, then read");
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut bytes)?;
+        assert_eq!(StateKey::from_bytes(&bytes).tag("/k", b"v"), first.tag("/k", b"v"));
+        assert!(!format!("{first:?}").contains(text.trim()), "Debug shows no key");
+        let held = crate::sealing_keys::KeyStore::load(&store)?;
+        assert_eq!(held.versions(), Vec::<u32>::new(), "not taken for a sealing key");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+        let refused = StateKey::load_or_make(&store).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|e| e.contains("chmod 600")));
+        let _ = std::fs::remove_dir_all(dir.parent().unwrap_or(&dir));
+        Ok(())
+    }
+
+    #[test]
     fn sums_wrap_mod_2_256() {
         let mut a = [0xff; 32];
         add(&mut a, &{
