@@ -128,6 +128,8 @@ impl LogEntry {
             event_type: self.event_type.clone(),
             sender: self.sender.0.to_vec(),
             bcs: self.bcs.clone(),
+            checkpoint_proof: None,
+            transaction_proof: None,
             event: Some(match &self.body {
                 Body::Event(e) => event_to_proto(e),
                 Body::Unknown => Pb::Unknown(v1::Unknown {}),
@@ -421,7 +423,9 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
         }),
-        Pb::Unknown(_) | Pb::Poison(_) => return Err(RecordError::Missing("event")),
+        Pb::Unknown(_) | Pb::Poison(_) | Pb::EpochChange(_) => {
+            return Err(RecordError::Missing("event"));
+        }
     })
 }
 
