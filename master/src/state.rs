@@ -45,6 +45,11 @@ impl Layout {
         format!("{}/position", self.state)
     }
 
+    /// The verifier's state (daas-verify), written with the position.
+    pub fn verifier(&self) -> String {
+        format!("{}/verifier", self.state)
+    }
+
     /// The ledger key of a change's entity.
     pub fn ledger(&self, store_key: &str) -> String {
         format!("{}/ledger/{store_key}", self.state)
@@ -187,6 +192,15 @@ pub async fn load_cursor(client: &mut Client, layout: &Layout) -> Result<Cursor,
                 reason: "not a position (`<offset>` or `<offset>:<units>`)".into(),
             }),
     }
+}
+
+/// The stored verifier state, if any (see `daas_verify::State`).
+pub async fn load_verifier(
+    client: &mut Client,
+    layout: &Layout,
+) -> Result<Option<Vec<u8>>, StateError> {
+    let resp = client.get(layout.verifier(), None).await?;
+    Ok(resp.kvs().first().map(|kv| kv.value().to_vec()))
 }
 
 /// The stored next offset: the first record not completely applied.

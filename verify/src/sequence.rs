@@ -69,7 +69,8 @@ impl Sequences {
     /// position had already been applied (a cross-stream reordering).
     pub fn advance(&mut self, entry: &LogEntry) -> bool {
         if let Some((stream, seq)) = stream_of(entry) {
-            self.expected.insert(stream, seq.saturating_add(1));
+            let next = self.expected.entry(stream).or_default();
+            *next = (*next).max(seq.saturating_add(1));
         }
         let late = self.last_position.is_some_and(|p| entry.position < p);
         if !late {

@@ -231,7 +231,7 @@ impl Verifier {
         for (offset, bytes) in records {
             let raw = RawRecord::decode(&bytes);
             if offset < self.prime_below {
-                self.certifier.certify(&[(offset, &raw)]);
+                self.prime(offset, &raw);
             } else {
                 self.held.push_back(Held {
                     offset,
@@ -248,6 +248,17 @@ impl Verifier {
     /// Whether the caller should stop reading until the gap closes.
     pub fn is_full(&self) -> bool {
         self.held.len() >= MAX_HELD
+    }
+
+    /// A record before the caller's position: already applied. Its proofs
+    /// are read, and its stream counted as passed (which changes nothing
+    /// when the stored state already counted it).
+    fn prime(&mut self, offset: i64, raw: &Result<RawRecord, Refusal>) {
+        for c in self.certifier.certify(&[(offset, raw)]) {
+            if let Certified::Entry(e) = c {
+                self.sequences.advance(&e);
+            }
+        }
     }
 
     /// Releases what can be released; fills gaps from held records.
@@ -279,7 +290,9 @@ impl Verifier {
     fn walk(&mut self, certs: Vec<Certified>, out: &mut Output) -> Option<(Vec<Certified>, Gap)> {
         let mut certs = certs.into_iter();
         while let Some(cert) = certs.next() {
-            let Some(front) = self.held.front() else { break };
+            let Some(front) = self.held.front() else {
+                break;
+            };
             let offset = front.offset;
             let verdict = if front.injected {
                 Verdict::Skip(Skip::Duplicate)
@@ -373,7 +386,13 @@ impl Verifier {
 
     /// Looks for the record `gap` waits for among the held ones (`rest`,
     /// aligned with `self.held`); releases it ahead of its place when found.
-    fn fill(&mut self, gap: &Gap, rest: Vec<Certified>, out: &mut Output, epoch_before: u64) -> bool {
+    fn fill(
+        &mut self,
+        gap: &Gap,
+        rest: Vec<Certified>,
+        out: &mut Output,
+        epoch_before: u64,
+    ) -> bool {
         match gap {
             // The certifier took every certifiable epoch change among the
             // held records already: progress if the committee moved on.
