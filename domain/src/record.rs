@@ -128,6 +128,8 @@ impl LogEntry {
             event_type: self.event_type.clone(),
             sender: self.sender.0.to_vec(),
             bcs: self.bcs.clone(),
+            checkpoint_proof: None,
+            transaction_proof: None,
             event: Some(match &self.body {
                 Body::Event(e) => event_to_proto(e),
                 Body::Unknown => Pb::Unknown(v1::Unknown {}),
@@ -227,6 +229,7 @@ fn event_to_proto(e: &Event) -> Pb {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::StakeWithdrawn(e) => Pb::StakeWithdrawn(v1::StakeWithdrawn {
             staker: b(&e.staker),
@@ -235,6 +238,7 @@ fn event_to_proto(e: &Event) -> Pb {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::StakeSlashed(e) => Pb::StakeSlashed(v1::StakeSlashed {
             staker: b(&e.staker),
@@ -245,6 +249,7 @@ fn event_to_proto(e: &Event) -> Pb {
             slashed_by: b(&e.slashed_by),
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::ClusterCreated(e) => Pb::ClusterCreated(v1::ClusterCreated {
             cluster_id: b(&e.cluster_id),
@@ -264,6 +269,7 @@ fn event_to_proto(e: &Event) -> Pb {
             manifest: e.manifest.0.clone(),
             stake: e.stake,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NodeRegistered(e) => Pb::NodeRegistered(v1::NodeRegistered {
             operator: b(&e.operator),
@@ -271,11 +277,13 @@ fn event_to_proto(e: &Event) -> Pb {
             public_key: e.public_key.0.clone(),
             endpoint: e.endpoint.clone(),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NodeDeregistered(e) => Pb::NodeDeregistered(v1::NodeDeregistered {
             operator: b(&e.operator),
             node_name: e.node_name.clone(),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NamespaceGranted(e) => Pb::NamespaceGranted(v1::NamespaceGranted {
             cluster_id: b(&e.cluster_id),
@@ -284,6 +292,7 @@ fn event_to_proto(e: &Event) -> Pb {
             role: role_to_proto(e.role),
             granted_by: b(&e.granted_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NamespaceRevoked(e) => Pb::NamespaceRevoked(v1::NamespaceRevoked {
             cluster_id: b(&e.cluster_id),
@@ -291,6 +300,7 @@ fn event_to_proto(e: &Event) -> Pb {
             grantee: b(&e.grantee),
             revoked_by: b(&e.revoked_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::PcrSetRegistered(e) => Pb::PcrSetRegistered(v1::PcrSetRegistered {
             version: e.version,
@@ -299,6 +309,7 @@ fn event_to_proto(e: &Event) -> Pb {
             pcr2: e.pcr2.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::EnclaveRegistered(e) => Pb::EnclaveRegistered(v1::EnclaveRegistered {
             pcr_version: e.pcr_version,
@@ -306,6 +317,7 @@ fn event_to_proto(e: &Event) -> Pb {
             attestation_digest: e.attestation_digest.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::SealingKeyRegistered(e) => Pb::SealingKeyRegistered(v1::SealingKeyRegistered {
             cluster_id: b(&e.cluster_id),
@@ -313,6 +325,7 @@ fn event_to_proto(e: &Event) -> Pb {
             public_key: e.public_key.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
     }
 }
@@ -326,6 +339,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::StakeWithdrawn(e) => Event::StakeWithdrawn(StakeWithdrawn {
             staker: addr("staker", &e.staker)?,
@@ -334,6 +348,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::StakeSlashed(e) => Event::StakeSlashed(StakeSlashed {
             staker: addr("staker", &e.staker)?,
@@ -344,6 +359,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             slashed_by: addr("slashed_by", &e.slashed_by)?,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::ClusterCreated(e) => Event::ClusterCreated(ClusterCreated {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -363,6 +379,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             manifest: Bytes(e.manifest),
             stake: e.stake,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NodeRegistered(e) => Event::NodeRegistered(NodeRegistered {
             operator: addr("operator", &e.operator)?,
@@ -370,11 +387,13 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             public_key: Bytes(e.public_key),
             endpoint: e.endpoint,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NodeDeregistered(e) => Event::NodeDeregistered(NodeDeregistered {
             operator: addr("operator", &e.operator)?,
             node_name: e.node_name,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NamespaceGranted(e) => Event::NamespaceGranted(NamespaceGranted {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -391,6 +410,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             },
             granted_by: addr("granted_by", &e.granted_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NamespaceRevoked(e) => Event::NamespaceRevoked(NamespaceRevoked {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -398,6 +418,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             grantee: addr("grantee", &e.grantee)?,
             revoked_by: addr("revoked_by", &e.revoked_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::PcrSetRegistered(e) => Event::PcrSetRegistered(PcrSetRegistered {
             version: e.version,
@@ -406,6 +427,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             pcr2: Bytes(e.pcr2),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::EnclaveRegistered(e) => Event::EnclaveRegistered(EnclaveRegistered {
             pcr_version: e.pcr_version,
@@ -413,6 +435,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             attestation_digest: Bytes(e.attestation_digest),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::SealingKeyRegistered(e) => Event::SealingKeyRegistered(SealingKeyRegistered {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -420,8 +443,11 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             public_key: Bytes(e.public_key),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
-        Pb::Unknown(_) | Pb::Poison(_) => return Err(RecordError::Missing("event")),
+        Pb::Unknown(_) | Pb::Poison(_) | Pb::EpochChange(_) => {
+            return Err(RecordError::Missing("event"));
+        }
     })
 }
 
@@ -449,6 +475,7 @@ mod tests {
             total_after: 10,
             epoch: 1,
             timestamp_ms: 2,
+            seq: 0,
         });
         let known = entry("0xabc::staking::StakeDeposited", e.to_bcs());
         assert_eq!(known.body, Body::Event(e));
@@ -467,6 +494,7 @@ mod tests {
             operator: Address([1; 32]),
             node_name: "n".into(),
             timestamp_ms: 3,
+            seq: 0,
         });
         let mut pb = entry("0xabc::nodes::NodeDeregistered", e.to_bcs()).to_proto();
         pb.event = Some(Pb::Unknown(v1::Unknown {}));
@@ -501,6 +529,7 @@ mod tests {
             public_key: Bytes(vec![0x55; key_len]),
             registered_by: Address([9; 32]),
             timestamp_ms: 7,
+            seq: 0,
         })
     }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use daas_domain::{Body, Event, LogEntry};
 use daas_master::{
-    apply::{Config, Engine},
+    apply::{Config, Engine, Incoming},
     encryption::SecretKey,
     metrics::Metrics,
     pipeline::{LogArgs, drain},
@@ -74,13 +74,15 @@ async fn main() -> anyhow::Result<()> {
     // HTTP/2 windows, etcd's pages): otherwise the first run alone pays it.
     {
         let mut engine = Engine::open(etcd.client.clone(), cfg("warm")).await?;
-        let mut buffer: std::collections::VecDeque<Vec<u8>> = records.iter().cloned().collect();
+        let mut buffer: std::collections::VecDeque<Incoming> =
+            records.iter().map(|r| Incoming::unverified(r)).collect();
         drain(&mut engine, &mut buffer, &Metrics::default(), None, None).await?;
     }
     for run in 1..=runs {
         let mut engine = Engine::open(etcd.client.clone(), cfg(&format!("mem{run}"))).await?;
         let metrics = Metrics::default();
-        let mut buffer: std::collections::VecDeque<Vec<u8>> = records.iter().cloned().collect();
+        let mut buffer: std::collections::VecDeque<Incoming> =
+            records.iter().map(|r| Incoming::unverified(r)).collect();
         let start = Instant::now();
         drain(&mut engine, &mut buffer, &metrics, None, None).await?;
         let mem = requests as f64 / start.elapsed().as_secs_f64();
@@ -106,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         outcome_topic: String::new(),
         read_ahead: 2_000,
         batch_ms: 20,
+        verify: daas_master::verification::VerifyArgs::off(),
     };
     for run in 1..=runs {
         let target = format!("replay{run}");

@@ -18,7 +18,7 @@ use std::{collections::VecDeque, time::Instant};
 
 use daas_domain::{Address, Bytes, Event, LogPosition, events::*};
 use daas_master::{
-    apply::{Config, Engine},
+    apply::{Config, Engine, Incoming},
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::drain,
@@ -82,7 +82,9 @@ async fn build(stack: &Stack, cfg: &Config, topic: &str, n: usize) -> anyhow::Re
     let mut from = 0;
     while from < n {
         let to = (from + CHUNK).min(n);
-        let mut buffer: VecDeque<Vec<u8>> = (from..to).map(|i| history(i as u64)).collect();
+        let mut buffer: VecDeque<Incoming> = (from..to)
+            .map(|i| Incoming::unverified(&history(i as u64)))
+            .collect();
         drain(
             &mut engine,
             &mut buffer,

@@ -127,6 +127,32 @@ impl EngineError {
     }
 }
 
+/// One record for the engine, as the verifier released it (or, with
+/// verification off, as decoded).
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// The entry to apply; `None` for a record that applies nothing
+    /// (refused, already applied, an epoch change, undecodable).
+    pub entry: Option<LogEntry>,
+    /// True for the record at the engine's next offset; false for one
+    /// released ahead of its place (it filled a gap), which does not move
+    /// the position.
+    pub advances: bool,
+    /// The verifier's state once this record is applied, stored with it.
+    pub verifier: Option<Vec<u8>>,
+}
+
+impl Incoming {
+    /// A record decoded from the log without verification.
+    pub fn unverified(bytes: &[u8]) -> Self {
+        Self {
+            entry: LogEntry::decode(bytes).ok(),
+            advances: true,
+            verifier: None,
+        }
+    }
+}
+
 /// One applied batch.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -161,6 +187,8 @@ pub struct Engine {
     cache: HashMap<String, (Option<Value>, Guard)>,
     /// Batches planned so far (the next one's number).
     seq: u64,
+    /// The verifier state stored when the engine was opened.
+    verifier: Option<Vec<u8>>,
     /// Revisions of recently committed batches, by number.
     revisions: BTreeMap<u64, i64>,
     /// Read every key before writing it, even one the ledger says is absent.
@@ -311,6 +339,7 @@ impl Engine {
             partial: None,
             cache: HashMap::new(),
             seq: 0,
+            verifier: found.verifier,
             revisions: BTreeMap::new(),
             careful: true,
             durable_before: 0,
@@ -377,6 +406,11 @@ impl Engine {
     /// of that record are already applied when it spans several Txns.
     pub fn cursor(&self) -> Cursor {
         self.next
+    }
+
+    /// The verifier state stored when the engine was opened.
+    pub fn stored_verifier(&self) -> Option<&[u8]> {
+        self.verifier.as_deref()
     }
 
     /// The ledger as of the next offset.
@@ -495,30 +529,43 @@ impl Engine {
     /// Commit planned batches in order, and reopen the engine if one fails.
     pub async fn plan(
         &mut self,
-        records: &[Vec<u8>],
+        records: &[Incoming],
         metrics: &Metrics,
     ) -> Result<Planned, EngineError> {
         let mut batch = BatchPlan::default();
         if self.partial.is_some() {
             // The next Txn of a record applied across several.
             self.plan_units(&mut batch).await?;
+            self.account(records, 0, &mut batch);
             return Ok(self.seal(batch));
         }
-        // More records than one Txn can take are not even decoded.
+        // More records than one Txn can take are not looked at.
         let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
-        let entries: Vec<Option<LogEntry>> =
-            window.iter().map(|r| LogEntry::decode(r).ok()).collect();
-        self.prefetch(&entries, &mut batch.slots).await?;
+        self.prefetch(window, &mut batch.slots).await?;
         let careful = std::mem::take(&mut self.careful);
-        for entry in &entries {
-            if let Step::Stop = self
-                .plan_record(entry.as_ref(), careful, &mut batch, metrics)
-                .await?
-            {
+        for (i, item) in window.iter().enumerate() {
+            let step = self
+                .plan_record(item.entry.as_ref(), careful, &mut batch, metrics)
+                .await?;
+            self.account(records, i, &mut batch);
+            if let Step::Stop = step {
                 break;
             }
         }
         Ok(self.seal(batch))
+    }
+
+    /// Once record `i` of `records` is completely planned: whether it moves
+    /// the position, and the verifier state it leaves, stored with it.
+    fn account(&self, records: &[Incoming], i: usize, batch: &mut BatchPlan) {
+        if batch.consumed != i + 1 {
+            return;
+        }
+        let Some(item) = records.get(i) else { return };
+        batch.advanced += usize::from(item.advances);
+        if let Some(v) = &item.verifier {
+            batch.state_write(self.cfg.layout.verifier(), Some(v.clone()));
+        }
     }
 
     /// Reads every object the window's requests target up front (a few read
@@ -527,12 +574,12 @@ impl Engine {
     /// the ledger knows of.
     async fn prefetch(
         &mut self,
-        entries: &[Option<LogEntry>],
+        records: &[Incoming],
         slots: &mut BTreeMap<String, Slot>,
     ) -> Result<(), EngineError> {
         let mut targets = Vec::new();
         let mut seen = HashSet::new();
-        for e in entries.iter().flatten() {
+        for e in records.iter().filter_map(|r| r.entry.as_ref()) {
             if let Body::Event(Event::K8sApiRequest(r)) = &e.body
                 && (self.careful || self.ledger.object_exists(&ObjectKey::of(r)))
                 && let Some(k) = request_target(&self.cfg, r)
@@ -822,7 +869,7 @@ impl Engine {
         // During a rebuild, what is stored may be this object's future
         // (decision 0017): a create renders it as the log makes it.
         let fresh = a.action == Action::Create
-            && self.next.offset + (batch.consumed as i64) < self.rebuild_until;
+            && self.next.offset + (batch.advanced as i64) < self.rebuild_until;
         let slot = self.slot(key, &mut batch.slots, known_absent).await?;
         let existing = slot.stored.as_ref().filter(|_| !fresh);
         let (obj, written) = object::render(a.kind, manifest, ns, existing, &uid, &created);
@@ -921,7 +968,7 @@ impl Engine {
     fn seal(&mut self, mut batch: BatchPlan) -> Planned {
         let from = self.next;
         let to = Cursor {
-            offset: from.offset + batch.consumed as i64,
+            offset: from.offset + batch.advanced as i64,
             units_done: self.partial.as_ref().map_or(0, |p| p.done),
         };
         let prune = self.prune(from.offset);

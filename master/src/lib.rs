@@ -13,6 +13,8 @@
 //! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
 //! - [`state_root`]: the verifiable hash of the desired state;
 //! - [`store`]: etcd connection and `check`; [`metrics`];
+//! - [`verification`]: the log checked against Sui's validators (`daas-verify`)
+//!   before anything in it is applied;
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
@@ -31,3 +33,4 @@ pub mod state_mac;
 pub mod state_root;
 pub mod store;
 pub mod unseal;
+pub mod verification;

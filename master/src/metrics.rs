@@ -60,6 +60,8 @@ pub struct Metrics {
     /// opening (a changed, planted or deleted key) and rebuilt it from the
     /// log (`crate::state_mac`).
     pub state_tampered: Counter,
+    /// Verification (`master_verify_*`).
+    pub verify: crate::verification::VerifyMetrics,
     /// Problems that keep the master from making progress (`apply`, `stall`).
     pub health: Health,
 }
@@ -93,6 +95,7 @@ impl Default for Metrics {
             sealing_keys_held: Gauge::default(),
             sealing_key_unusable: Gauge::default(),
             state_tampered: Counter::default(),
+            verify: Default::default(),
             health: Health::new(),
         }
     }
@@ -102,6 +105,7 @@ impl Metrics {
     /// Registers every metric under the `master` prefix.
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("master");
+        self.verify.register(r);
         r.register("applied", "Requests applied", self.applied.clone());
         r.register(
             "state_tampered",

@@ -6,10 +6,13 @@
 //!   offset to apply, or `<offset>:<units>` while the record at `offset` is
 //!   applied across several Txns and its first `units` node updates are
 //!   committed ([`Cursor`]); and the commitment to the ledger and eviction
-//!   keys (their count and multiset digest, [`crate::state_mac`]);
+//!   keys and the verifier's state (their count and multiset digest,
+//!   [`crate::state_mac`]);
 //! - `<state>/ledger/<entity>`: the shared ledger, one key per entity
 //!   (`Change::store_key`), the latest change as JSON;
 //! - `<state>/evictions/<node>`: nodes cordoned for lack of stake;
+//! - `<state>/verifier`: the verifier's state (`daas_verify::State`),
+//!   written with the position;
 //! - `<state>/outcomes/<first offset, 20 digits>`: the outcomes of one Txn,
 //!   length-delimited `daas.v1.Outcome` messages. An applied outcome's
 //!   resourceVersion is that key's mod_revision (same Txn as the object);
@@ -51,6 +54,11 @@ impl Layout {
     /// The position key.
     pub fn position(&self) -> String {
         format!("{}/position", self.state)
+    }
+
+    /// The verifier's state (daas-verify), written with the position.
+    pub fn verifier(&self) -> String {
+        format!("{}/verifier", self.state)
     }
 
     /// The ledger key of a change's entity.
@@ -208,7 +216,8 @@ impl Cursor {
 }
 
 /// The position key's value (before its tag): the cursor, then the count
-/// and digest of the ledger and eviction keys' multiset
+/// and digest of the multiset of ledger and eviction keys and the
+/// verifier's state
 /// ([`crate::state_mac::StateSet`]), then the offset below which a rebuild
 /// is still under way (0: none): `<cursor> <count> <64 hex digits> <offset>`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -8,7 +8,8 @@
 //! - Per-key tags cannot tell a deleted key, nor an authentic value planted
 //!   back (an older version of a key, a key deleted since). So the position
 //!   value, tagged like the rest and written in every Txn, also commits to
-//!   the set of ledger and eviction keys ([`StateSet`]): their count and
+//!   the set of ledger and eviction keys and the verifier's state
+//!   ([`StateSet`]): their count and
 //!   the sum mod 2^256 of a second keyed hash of each (key, value), updated
 //!   with every write and delete of the same Txn. [`load`] recomputes both
 //!   from a full scan and compares.
@@ -233,6 +234,8 @@ pub struct Authentic {
     pub set: StateSet,
     /// The ledger.
     pub ledger: Ledger,
+    /// The verifier's state (`<state>/verifier`), when stored.
+    pub verifier: Option<Vec<u8>>,
     /// Outcome batches stored.
     pub outcome_batches: usize,
 }
@@ -358,8 +361,9 @@ impl Scan {
                 .then(|| rest.parse::<i64>().ok())
                 .flatten()
         });
-        let is_set =
-            key.starts_with(&layout.ledger_prefix()) || key.starts_with(&layout.evictions_prefix());
+        let is_set = key.starts_with(&layout.ledger_prefix())
+            || key.starts_with(&layout.evictions_prefix())
+            || key == layout.verifier();
         if !is_set && !matches!(outcome_offset, Some(Some(_))) {
             self.problem(&key, "not a key this master writes".into());
             return Ok(());
@@ -380,7 +384,9 @@ impl Scan {
             return Ok(());
         }
         self.found.set.put(mac, &key, value);
-        if key.starts_with(&layout.ledger_prefix()) {
+        if key == layout.verifier() {
+            self.found.verifier = Some(value.to_vec());
+        } else if key.starts_with(&layout.ledger_prefix()) {
             state::restore(&mut self.found.ledger, key.as_bytes(), value)?;
         }
         Ok(())
@@ -468,19 +474,34 @@ mod tests {
         let store = FileKeyStore::new(&dir);
         let first = StateKey::load_or_make(&store)?;
         let file = dir.join(STATE_KEY_FILE);
-        let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
         assert_eq!(mode(&file)?, 0o600);
         assert_eq!(mode(&dir)?, 0o700);
         let text = std::fs::read_to_string(&file)?;
         assert_eq!(text.len(), 65, "64 hex digits and a newline");
         let again = StateKey::load_or_make(&store)?;
-        assert_eq!(first.tag("/k", b"v"), again.tag("/k", b"v"), "made once, then read");
+        assert_eq!(
+            first.tag("/k", b"v"),
+            again.tag("/k", b"v"),
+            "made once, then read"
+        );
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(text.trim(), &mut bytes)?;
-        assert_eq!(StateKey::from_bytes(&bytes).tag("/k", b"v"), first.tag("/k", b"v"));
-        assert!(!format!("{first:?}").contains(text.trim()), "Debug shows no key");
+        assert_eq!(
+            StateKey::from_bytes(&bytes).tag("/k", b"v"),
+            first.tag("/k", b"v")
+        );
+        assert!(
+            !format!("{first:?}").contains(text.trim()),
+            "Debug shows no key"
+        );
         let held = crate::sealing_keys::KeyStore::load(&store)?;
-        assert_eq!(held.versions(), Vec::<u32>::new(), "not taken for a sealing key");
+        assert_eq!(
+            held.versions(),
+            Vec::<u32>::new(),
+            "not taken for a sealing key"
+        );
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
         let refused = StateKey::load_or_make(&store).err().map(|e| e.to_string());
         assert!(refused.is_some_and(|e| e.contains("chmod 600")));

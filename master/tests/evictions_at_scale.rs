@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use daas_domain::{Address, Bytes, Event, LogPosition, events::*, roles::Role};
 use daas_master::{
-    apply::{EVICTION_TAINT, Engine, EngineError, commit},
+    apply::{EVICTION_TAINT, Engine, EngineError, Incoming, commit},
     metrics::Metrics,
     pipeline::{MasterError, drain},
     state::{self, Cursor},
@@ -287,7 +287,7 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     let mut engine = Engine::open(etcd.client.clone(), config(&clean)).await?;
     drain(
         &mut engine,
-        &mut records.iter().cloned().collect(),
+        &mut records.iter().map(|r| Incoming::unverified(r)).collect(),
         &metrics,
         None,
         None,
@@ -301,7 +301,10 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     let mut engine = Engine::open(etcd.client.clone(), config(&live)).await?;
     drain(
         &mut engine,
-        &mut records[..slash].iter().cloned().collect(),
+        &mut records[..slash]
+            .iter()
+            .map(|r| Incoming::unverified(r))
+            .collect(),
         &metrics,
         None,
         None,
@@ -309,7 +312,15 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     .await?;
     let parts = 1 + rng.below(3);
     for _ in 0..parts {
-        let mut planned = engine.plan(&records[slash..], &metrics).await?;
+        let mut planned = engine
+            .plan(
+                &records[slash..]
+                    .iter()
+                    .map(|r| Incoming::unverified(r))
+                    .collect::<Vec<_>>(),
+                &metrics,
+            )
+            .await?;
         assert_eq!(
             planned.consumed(),
             0,
@@ -346,7 +357,10 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     assert_eq!(engine.cursor(), stored, "reopened at the stored part");
     drain(
         &mut engine,
-        &mut records[slash..].iter().cloned().collect(),
+        &mut records[slash..]
+            .iter()
+            .map(|r| Incoming::unverified(r))
+            .collect(),
         &metrics,
         None,
         None,

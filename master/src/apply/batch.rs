@@ -79,6 +79,9 @@ pub(super) struct BatchPlan {
     pub bytes: usize,
     /// Records completely planned.
     pub consumed: usize,
+    /// Of those, records at the log's next offsets (the rest were released
+    /// ahead of their place to fill a gap: they do not move the position).
+    pub advanced: usize,
 }
 
 /// What [`BatchPlan::txn`] needs besides the plan.

@@ -106,6 +106,7 @@ pub fn log_args(brokers: &str, topic: &str, outcomes: &str) -> LogArgs {
         outcome_topic: outcomes.into(),
         read_ahead: 2_000,
         batch_ms: 20,
+        verify: daas_master::verification::VerifyArgs::off(),
     }
 }
 
