@@ -19,7 +19,12 @@ pub type CoinsBefore = HashMap<Address, (u64, u64)>;
 
 /// The coins among `tx`'s gas payment and owned inputs, with their balances now.
 pub fn coins_before(chain: &Chain, tx: &Transaction) -> CoinsBefore {
-    let mut ids: Vec<Address> = tx.gas_payment.objects.iter().map(|r| *r.object_id()).collect();
+    let mut ids: Vec<Address> = tx
+        .gas_payment
+        .objects
+        .iter()
+        .map(|r| *r.object_id())
+        .collect();
     if let TransactionKind::ProgrammableTransaction(p) = &tx.kind {
         ids.extend(p.inputs.iter().filter_map(|i| match i {
             Input::ImmutableOrOwned(r) => Some(*r.object_id()),

@@ -7,9 +7,8 @@ use sui_rpc::field::{FieldMaskTree, FieldMaskUtil};
 use sui_rpc::proto::sui::rpc::v2::{
     self as pb, Bcs, ExecuteTransactionRequest, ExecuteTransactionResponse, GetBalanceRequest,
     GetBalanceResponse, ListBalancesRequest, ListBalancesResponse, ListOwnedObjectsRequest,
-    ListOwnedObjectsResponse,
-    SimulateTransactionRequest, SimulateTransactionResponse, input::InputKind,
-    state_service_server::StateService,
+    ListOwnedObjectsResponse, SimulateTransactionRequest, SimulateTransactionResponse,
+    input::InputKind, state_service_server::StateService,
     transaction_execution_service_server::TransactionExecutionService,
 };
 use sui_sdk_types::{
@@ -384,7 +383,61 @@ fn type_matches(want: &str, have: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::type_matches;
+    use super::{ExecuteMask, type_matches};
+    use prost_types::FieldMask;
+    use sui_rpc::field::FieldMaskUtil;
+
+    #[test]
+    fn a_full_node_mask_is_read_as_is() {
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str("effects.bcs,transaction.digest")))
+            .expect("valid");
+        assert!(!m.sender_signed);
+        assert!(m.tree.contains("effects.bcs"));
+        assert!(m.tree.contains("transaction.digest"));
+        assert!(!m.tree.contains("events"));
+        let all = ExecuteMask::parse(None).expect("no mask");
+        assert!(all.tree.contains("balance_changes") && !all.sender_signed);
+    }
+
+    #[test]
+    fn the_sdk_1x_mask_is_read_relative_to_the_response() {
+        // What @mysten/sui 1.45's GrpcCoreClient.executeTransaction sends.
+        let sdk = "transaction.digest,transaction.transaction,transaction.effects,\
+                   transaction.signatures,transaction.balance_changes";
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str(sdk))).expect("accepted");
+        assert!(m.sender_signed);
+        for p in [
+            "digest",
+            "transaction",
+            "effects",
+            "signatures",
+            "balance_changes",
+        ] {
+            assert!(m.tree.contains(p), "{p}");
+        }
+        assert!(!m.tree.contains("events"));
+        // Only the response-relative form of the whole transaction asks for SenderSignedData.
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str("transaction.effects.status")))
+            .expect("accepted");
+        assert!(!m.sender_signed && m.tree.contains("effects.status"));
+    }
+
+    #[test]
+    fn unknown_paths_are_refused() {
+        for bad in [
+            "nope",
+            "transaction.nope",
+            "effects.nope,digest",
+            "transaction.effects,nope",
+        ] {
+            let e = ExecuteMask::parse(Some(&FieldMask::from_str(bad))).err();
+            assert_eq!(
+                e.map(|e| e.code()),
+                Some(tonic::Code::InvalidArgument),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn short_and_long_addresses_match() {

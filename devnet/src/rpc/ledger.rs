@@ -6,13 +6,13 @@ use std::pin::Pin;
 use futures::Stream;
 use prost_types::Timestamp;
 use sui_rpc::proto::sui::rpc::v2::{
-    self as pb, BatchGetObjectsRequest, BatchGetObjectsResponse, GetCheckpointRequest, GetCheckpointResponse, GetEpochRequest, GetEpochResponse,
-    GetObjectRequest, GetObjectResponse, GetServiceInfoRequest, GetServiceInfoResponse,
-    GetTransactionRequest, GetTransactionResponse, ListCheckpointsRequest, ListCheckpointsResponse,
-    ListEventsRequest, ListEventsResponse, SubscribeCheckpointsRequest,
-    SubscribeCheckpointsResponse, SubscribeEventsRequest, SubscribeEventsResponse,
-    get_checkpoint_request::CheckpointId, ledger_service_server::LedgerService,
-    subscription_service_server::SubscriptionService,
+    self as pb, BatchGetObjectsRequest, BatchGetObjectsResponse, GetCheckpointRequest,
+    GetCheckpointResponse, GetEpochRequest, GetEpochResponse, GetObjectRequest, GetObjectResponse,
+    GetServiceInfoRequest, GetServiceInfoResponse, GetTransactionRequest, GetTransactionResponse,
+    ListCheckpointsRequest, ListCheckpointsResponse, ListEventsRequest, ListEventsResponse,
+    SubscribeCheckpointsRequest, SubscribeCheckpointsResponse, SubscribeEventsRequest,
+    SubscribeEventsResponse, get_checkpoint_request::CheckpointId,
+    ledger_service_server::LedgerService, subscription_service_server::SubscriptionService,
 };
 use sui_rpc::{field::FieldMaskTree, merge::Merge};
 use sui_sdk_types::Digest;
@@ -181,9 +181,7 @@ impl LedgerService for Rpc {
         }
         let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
         let mut r = BatchGetObjectsResponse::default();
-        r.objects = self
-            .node
-            .read(|c| objects::batch(c, &req.requests, &mask));
+        r.objects = self.node.read(|c| objects::batch(c, &req.requests, &mask));
         Ok(Response::new(r))
     }
 
