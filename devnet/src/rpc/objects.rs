@@ -79,12 +79,11 @@ pub fn batch(
         .map(|r| {
             let result = match get(chain, r.object_id.as_deref(), r.version, mask) {
                 Ok(o) => get_object_result::Result::Object(o),
-                Err(s) => {
-                    let mut e = RpcStatus::default();
-                    e.code = s.code() as i32;
-                    e.message = s.message().to_owned();
-                    get_object_result::Result::Error(e)
-                }
+                Err(s) => get_object_result::Result::Error(RpcStatus {
+                    code: s.code() as i32,
+                    message: s.message().to_owned(),
+                    ..Default::default()
+                }),
             };
             let mut out = GetObjectResult::default();
             out.result = Some(result);
