@@ -422,6 +422,23 @@ mod tests {
         assert!(!m.sender_signed && m.tree.contains("effects.status"));
     }
 
+    proptest::proptest! {
+        /// Hostile masks (any text, any nesting, `*`, empty segments) are
+        /// either read or refused as `INVALID_ARGUMENT`; none panics.
+        #[test]
+        fn any_mask_is_read_or_refused(
+            paths in proptest::collection::vec("[a-z_.*]{0,40}|\\PC{0,24}", 0..6)
+        ) {
+            let m = FieldMask { paths };
+            for code in [
+                ExecuteMask::parse(Some(&m)).err().map(|e| e.code()),
+                super::objects::read_mask::<super::pb::Object>(Some(&m)).err().map(|e| e.code()),
+            ] {
+                proptest::prop_assert!(code.is_none_or(|c| c == tonic::Code::InvalidArgument));
+            }
+        }
+    }
+
     #[test]
     fn unknown_paths_are_refused() {
         for bad in [
