@@ -6,19 +6,19 @@ use std::pin::Pin;
 use futures::Stream;
 use prost_types::Timestamp;
 use sui_rpc::proto::sui::rpc::v2::{
-    self as pb, GetCheckpointRequest, GetCheckpointResponse, GetEpochRequest, GetEpochResponse,
-    GetObjectRequest, GetObjectResponse, GetServiceInfoRequest, GetServiceInfoResponse,
-    GetTransactionRequest, GetTransactionResponse, ListCheckpointsRequest, ListCheckpointsResponse,
-    ListEventsRequest, ListEventsResponse, SubscribeCheckpointsRequest,
-    SubscribeCheckpointsResponse, SubscribeEventsRequest, SubscribeEventsResponse,
-    get_checkpoint_request::CheckpointId, ledger_service_server::LedgerService,
-    subscription_service_server::SubscriptionService,
+    self as pb, BatchGetObjectsRequest, BatchGetObjectsResponse, GetCheckpointRequest,
+    GetCheckpointResponse, GetEpochRequest, GetEpochResponse, GetObjectRequest, GetObjectResponse,
+    GetServiceInfoRequest, GetServiceInfoResponse, GetTransactionRequest, GetTransactionResponse,
+    ListCheckpointsRequest, ListCheckpointsResponse, ListEventsRequest, ListEventsResponse,
+    SubscribeCheckpointsRequest, SubscribeCheckpointsResponse, SubscribeEventsRequest,
+    SubscribeEventsResponse, get_checkpoint_request::CheckpointId,
+    ledger_service_server::LedgerService, subscription_service_server::SubscriptionService,
 };
 use sui_rpc::{field::FieldMaskTree, merge::Merge};
 use sui_sdk_types::Digest;
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, checkpoints, events};
+use super::{Rpc, checkpoints, events, objects};
 use crate::{
     chain::{Chain, SealedCheckpoint},
     executor::{Executed, REFERENCE_GAS_PRICE},
@@ -158,20 +158,30 @@ impl LedgerService for Rpc {
         request: Request<GetObjectRequest>,
     ) -> Result<Response<GetObjectResponse>, Status> {
         let req = request.into_inner();
-        let id = super::address(req.object_id.as_deref(), "object_id")?;
-        let object = self.node.read(|c| {
-            let o = c.world.objects.get(&id)?;
-            if req.version.is_some_and(|v| v != o.version) {
-                return None;
-            }
-            let mut out: pb::Object = o.to_sdk(c.world.ids.package, c.world.clock_ms).into();
-            out.balance = o.balance();
-            Some(out)
-        });
-        let object = object
-            .ok_or_else(|| Status::not_found(format!("object {id} not found at that version")))?;
+        let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
+        let object = self
+            .node
+            .read(|c| objects::get(c, req.object_id.as_deref(), req.version, &mask))?;
         let mut r = GetObjectResponse::default();
         r.object = Some(object);
+        Ok(Response::new(r))
+    }
+
+    async fn batch_get_objects(
+        &self,
+        request: Request<BatchGetObjectsRequest>,
+    ) -> Result<Response<BatchGetObjectsResponse>, Status> {
+        let req = request.into_inner();
+        if req.requests.len() > objects::MAX_BATCH {
+            return Err(Status::invalid_argument(format!(
+                "at most {} objects per batch, not {}",
+                objects::MAX_BATCH,
+                req.requests.len()
+            )));
+        }
+        let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
+        let mut r = BatchGetObjectsResponse::default();
+        r.objects = self.node.read(|c| objects::batch(c, &req.requests, &mask));
         Ok(Response::new(r))
     }
 
