@@ -47,6 +47,7 @@ impl TestChain {
             checkpoint_interval: Duration::from_millis(checkpoint_ms),
             epoch_duration_ms: 3_600_000,
             lowest_available_checkpoint,
+            validators: daas_devnet::committee::DEFAULT_VALIDATORS,
         })?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
