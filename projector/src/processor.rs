@@ -325,6 +325,10 @@ impl Processor {
             }
         };
         self.last_position = Some(entry.position);
+        // An epoch change carries no event: nothing to store (its position counts).
+        if let Body::EpochChange { .. } = entry.body {
+            return;
+        }
         let event = match usable_event(&entry) {
             Ok(e) => e,
             Err(reason) => return quarantine(rows, Stream::Log, offset, &reason, bytes),
@@ -409,6 +413,7 @@ fn usable_event(entry: &LogEntry) -> Result<&Event, String> {
         Body::Event(e) => Ok(e),
         Body::Unknown => Err(format!("unknown event type {}", entry.event_type)),
         Body::Poison(reason) => Err(format!("undecodable event: {reason}")),
+        Body::EpochChange { epoch } => Err(format!("epoch {epoch} change, not an event")),
     }
 }
 
