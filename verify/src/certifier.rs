@@ -233,8 +233,7 @@ fn transaction<'a>(
         txs.insert(tx.digest, tx);
     }
     let d = Digest::new(digest);
-    txs
-        .get(&d)
+    txs.get(&d)
         .filter(|tx| tx.index == index)
         .ok_or_else(|| Refusal::NoTransactionProof(d.to_string()))
 }

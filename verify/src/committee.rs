@@ -29,7 +29,10 @@ pub fn load_genesis_committee(json: &str) -> Result<ValidatorCommittee, Committe
     let c: ValidatorCommittee =
         serde_json::from_str(json).map_err(|e| CommitteeError::Parse(e.to_string()))?;
     if c.epoch != 0 {
-        return Err(CommitteeError::NotGenesis(format!("its epoch is {}", c.epoch)));
+        return Err(CommitteeError::NotGenesis(format!(
+            "its epoch is {}",
+            c.epoch
+        )));
     }
     if c.members.is_empty() || c.members.iter().all(|m| m.stake == 0) {
         return Err(CommitteeError::NotGenesis("it has no stake".into()));
@@ -124,7 +127,9 @@ impl Committees {
             )));
         };
         if end.next_epoch_committee.is_empty() {
-            return Err(Refusal::BadEpochChange("the next committee is empty".into()));
+            return Err(Refusal::BadEpochChange(
+                "the next committee is empty".into(),
+            ));
         }
         let next = ValidatorCommittee {
             epoch: current + 1,

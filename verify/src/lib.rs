@@ -49,7 +49,9 @@ pub enum Refusal {
     #[error("no proof for checkpoint {0} (its first record in the log carries none)")]
     NoCheckpointProof(u64),
     /// The summary's signature does not verify against the epoch's committee.
-    #[error("checkpoint {checkpoint}: signature does not verify against epoch {epoch}'s committee: {reason}")]
+    #[error(
+        "checkpoint {checkpoint}: signature does not verify against epoch {epoch}'s committee: {reason}"
+    )]
     BadSignature {
         /// Checkpoint sequence number.
         checkpoint: u64,

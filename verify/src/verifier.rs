@@ -279,7 +279,9 @@ impl Verifier {
     fn walk(&mut self, certs: Vec<Certified>, out: &mut Output) -> Option<(Vec<Certified>, Gap)> {
         let mut certs = certs.into_iter();
         while let Some(cert) = certs.next() {
-            let Some(front) = self.held.front() else { break };
+            let Some(front) = self.held.front() else {
+                break;
+            };
             let offset = front.offset;
             let verdict = if front.injected {
                 Verdict::Skip(Skip::Duplicate)
@@ -373,7 +375,13 @@ impl Verifier {
 
     /// Looks for the record `gap` waits for among the held ones (`rest`,
     /// aligned with `self.held`); releases it ahead of its place when found.
-    fn fill(&mut self, gap: &Gap, rest: Vec<Certified>, out: &mut Output, epoch_before: u64) -> bool {
+    fn fill(
+        &mut self,
+        gap: &Gap,
+        rest: Vec<Certified>,
+        out: &mut Output,
+        epoch_before: u64,
+    ) -> bool {
         match gap {
             // The certifier took every certifiable epoch change among the
             // held records already: progress if the committee moved on.

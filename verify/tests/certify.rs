@@ -112,7 +112,10 @@ fn changed_events_in_a_proof_are_refused() {
     records[0].transaction_proof.as_mut().unwrap().events_bcs = bcs::to_bytes(&events).unwrap();
     let out = verifier(&c).push(encode(&records, 0));
     // Both records of that transaction are refused; the other tx is applied.
-    assert_eq!(refusals(&out.items), vec!["events_digest", "no_transaction_proof"]);
+    assert_eq!(
+        refusals(&out.items),
+        vec!["events_digest", "no_transaction_proof"]
+    );
     assert_eq!(applied(&out.items), vec![(0, 1, 0, vec![3; 8])]);
 }
 
@@ -243,7 +246,11 @@ fn a_missing_epoch_change_holds_until_it_arrives() {
     // The epoch change arrives later in the log.
     let out = v.push(encode(&[c.epoch_change(1)], 2));
     assert_eq!(applied(&out.items), vec![(2, 0, 0, vec![3; 8])]);
-    assert_eq!(out.items.len(), 2, "the held record, then the epoch change record");
+    assert_eq!(
+        out.items.len(),
+        2,
+        "the held record, then the epoch change record"
+    );
     assert!(v.gap().is_none());
     assert!(out.reports.contains(&Report::GapFilled));
 }

@@ -47,15 +47,20 @@ impl Validators {
     /// The signature of the validators at `signers` (committee order),
     /// made even without quorum (the aggregator is given a committee where
     /// the signers hold all the stake; the bitmap indexes the same order).
-    pub fn sign(&self, summary: &CheckpointSummary, signers: &[usize]) -> ValidatorAggregatedSignature {
+    pub fn sign(
+        &self,
+        summary: &CheckpointSummary,
+        signers: &[usize],
+    ) -> ValidatorAggregatedSignature {
         // Signed as the summary's epoch (a forger's committee claims it).
         let mut committee = self.committee.clone();
         committee.epoch = summary.epoch;
         for (i, m) in committee.members.iter_mut().enumerate() {
             m.stake = if signers.contains(&i) { 100 } else { 1 };
         }
-        let mut agg = ValidatorCommitteeSignatureAggregator::new_checkpoint_summary(committee, summary)
-            .expect("aggregator");
+        let mut agg =
+            ValidatorCommitteeSignatureAggregator::new_checkpoint_summary(committee, summary)
+                .expect("aggregator");
         for &i in signers {
             agg.add_signature(self.keys[i].sign_checkpoint_summary(summary))
                 .expect("signature");
