@@ -130,6 +130,15 @@ fn shapes(log: &[LogEntry]) -> Vec<Shape> {
     log.iter().map(shape).collect()
 }
 
+/// The shapes of the log written for `events` on a chain of `epochs`, from an empty log.
+async fn fresh(epochs: &[u64], events: &[(u64, u64, u64)]) -> Vec<Shape> {
+    shapes(
+        &write(&mut fake(epochs), None, events)
+            .await
+            .expect("written"),
+    )
+}
+
 #[tokio::test]
 async fn first_record_of_each_checkpoint_and_transaction_carries_the_proofs() {
     let mut chain = fake(&[0, 0, 0]);
@@ -181,12 +190,8 @@ async fn ended_epochs_without_our_events_get_an_epoch_change_each() {
 
 #[tokio::test]
 async fn an_epoch_ending_in_a_checkpoint_of_ours_needs_no_record() {
-    let mut chain = fake(&[0, 0, 0, 1, 1, 1, 2]);
-    let log = write(&mut chain, None, &[(2, 1, 0), (4, 0, 0), (6, 0, 0)])
-        .await
-        .expect("written");
     assert_eq!(
-        shapes(&log),
+        fresh(&[0, 0, 0, 1, 1, 1, 2], &[(2, 1, 0), (4, 0, 0), (6, 0, 0)]).await,
         vec![
             ((2, 1, 0), None, true, true),
             ((4, 0, 0), None, true, true),
@@ -198,12 +203,8 @@ async fn an_epoch_ending_in_a_checkpoint_of_ours_needs_no_record() {
 
 #[tokio::test]
 async fn an_empty_log_starting_late_ratchets_from_epoch_zero() {
-    let mut chain = fake(&[0, 1, 1, 2, 3]);
-    let log = write(&mut chain, None, &[(4, 2, 0)])
-        .await
-        .expect("written");
     assert_eq!(
-        shapes(&log),
+        fresh(&[0, 1, 1, 2, 3], &[(4, 2, 0)]).await,
         vec![
             ((0, 0, 0), Some(0), true, false),
             ((2, 0, 0), Some(1), true, false),
