@@ -671,6 +671,18 @@ mod tests {
         .encode()
     }
 
+    /// An epoch change is no event: no row, no quarantine, but its position counts.
+    #[test]
+    fn an_epoch_change_is_a_no_op_whose_position_advances() {
+        let mut p = Processor::default();
+        let mut rows = Rows::default();
+        let proof = daas_domain::record::CheckpointProofBytes::default();
+        let change = LogEntry::epoch_change(42, 1_700_000_000_000, 3, proof);
+        p.process(0, &change.encode(), &mut rows);
+        assert_eq!(p.last_position(), Some(LogPosition::new(42, 0, 0)));
+        assert!(rows.is_empty(), "no row and no quarantine");
+    }
+
     #[test]
     fn stakes_requests_and_bad_records_become_rows() {
         let cluster = Address([0xc1; 32]);
