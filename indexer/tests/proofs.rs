@@ -69,10 +69,20 @@ async fn the_workload_on_chain_is_logged_with_proofs_that_verify() -> anyhow::Re
 
     let (with, without, events) = sizes(&log);
     let (before, after) = (without as f64 / events as f64, with as f64 / events as f64);
+    let per_event =
+        |f: &dyn Fn(&LogEntry) -> usize| log.iter().map(f).sum::<usize>() as f64 / events as f64;
+    let t = |e: &LogEntry| e.proof.transaction.clone().unwrap_or_default();
+    let c = |e: &LogEntry| e.proof.checkpoint.clone().unwrap_or_default();
     eprintln!(
-        "bytes per event, scenario workload ({events} events, {} checkpoints): without proofs {before:.0}, with proofs {after:.0}, ratio {:.2}",
+        "bytes per event, scenario workload ({events} events, {} checkpoints): without proofs {before:.0}, with proofs {after:.0}, ratio {:.2}; \
+         of which effects {:.0}, events {:.0}, summary {:.0}, signature {:.0}, contents {:.0}",
         checkpoints.len(),
-        after / before
+        after / before,
+        per_event(&|e| t(e).effects_bcs.len()),
+        per_event(&|e| t(e).events_bcs.len()),
+        per_event(&|e| c(e).summary_bcs.len()),
+        per_event(&|e| c(e).signature_bcs.len()),
+        per_event(&|e| c(e).contents_bcs.len()),
     );
     // Measured 2026-12-02: see the report; a regression past 4x is a failure.
     assert!(
