@@ -4,6 +4,13 @@
 //! The raw BCS travels in every record. A reader prefers the typed `oneof`;
 //! when the writer did not know the type (`unknown`) and this reader does, it
 //! decodes the BCS itself, so old records gain meaning after an upgrade.
+//!
+//! Records also carry proofs ([`Proof`]): the BCS bytes of the certified
+//! checkpoint summary, its signature and contents on the first record of each
+//! checkpoint in the log, the transaction's effects and events on the first
+//! record of each transaction. They are plain bytes here (the domain knows no
+//! Sui types); a verifier decodes and checks them. An epoch that ended in a
+//! checkpoint without our events gets its own record, [`Body::EpochChange`].
 
 use daas_proto::v1::{self, log_record::Event as Pb};
 
@@ -23,6 +30,44 @@ pub enum Body {
     Unknown,
     /// A known type whose contents did not decode, with the reason.
     Poison(String),
+    /// Not an event: `epoch` ended in this record's checkpoint, which holds
+    /// none of our events; its proof carries the certified summary (and so the
+    /// next committee). Readers that do not verify skip it.
+    EpochChange {
+        /// The epoch that ended.
+        epoch: u64,
+    },
+}
+
+/// The bytes that prove a checkpoint (protobuf `CheckpointProof`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointProofBytes {
+    /// BCS of the `CheckpointSummary`.
+    pub summary_bcs: Vec<u8>,
+    /// BCS of the `ValidatorAggregatedSignature` over it.
+    pub signature_bcs: Vec<u8>,
+    /// BCS of the `CheckpointContents` (empty on an epoch change record).
+    pub contents_bcs: Vec<u8>,
+}
+
+/// The bytes that prove a transaction's events (protobuf `TransactionProof`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransactionProofBytes {
+    /// BCS of the `TransactionEffects`.
+    pub effects_bcs: Vec<u8>,
+    /// BCS of the `TransactionEvents`.
+    pub events_bcs: Vec<u8>,
+}
+
+/// The proofs a record carries: the checkpoint's on the first record of each
+/// checkpoint in the log, the transaction's on the first record of each
+/// transaction; none on the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// The checkpoint's summary, signature and contents.
+    pub checkpoint: Option<CheckpointProofBytes>,
+    /// The transaction's effects and events.
+    pub transaction: Option<TransactionProofBytes>,
 }
 
 /// One record of the log.
@@ -42,6 +87,8 @@ pub struct LogEntry {
     pub bcs: Vec<u8>,
     /// The decoded meaning.
     pub body: Body,
+    /// What a verifier needs to check it (may be empty).
+    pub proof: Proof,
 }
 
 /// Why protobuf bytes are not a usable record.
@@ -112,30 +159,69 @@ impl LogEntry {
             sender,
             bcs,
             body,
+            proof: Proof::default(),
+        }
+    }
+
+    /// The record of `epoch` ending in `checkpoint` (which holds none of our
+    /// events): position `(checkpoint, 0, 0)`, no transaction, sender or BCS,
+    /// proved by the checkpoint's summary and signature in `proof`.
+    pub fn epoch_change(
+        checkpoint: u64,
+        checkpoint_timestamp_ms: u64,
+        epoch: u64,
+        proof: CheckpointProofBytes,
+    ) -> Self {
+        Self {
+            position: LogPosition::new(checkpoint, 0, 0),
+            transaction_digest: [0; 32],
+            checkpoint_timestamp_ms,
+            event_type: String::new(),
+            sender: Address([0; 32]),
+            bcs: Vec::new(),
+            body: Body::EpochChange { epoch },
+            proof: Proof {
+                checkpoint: Some(proof),
+                transaction: None,
+            },
         }
     }
 
     /// The protobuf record.
     pub fn to_proto(&self) -> v1::LogRecord {
+        // An epoch change names no transaction or sender: they stay empty.
+        let (transaction_digest, sender) = match self.body {
+            Body::EpochChange { .. } => (Vec::new(), Vec::new()),
+            _ => (self.transaction_digest.to_vec(), self.sender.0.to_vec()),
+        };
         v1::LogRecord {
             position: Some(v1::Position {
                 checkpoint: self.position.checkpoint,
                 transaction_index: self.position.transaction_index,
                 event_index: self.position.event_index,
             }),
-            transaction_digest: self.transaction_digest.to_vec(),
+            transaction_digest,
             checkpoint_timestamp_ms: self.checkpoint_timestamp_ms,
             event_type: self.event_type.clone(),
-            sender: self.sender.0.to_vec(),
+            sender,
             bcs: self.bcs.clone(),
-            checkpoint_proof: None,
-            transaction_proof: None,
+            checkpoint_proof: self
+                .proof
+                .checkpoint
+                .as_ref()
+                .map(checkpoint_proof_to_proto),
+            transaction_proof: self
+                .proof
+                .transaction
+                .as_ref()
+                .map(transaction_proof_to_proto),
             event: Some(match &self.body {
                 Body::Event(e) => event_to_proto(e),
                 Body::Unknown => Pb::Unknown(v1::Unknown {}),
                 Body::Poison(reason) => Pb::Poison(v1::Poison {
                     reason: reason.clone(),
                 }),
+                Body::EpochChange { epoch } => Pb::EpochChange(v1::EpochChange { epoch: *epoch }),
             }),
         }
     }
@@ -153,9 +239,16 @@ impl LogEntry {
     }
 
     /// From a protobuf record.
-    pub fn from_proto(r: v1::LogRecord) -> Result<Self, RecordError> {
+    pub fn from_proto(mut r: v1::LogRecord) -> Result<Self, RecordError> {
         let p = r.position.ok_or(RecordError::Missing("position"))?;
         let position = LogPosition::new(p.checkpoint, p.transaction_index, p.event_index);
+        let proof = Proof {
+            checkpoint: r.checkpoint_proof.take().map(checkpoint_proof_from_proto),
+            transaction: r.transaction_proof.take().map(transaction_proof_from_proto),
+        };
+        if let Some(Pb::EpochChange(e)) = &r.event {
+            return epoch_change_from_proto(position, e.epoch, r, proof);
+        }
         let transaction_digest = fixed::<32>("transaction_digest", &r.transaction_digest)?;
         let sender = Address(fixed::<32>("sender", &r.sender)?);
         let body = match r.event.ok_or(RecordError::Missing("event"))? {
@@ -170,6 +263,7 @@ impl LogEntry {
                 }
             }
             Pb::Poison(p) => Body::Poison(p.reason),
+            Pb::EpochChange(e) => Body::EpochChange { epoch: e.epoch },
             // The same range checks as decoding from BCS: a typed event the
             // chain could never have emitted is poison here too.
             typed => {
@@ -188,7 +282,72 @@ impl LogEntry {
             sender,
             bcs: r.bcs,
             body,
+            proof,
         })
+    }
+}
+
+/// An epoch change record: it names no transaction, sender, event type or
+/// BCS, and a record that does is not one the indexer writes.
+fn epoch_change_from_proto(
+    position: LogPosition,
+    epoch: u64,
+    r: v1::LogRecord,
+    proof: Proof,
+) -> Result<LogEntry, RecordError> {
+    for (field, got) in [
+        ("transaction_digest", r.transaction_digest.len()),
+        ("sender", r.sender.len()),
+        ("bcs", r.bcs.len()),
+        ("event_type", r.event_type.len()),
+    ] {
+        if got != 0 {
+            return Err(RecordError::Length {
+                field,
+                want: 0,
+                got,
+            });
+        }
+    }
+    Ok(LogEntry {
+        position,
+        transaction_digest: [0; 32],
+        checkpoint_timestamp_ms: r.checkpoint_timestamp_ms,
+        event_type: String::new(),
+        sender: Address([0; 32]),
+        bcs: Vec::new(),
+        body: Body::EpochChange { epoch },
+        proof,
+    })
+}
+
+fn checkpoint_proof_to_proto(p: &CheckpointProofBytes) -> v1::CheckpointProof {
+    v1::CheckpointProof {
+        summary_bcs: p.summary_bcs.clone(),
+        signature_bcs: p.signature_bcs.clone(),
+        contents_bcs: p.contents_bcs.clone(),
+    }
+}
+
+fn checkpoint_proof_from_proto(p: v1::CheckpointProof) -> CheckpointProofBytes {
+    CheckpointProofBytes {
+        summary_bcs: p.summary_bcs,
+        signature_bcs: p.signature_bcs,
+        contents_bcs: p.contents_bcs,
+    }
+}
+
+fn transaction_proof_to_proto(p: &TransactionProofBytes) -> v1::TransactionProof {
+    v1::TransactionProof {
+        effects_bcs: p.effects_bcs.clone(),
+        events_bcs: p.events_bcs.clone(),
+    }
+}
+
+fn transaction_proof_from_proto(p: v1::TransactionProof) -> TransactionProofBytes {
+    TransactionProofBytes {
+        effects_bcs: p.effects_bcs,
+        events_bcs: p.events_bcs,
     }
 }
 
@@ -520,6 +679,130 @@ mod tests {
         ));
         assert_eq!(split_event_type("0x1::m::N"), Some(("m", "N")));
         assert_eq!(split_event_type("nonsense"), None);
+    }
+
+    fn proof(tag: u8) -> Proof {
+        Proof {
+            checkpoint: Some(CheckpointProofBytes {
+                summary_bcs: vec![tag; 3],
+                signature_bcs: vec![tag + 1; 5],
+                contents_bcs: vec![],
+            }),
+            transaction: Some(TransactionProofBytes {
+                effects_bcs: vec![tag + 2; 7],
+                events_bcs: vec![0; 1],
+            }),
+        }
+    }
+
+    #[test]
+    fn proofs_round_trip_on_every_kind_of_record() {
+        let known = entry(
+            "0xabc::nodes::NodeDeregistered",
+            Event::NodeDeregistered(NodeDeregistered {
+                operator: Address([1; 32]),
+                node_name: "n".into(),
+                timestamp_ms: 3,
+            })
+            .to_bcs(),
+        );
+        let unknown = entry("0xabc::x::Y", vec![1]);
+        let poison = entry("0xabc::staking::StakeDeposited", vec![]);
+        for (i, mut x) in [known, unknown, poison].into_iter().enumerate() {
+            x.proof = proof(i as u8 * 10);
+            let back = LogEntry::decode(&x.encode()).expect("a record");
+            assert_eq!(back.proof, proof(i as u8 * 10));
+            assert_eq!(back, x);
+            // Only the checkpoint's, or only the transaction's, or none.
+            x.proof.checkpoint = None;
+            assert_eq!(LogEntry::decode(&x.encode()), Ok(x.clone()));
+            x.proof = Proof::default();
+            assert_eq!(LogEntry::decode(&x.encode()), Ok(x));
+        }
+    }
+
+    #[test]
+    fn an_epoch_change_round_trips_with_empty_identity_fields() {
+        let cp = proof(1).checkpoint.expect("set");
+        let x = LogEntry::epoch_change(41, 1_700_000_000_000, 6, cp.clone());
+        let pb = x.to_proto();
+        assert_eq!(
+            pb.event,
+            Some(Pb::EpochChange(v1::EpochChange { epoch: 6 }))
+        );
+        assert!(pb.transaction_digest.is_empty() && pb.sender.is_empty() && pb.bcs.is_empty());
+        assert_eq!(
+            pb.position,
+            Some(v1::Position {
+                checkpoint: 41,
+                transaction_index: 0,
+                event_index: 0
+            })
+        );
+        let back = LogEntry::decode(&x.encode()).expect("a record");
+        assert_eq!(back.body, Body::EpochChange { epoch: 6 });
+        assert_eq!(back.proof.checkpoint, Some(cp));
+        assert_eq!(back, x);
+    }
+
+    #[test]
+    fn an_epoch_change_naming_a_transaction_or_an_event_is_refused() {
+        let good = LogEntry::epoch_change(9, 1, 0, CheckpointProofBytes::default()).to_proto();
+        let mut digest = good.clone();
+        digest.transaction_digest = vec![3; 32];
+        let mut sender = good.clone();
+        sender.sender = vec![4; 32];
+        let mut bcs = good.clone();
+        bcs.bcs = vec![1];
+        let mut event_type = good;
+        event_type.event_type = "0x1::m::N".into();
+        for (pb, field, got) in [
+            (digest, "transaction_digest", 32),
+            (sender, "sender", 32),
+            (bcs, "bcs", 1),
+            (event_type, "event_type", 9),
+        ] {
+            assert_eq!(
+                LogEntry::from_proto(pb).map(|e| e.body),
+                Err(RecordError::Length {
+                    field,
+                    want: 0,
+                    got
+                })
+            );
+        }
+    }
+
+    fn bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..64)
+    }
+
+    proptest::proptest! {
+        /// Any bytes: a typed error or a record that re-encodes to itself.
+        #[test]
+        fn arbitrary_records_never_panic_and_round_trip(data in bytes()) {
+            if let Ok(x) = LogEntry::decode(&data) {
+                proptest::prop_assert_eq!(LogEntry::decode(&x.encode()), Ok(x));
+            }
+        }
+
+        /// Any proof bytes (hostile, empty, partial) travel unchanged.
+        #[test]
+        fn arbitrary_proofs_round_trip(
+            summary in bytes(), signature in bytes(), contents in bytes(),
+            effects in bytes(), events in bytes(), which in 0u8..4, epoch in 0u64..u64::MAX,
+        ) {
+            let cp = CheckpointProofBytes { summary_bcs: summary, signature_bcs: signature, contents_bcs: contents };
+            let tx = TransactionProofBytes { effects_bcs: effects, events_bcs: events };
+            let mut x = entry("0xabc::x::Y", vec![7]);
+            x.proof = Proof {
+                checkpoint: (which & 1 == 1).then(|| cp.clone()),
+                transaction: (which & 2 == 2).then_some(tx),
+            };
+            proptest::prop_assert_eq!(LogEntry::decode(&x.encode()), Ok(x));
+            let change = LogEntry::epoch_change(5, 6, epoch, cp);
+            proptest::prop_assert_eq!(LogEntry::decode(&change.encode()), Ok(change));
+        }
     }
 
     fn sealing_key(version: u64, key_len: usize) -> Event {

@@ -1,5 +1,6 @@
 //! The indexer's one loop: resume after the log's last record, read the
-//! chain's events in order, produce each once.
+//! chain's events in order, produce each once, with the proofs and epoch
+//! changes [`crate::proofs`] adds.
 //!
 //! Health (`/healthz`, `daas_healthy`): `chain` while the node does not answer
 //! the lag probe, `stall` while the checkpoint read does not move for
@@ -31,7 +32,8 @@ use sui_rpc::client::EventStreamFrame;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    sink::{BrokerArgs, CheckError, ProduceError, Sink, last_position},
+    proofs::Prover,
+    sink::{BrokerArgs, CheckError, ProduceError, Sink, last_record},
     source::{Source, SourceArgs, SourceError},
 };
 
@@ -78,6 +80,10 @@ pub struct Metrics {
     pub events_skipped: Counter,
     /// Checkpoint of the last record produced.
     pub checkpoint: Gauge,
+    /// Bytes of proofs (checkpoint and transaction) in the records produced.
+    pub proof_bytes: Counter,
+    /// Epoch change records produced.
+    pub epoch_changes: Counter,
     /// Checkpoints between the chain's tip and the last one read (with or without our events).
     pub checkpoint_lag: Gauge,
     /// Records queued in the producer, not yet acknowledged.
@@ -95,6 +101,8 @@ impl Default for Metrics {
             events_out: Counter::default(),
             events_skipped: Counter::default(),
             checkpoint: Gauge::default(),
+            proof_bytes: Counter::default(),
+            epoch_changes: Counter::default(),
             checkpoint_lag: Gauge::default(),
             in_flight: Gauge::default(),
             // 1 ms to ~8 s.
@@ -130,6 +138,16 @@ impl Metrics {
             self.checkpoint.clone(),
         );
         r.register(
+            "proof_bytes",
+            "Bytes of checkpoint and transaction proofs in the records produced",
+            self.proof_bytes.clone(),
+        );
+        r.register(
+            "epoch_changes",
+            "Epoch change records produced",
+            self.epoch_changes.clone(),
+        );
+        r.register(
             "checkpoint_lag",
             "Checkpoints between the chain tip and the last checkpoint read",
             self.checkpoint_lag.clone(),
@@ -143,11 +161,12 @@ impl Metrics {
 }
 
 /// The record key: the cluster for cluster-scoped events (requests, grants,
-/// sealing keys, ...: [`Event::cluster`]), else the package.
+/// sealing keys, ...: [`Event::cluster`]), else the package (empty for an
+/// epoch change, which has no event type).
 pub fn key(entry: &LogEntry) -> Vec<u8> {
     let cluster = match &entry.body {
         Body::Event(e) => e.cluster(),
-        Body::Unknown | Body::Poison(_) => None,
+        Body::Unknown | Body::Poison(_) | Body::EpochChange { .. } => None,
     };
     match cluster {
         Some(cluster) => cluster.0.to_vec(),
@@ -187,11 +206,13 @@ async fn index(
 ) -> Result<(), IndexerError> {
     let mut source = Source::new(source_args)?;
     let b = broker.clone();
-    let mut last: Option<LogPosition> = tokio::task::spawn_blocking(move || last_position(&b))
+    let last_entry = tokio::task::spawn_blocking(move || last_record(&b))
         .await
         .map_err(|e| CheckError::Task(e.to_string()))??;
+    let last: Option<LogPosition> = last_entry.as_ref().map(|e| e.position);
     let from = last.map_or(source_args.start_checkpoint, |p| p.checkpoint);
     source.ensure_available(from).await?;
+    let mut prover = Prover::resume(last_entry.as_ref(), &mut source).await?;
     tracing::info!(resume_after = ?last.map(|p| p.to_string()), from_checkpoint = from, "indexing");
 
     let mut sink = Sink::new(broker, max_in_flight, metrics.produce_latency.clone())?;
@@ -229,15 +250,17 @@ async fn index(
             Err(e) => break Err(e),
         };
         metrics.events_in.inc();
-        if !entry.position.is_after(last) {
+        if !entry.position.is_after(prover.last()) {
             metrics.events_skipped.inc();
             continue;
         }
-        if let Err(e) = produce(&entry, &mut sink, &metrics).await {
+        let checkpoint = entry.position.checkpoint;
+        if let Err(e) =
+            produce_with_proofs(entry, &mut prover, &mut source, &mut sink, &metrics).await
+        {
             break Err(e);
         }
-        last = Some(entry.position);
-        read_checkpoint.fetch_max(entry.position.checkpoint, Ordering::Relaxed);
+        read_checkpoint.fetch_max(checkpoint, Ordering::Relaxed);
     };
     // Whatever happened, what was queued goes out before we return.
     let pending = sink.pending() as u64;
@@ -273,6 +296,42 @@ async fn entry_of(
         return Ok(None);
     };
     Ok(source.to_entry(event).await?)
+}
+
+/// Queues `entry` with its proofs, after the epoch changes due before it.
+async fn produce_with_proofs(
+    entry: LogEntry,
+    prover: &mut Prover,
+    source: &mut Source,
+    sink: &mut Sink,
+    metrics: &Metrics,
+) -> Result<(), IndexerError> {
+    for record in prover.records(entry, source).await? {
+        if let Body::EpochChange { epoch } = record.body {
+            tracing::info!(
+                epoch,
+                checkpoint = record.position.checkpoint,
+                "epoch change logged"
+            );
+            metrics.epoch_changes.inc();
+        }
+        metrics.proof_bytes.inc_by(proof_bytes(&record));
+        produce(&record, sink, metrics).await?;
+    }
+    Ok(())
+}
+
+/// Bytes of proofs a record carries.
+pub fn proof_bytes(entry: &LogEntry) -> u64 {
+    let p = &entry.proof;
+    let checkpoint = p.checkpoint.as_ref().map_or(0, |c| {
+        c.summary_bcs.len() + c.signature_bcs.len() + c.contents_bcs.len()
+    });
+    let transaction = p
+        .transaction
+        .as_ref()
+        .map_or(0, |t| t.effects_bcs.len() + t.events_bcs.len());
+    (checkpoint + transaction) as u64
 }
 
 /// Queues `entry` for the broker and counts what the broker acknowledged.

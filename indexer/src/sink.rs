@@ -121,8 +121,8 @@ fn watermarks(args: &BrokerArgs) -> Result<(i64, i64), CheckError> {
         .map_err(unreachable)
 }
 
-/// The position of the last record in the log, `None` when the log is empty. Blocking.
-pub fn last_position(args: &BrokerArgs) -> Result<Option<LogPosition>, CheckError> {
+/// The last record in the log, `None` when the log is empty. Blocking.
+pub fn last_record(args: &BrokerArgs) -> Result<Option<LogEntry>, CheckError> {
     let (lo, hi) = watermarks(args)?;
     if hi <= lo {
         return Ok(None);
@@ -146,7 +146,7 @@ pub fn last_position(args: &BrokerArgs) -> Result<Option<LogPosition>, CheckErro
             Some(Ok(m)) => {
                 let payload = m.payload().unwrap_or_default();
                 return LogEntry::decode(payload)
-                    .map(|e| Some(e.position))
+                    .map(Some)
                     .map_err(|e| CheckError::NotOurLog {
                         topic: args.topic.clone(),
                         offset: m.offset(),

@@ -4,21 +4,48 @@
 //! gap repair through `ListEvents`), filtered on the server to our package's
 //! modules and checked again here. The stream starts at the checkpoint of the
 //! last record already in the log; the pipeline skips what it already has.
+//!
+//! For the proofs ([`crate::proofs`]) each checkpoint holding our events is
+//! read once (`GetCheckpoint`: summary, signature, contents and every
+//! transaction's effects and events, as BCS), and an ended epoch's last
+//! checkpoint once more with only its summary and signature.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use clap::Args;
-use daas_domain::{Address, LogEntry, LogPosition};
+use daas_domain::{
+    Address, LogEntry, LogPosition,
+    record::{CheckpointProofBytes, TransactionProofBytes},
+};
 use futures::Stream;
 use sui_rpc::{
     Client,
     client::{EventStreamRequest, EventStreamStart, LedgerStreamConfig},
     field::{FieldMask, FieldMaskUtil},
     proto::sui::rpc::v2::{
-        EmitModuleFilter, EventFilter, EventLiteral, EventTerm, GetCheckpointRequest,
-        GetServiceInfoRequest, event_literal::Predicate, get_checkpoint_request::CheckpointId,
+        Bcs, Checkpoint, EmitModuleFilter, EventFilter, EventLiteral, EventTerm,
+        ExecutedTransaction, GetCheckpointRequest, GetEpochRequest, GetServiceInfoRequest,
+        event_literal::Predicate,
     },
 };
+
+use crate::proofs::{Chain, CheckpointData};
+
+/// What a checkpoint holding our events is read with.
+const FULL_CHECKPOINT: [&str; 6] = [
+    "summary.bcs",
+    "signature",
+    "contents.bcs",
+    "transactions.digest",
+    "transactions.effects.bcs",
+    "transactions.events.bcs",
+];
+
+/// What an ended epoch's last checkpoint is read with (as `sui_rpc::light_client` does).
+const SUMMARY_ONLY: [&str; 2] = ["summary.bcs", "signature"];
+
+/// Full checkpoints kept: events arrive in checkpoint order, so a few suffice.
+const CACHED_CHECKPOINTS: usize = 4;
 
 /// Where the chain is and what to read from it.
 #[derive(Args, Clone, Debug)]
@@ -57,9 +84,17 @@ pub enum SourceError {
     /// An RPC failed (the stream retries transient failures itself; this is what it gave up on).
     #[error("node RPC failed: {0}")]
     Rpc(#[from] tonic::Status),
-    /// An event frame lacks a field the log needs.
-    #[error("event from the node lacks {0}")]
+    /// An event frame or a checkpoint lacks a field the log needs.
+    #[error("the node's answer lacks {0}")]
     Incomplete(&'static str),
+    /// The node served something that does not decode or contradicts itself.
+    #[error("the node served an invalid {what}: {reason}")]
+    Invalid {
+        /// What was invalid.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The full node connection.
@@ -67,7 +102,7 @@ pub enum SourceError {
 pub struct Source {
     client: Client,
     package: Address,
-    timestamps: BTreeMap<u64, u64>,
+    checkpoints: BTreeMap<u64, Arc<CheckpointData>>,
 }
 
 impl Source {
@@ -82,7 +117,7 @@ impl Source {
         Ok(Self {
             client,
             package,
-            timestamps: BTreeMap::new(),
+            checkpoints: BTreeMap::new(),
         })
     }
 
@@ -127,7 +162,8 @@ impl Source {
         )
     }
 
-    /// A node event as a log entry (the checkpoint's timestamp is fetched once per checkpoint).
+    /// A node event as a log entry, without proofs (its checkpoint is read once
+    /// per checkpoint, for the timestamp and later the proofs).
     pub async fn to_entry(
         &mut self,
         e: sui_rpc::proto::sui::rpc::v2::Event,
@@ -164,7 +200,7 @@ impl Source {
             .ok_or(SourceError::Incomplete("contents"))?
             .to_vec();
         let event_type = e.event_type.ok_or(SourceError::Incomplete("event_type"))?;
-        let timestamp_ms = self.checkpoint_timestamp(checkpoint).await?;
+        let timestamp_ms = self.checkpoint(checkpoint).await?.timestamp_ms;
         Ok(Some(LogEntry::from_chain(
             position,
             digest.into_inner(),
@@ -175,32 +211,120 @@ impl Source {
         )))
     }
 
-    async fn checkpoint_timestamp(&mut self, checkpoint: u64) -> Result<u64, SourceError> {
-        if let Some(ts) = self.timestamps.get(&checkpoint) {
-            return Ok(*ts);
-        }
-        let mut req = GetCheckpointRequest::default();
-        req.checkpoint_id = Some(CheckpointId::SequenceNumber(checkpoint));
-        req.read_mask = Some(FieldMask::from_paths(["summary.timestamp"]));
-        let cp = self
-            .client
-            .ledger_client()
-            .get_checkpoint(req)
-            .await?
-            .into_inner();
-        let ts = cp
+    async fn get_checkpoint(&mut self, n: u64, paths: &[&str]) -> Result<Checkpoint, SourceError> {
+        let req = GetCheckpointRequest::by_sequence_number(n)
+            .with_read_mask(FieldMask::from_paths(paths));
+        let response = self.client.ledger_client().get_checkpoint(req).await?;
+        response
+            .into_inner()
             .checkpoint
-            .and_then(|c| c.summary)
-            .and_then(|s| s.timestamp)
-            .map(|t| t.seconds as u64 * 1000 + t.nanos as u64 / 1_000_000)
-            .ok_or(SourceError::Incomplete("checkpoint timestamp"))?;
-        // Checkpoints arrive in order: keep only a few recent timestamps.
-        while self.timestamps.len() > 64 {
-            self.timestamps.pop_first();
-        }
-        self.timestamps.insert(checkpoint, ts);
-        Ok(ts)
+            .ok_or(SourceError::Incomplete("checkpoint"))
     }
+}
+
+impl Chain for Source {
+    async fn checkpoint(&mut self, n: u64) -> Result<Arc<CheckpointData>, SourceError> {
+        if let Some(data) = self.checkpoints.get(&n) {
+            return Ok(data.clone());
+        }
+        let data = Arc::new(checkpoint_data(
+            n,
+            self.get_checkpoint(n, &FULL_CHECKPOINT).await?,
+        )?);
+        while self.checkpoints.len() >= CACHED_CHECKPOINTS {
+            self.checkpoints.pop_first();
+        }
+        self.checkpoints.insert(n, data.clone());
+        Ok(data)
+    }
+
+    async fn summary(&mut self, n: u64) -> Result<CheckpointData, SourceError> {
+        checkpoint_data(n, self.get_checkpoint(n, &SUMMARY_ONLY).await?)
+    }
+
+    async fn epoch_end(&mut self, epoch: u64) -> Result<Option<u64>, SourceError> {
+        let req =
+            GetEpochRequest::new(epoch).with_read_mask(FieldMask::from_paths(["last_checkpoint"]));
+        let response = self.client.ledger_client().get_epoch(req).await?;
+        let epoch = response
+            .into_inner()
+            .epoch
+            .ok_or(SourceError::Incomplete("epoch"))?;
+        Ok(epoch.last_checkpoint)
+    }
+}
+
+fn bcs_value(bcs: Option<&Bcs>) -> Option<Vec<u8>> {
+    bcs.and_then(|b| b.value.as_ref()).map(|v| v.to_vec())
+}
+
+fn invalid(what: &'static str) -> impl FnOnce(String) -> SourceError {
+    move |reason| SourceError::Invalid { what, reason }
+}
+
+/// Checkpoint `n` from the node's answer. The summary is required (it gives
+/// the epoch and timestamp); the other proof bytes are carried as the node
+/// served them, empty when it served none (a node without certificates):
+/// the indexer writes, the verifier judges.
+fn checkpoint_data(n: u64, cp: Checkpoint) -> Result<CheckpointData, SourceError> {
+    let summary_bcs = bcs_value(cp.summary.as_ref().and_then(|s| s.bcs.as_ref()))
+        .ok_or(SourceError::Incomplete("summary.bcs"))?;
+    let summary: sui_sdk_types::CheckpointSummary =
+        bcs::from_bytes(&summary_bcs).map_err(|e| invalid("summary.bcs")(e.to_string()))?;
+    if summary.sequence_number != n {
+        return Err(invalid("checkpoint")(format!(
+            "asked for {n}, got {}",
+            summary.sequence_number
+        )));
+    }
+    let signature_bcs = match &cp.signature {
+        None => Vec::new(),
+        Some(s) => sui_sdk_types::ValidatorAggregatedSignature::try_from(s)
+            .map_err(|e| e.to_string())
+            .and_then(|s| bcs::to_bytes(&s).map_err(|e| e.to_string()))
+            .map_err(invalid("signature"))?,
+    };
+    let contents_bcs =
+        bcs_value(cp.contents.as_ref().and_then(|c| c.bcs.as_ref())).unwrap_or_default();
+    let transactions = cp
+        .transactions
+        .iter()
+        .map(transaction_proof)
+        .collect::<Result<_, _>>()?;
+    Ok(CheckpointData {
+        sequence_number: n,
+        epoch: summary.epoch,
+        timestamp_ms: summary.timestamp_ms,
+        proof: CheckpointProofBytes {
+            summary_bcs,
+            signature_bcs,
+            contents_bcs,
+        },
+        transactions,
+    })
+}
+
+/// A transaction's digest and its effects and events (empty when not served).
+fn transaction_proof(
+    t: &ExecutedTransaction,
+) -> Result<([u8; 32], TransactionProofBytes), SourceError> {
+    let digest: sui_sdk_types::Digest = t
+        .digest
+        .as_deref()
+        .ok_or(SourceError::Incomplete("transactions.digest"))?
+        .parse()
+        .map_err(|e: sui_sdk_types::DigestParseError| {
+            invalid("transactions.digest")(e.to_string())
+        })?;
+    let effects_bcs = bcs_value(t.effects.as_ref().and_then(|e| e.bcs.as_ref()));
+    let events_bcs = bcs_value(t.events.as_ref().and_then(|e| e.bcs.as_ref()));
+    Ok((
+        digest.into_inner(),
+        TransactionProofBytes {
+            effects_bcs: effects_bcs.unwrap_or_default(),
+            events_bcs: events_bcs.unwrap_or_default(),
+        },
+    ))
 }
 
 fn package_filter(package: &Address) -> EventFilter {

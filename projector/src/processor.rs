@@ -325,6 +325,10 @@ impl Processor {
             }
         };
         self.last_position = Some(entry.position);
+        // An epoch change carries no event: nothing to store (its position counts).
+        if let Body::EpochChange { .. } = entry.body {
+            return;
+        }
         let event = match usable_event(&entry) {
             Ok(e) => e,
             Err(reason) => return quarantine(rows, Stream::Log, offset, &reason, bytes),
@@ -409,6 +413,7 @@ fn usable_event(entry: &LogEntry) -> Result<&Event, String> {
         Body::Event(e) => Ok(e),
         Body::Unknown => Err(format!("unknown event type {}", entry.event_type)),
         Body::Poison(reason) => Err(format!("undecodable event: {reason}")),
+        Body::EpochChange { epoch } => Err(format!("epoch {epoch} change, not an event")),
     }
 }
 
@@ -664,6 +669,18 @@ mod tests {
             event.to_bcs(),
         )
         .encode()
+    }
+
+    /// An epoch change is no event: no row, no quarantine, but its position counts.
+    #[test]
+    fn an_epoch_change_is_a_no_op_whose_position_advances() {
+        let mut p = Processor::default();
+        let mut rows = Rows::default();
+        let proof = daas_domain::record::CheckpointProofBytes::default();
+        let change = LogEntry::epoch_change(42, 1_700_000_000_000, 3, proof);
+        p.process(0, &change.encode(), &mut rows);
+        assert_eq!(p.last_position(), Some(LogPosition::new(42, 0, 0)));
+        assert!(rows.is_empty(), "no row and no quarantine");
     }
 
     #[test]

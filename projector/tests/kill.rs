@@ -184,7 +184,7 @@ async fn assert_hostile_handled(
         let event = match LogEntry::decode(&records[i as usize]).map(|e| e.body) {
             Err(_) => Err("not a log record"),
             Ok(Body::Poison(_)) => Err("undecodable event"),
-            Ok(Body::Unknown) => Err("unknown event type"),
+            Ok(Body::Unknown | Body::EpochChange { .. }) => Err("unknown event type"),
             Ok(Body::Event(e)) => Ok(e),
         };
         let r = match event {

@@ -5,15 +5,21 @@
 
 use std::collections::BTreeMap;
 
-use daas_domain::{Body, LogEntry, LogPosition};
+use daas_domain::{Body, LogEntry, LogPosition, events::Stream};
 
 /// The stream an entry belongs to, as a stable key, and its number. Entries
 /// that are not events of ours (unknown types, poison) carry none.
 pub fn stream_of(entry: &LogEntry) -> Option<(String, u64)> {
-    let Body::Event(_event) = &entry.body else {
+    let Body::Event(event) = &entry.body else {
         return None;
     };
-    None // STUB-UNTIL-SEQ-MERGE
+    let key = match event.stream() {
+        Stream::Pool => "pool".to_owned(),
+        Stream::Nodes => "nodes".to_owned(),
+        Stream::Enclave => "enclave".to_owned(),
+        Stream::Cluster(id) => format!("cluster:{id}"),
+    };
+    Some((key, event.seq()))
 }
 
 /// Where an entry stands in its stream.
