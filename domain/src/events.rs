@@ -459,6 +459,25 @@ impl Event {
         }
     }
 
+    /// Its `seq` field, to renumber an event built off chain (test logs,
+    /// workloads); `None` for `ClusterCreated`, which is always 0.
+    pub fn seq_mut(&mut self) -> Option<&mut u64> {
+        match self {
+            Event::StakeDeposited(e) => Some(&mut e.seq),
+            Event::StakeWithdrawn(e) => Some(&mut e.seq),
+            Event::StakeSlashed(e) => Some(&mut e.seq),
+            Event::ClusterCreated(_) => None,
+            Event::K8sApiRequest(e) => Some(&mut e.seq),
+            Event::NodeRegistered(e) => Some(&mut e.seq),
+            Event::NodeDeregistered(e) => Some(&mut e.seq),
+            Event::NamespaceGranted(e) => Some(&mut e.seq),
+            Event::NamespaceRevoked(e) => Some(&mut e.seq),
+            Event::PcrSetRegistered(e) => Some(&mut e.seq),
+            Event::EnclaveRegistered(e) => Some(&mut e.seq),
+            Event::SealingKeyRegistered(e) => Some(&mut e.seq),
+        }
+    }
+
     fn index(&self) -> usize {
         match self {
             Event::StakeDeposited(_) => 0,

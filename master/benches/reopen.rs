@@ -70,6 +70,7 @@ fn history(n: u64) -> Vec<u8> {
             manifest: Bytes(b"{}".to_vec()),
             stake: 0,
             timestamp_ms: 1,
+            seq: 0,
         }),
     )
 }

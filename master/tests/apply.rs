@@ -286,6 +286,7 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
                 manifest: Bytes(m.clone()),
                 stake: w.ledger().tier_stake(*who),
                 timestamp_ms: 1,
+                seq: 0,
             });
             workload::record(
                 LogPosition::new(1_000_000, i as u64, 0),

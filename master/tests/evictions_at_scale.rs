@@ -51,6 +51,7 @@ fn stake(n: u64, who: Address, role: Role, total: u64) -> Vec<u8> {
             total_after: total,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
     )
 }
@@ -92,6 +93,7 @@ fn log() -> (Vec<Vec<u8>>, usize, Vec<u64>) {
                 public_key: Bytes(vec![1; 32]),
                 endpoint: format!("10.0.{}.{}:10250", i / 250, i % 250),
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ));
     }
@@ -110,6 +112,7 @@ fn log() -> (Vec<Vec<u8>>, usize, Vec<u64>) {
             slashed_by: Address([9; 32]),
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
     ));
     let ids: Vec<u64> = (0..20).map(|i| 100 + i).collect();
@@ -431,6 +434,7 @@ async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow:
                 total_after: total,
                 epoch: 1,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ));
         let id = 1_000 + flap;

@@ -458,6 +458,7 @@ impl Log {
             manifest: Bytes(manifest.as_bytes().to_vec()),
             stake: 0,
             timestamp_ms: 1,
+            seq: 0,
         });
         self.push(who, &e);
         id
