@@ -93,6 +93,7 @@ async fn the_typescript_sdk_reads_and_transacts_over_grpc_web_and_grpc() -> anyh
 
     let dir = tempfile::tempdir()?;
     let node = Node::open(NodeConfig {
+        validators: 4,
         data_dir: dir.path().to_path_buf(),
         checkpoint_interval: Duration::from_millis(100),
         epoch_duration_ms: 3_600_000,

@@ -31,6 +31,12 @@ mod tests {
             event_type: "0x1::staking::StakeDeposited".into(),
             sender: vec![9; 32],
             bcs: vec![1, 2, 3],
+            checkpoint_proof: Some(v1::CheckpointProof {
+                summary_bcs: vec![4],
+                signature_bcs: vec![5],
+                contents_bcs: vec![6],
+            }),
+            transaction_proof: None,
             event: Some(v1::log_record::Event::Unknown(v1::Unknown {})),
         };
         let bytes = record.encode_to_vec();

@@ -80,6 +80,7 @@ impl EpochChain {
             data_dir: dir.to_path_buf(),
             checkpoint_interval: Duration::from_millis(checkpoint_ms),
             epoch_duration_ms: epoch_ms,
+            validators: 4,
             lowest_available_checkpoint: 0,
         })?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
