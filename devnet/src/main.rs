@@ -36,7 +36,7 @@ Examples:
   # Start over from a fresh genesis, one checkpoint per second, 1-minute epochs:
   devnet run --data-dir ./devnet-data --reset --checkpoint-interval-ms 1000 --epoch-duration-ms 60000
 
-  # A chain certified by 7 validators (3 of 4 is the quorum with the default 4), 30-second epochs:
+  # A chain certified by 7 validators (a quorum is 5 of them; 3 of the default 4), 30-second epochs:
   devnet run --data-dir ./devnet-data --reset --validators 7 --epoch-duration-ms 30000
 
   # The epoch-0 committee verifiers pin (the same JSON as ./devnet-data/genesis-committee.json):
