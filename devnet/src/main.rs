@@ -1,6 +1,6 @@
 //! `devnet`: the local Sui-API-compatible dev chain.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{io::Write, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -150,11 +150,12 @@ fn print_committee(args: &CommitteeArgs) -> anyhow::Result<()> {
         "{} does not match the seed beside it",
         path.display()
     );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&validators.committee(args.epoch))?
-    );
-    Ok(())
+    let json = serde_json::to_string_pretty(&validators.committee(args.epoch))?;
+    // A reader that stops early (`| head`) is not an error.
+    match writeln!(std::io::stdout().lock(), "{json}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing the committee to stdout"),
+    }
 }
 
 #[tokio::main]
