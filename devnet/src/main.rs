@@ -1,6 +1,6 @@
 //! `devnet`: the local Sui-API-compatible dev chain.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{io::Write, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -36,7 +36,7 @@ Examples:
   # Start over from a fresh genesis, one checkpoint per second, 1-minute epochs:
   devnet run --data-dir ./devnet-data --reset --checkpoint-interval-ms 1000 --epoch-duration-ms 60000
 
-  # A chain certified by 7 validators (3 of 4 is the quorum with the default 4), 30-second epochs:
+  # A chain certified by 7 validators (a quorum is 5 of them; 3 of the default 4), 30-second epochs:
   devnet run --data-dir ./devnet-data --reset --validators 7 --epoch-duration-ms 30000
 
   # The epoch-0 committee verifiers pin (the same JSON as ./devnet-data/genesis-committee.json):
@@ -150,11 +150,12 @@ fn print_committee(args: &CommitteeArgs) -> anyhow::Result<()> {
         "{} does not match the seed beside it",
         path.display()
     );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&validators.committee(args.epoch))?
-    );
-    Ok(())
+    let json = serde_json::to_string_pretty(&validators.committee(args.epoch))?;
+    // A reader that stops early (`| head`) is not an error.
+    match writeln!(std::io::stdout().lock(), "{json}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing the committee to stdout"),
+    }
 }
 
 #[tokio::main]

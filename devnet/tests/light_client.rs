@@ -25,7 +25,9 @@ use sui_rpc::{
     Client,
     field::{FieldMask, FieldMaskUtil},
     light_client::{EpochCache, LightClientError, ratchet_to_checkpoint},
-    proto::sui::rpc::v2::{self as pb, GetCheckpointRequest, GetEpochRequest},
+    proto::sui::rpc::v2::{
+        self as pb, GetCheckpointRequest, GetEpochRequest, ListCheckpointsRequest,
+    },
 };
 use sui_sdk_types::{
     CheckpointContents, CheckpointSummary, Digest, Transaction, TransactionEffects,
@@ -269,6 +271,38 @@ async fn check_epochs(client: &mut Client, cache: &EpochCache) {
     }
 }
 
+/// `ListCheckpoints` with a verifier's mask: summaries and certificates,
+/// nothing else.
+async fn check_listed(client: &mut Client, node: &Node) {
+    let mut req = ListCheckpointsRequest::default();
+    req.read_mask = Some(FieldMask::from_paths(["summary.bcs", "signature"]));
+    let mut stream = client
+        .ledger_client()
+        .list_checkpoints(req)
+        .await
+        .expect("ListCheckpoints")
+        .into_inner();
+    let mut seen = 0;
+    while let Some(frame) = stream.message().await.expect("frame") {
+        let Some(cp) = frame.checkpoint else { continue };
+        let summary: CheckpointSummary = bcs(
+            cp.summary.as_ref().and_then(|s| s.bcs.as_ref()),
+            "summary.bcs",
+        );
+        let signature =
+            ValidatorAggregatedSignature::try_from(cp.signature.as_ref().expect("signature"))
+                .expect("signature");
+        let stored = node.read(|c| c.checkpoints[seen].clone());
+        assert_eq!((summary, signature), (stored.summary, stored.signature));
+        assert!(
+            cp.contents.is_none() && cp.transactions.is_empty(),
+            "only what the mask asks"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen as u64, node.read(|c| c.checkpoint_height()) + 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_light_client_ratchets_across_epochs_from_the_pinned_committee() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -296,6 +330,7 @@ async fn the_light_client_ratchets_across_epochs_from_the_pinned_committee() {
     let stakes = check_every_checkpoint(&mut client, &cache, tip).await;
     assert_eq!(stakes, 1, "the one stake made, in a certified checkpoint");
     check_epochs(&mut client, &cache).await;
+    check_listed(&mut client, &served.node).await;
 
     // Another genesis committee (another seed) does not certify this chain.
     let wrong = Validators::from_seed([7; 32], 4).committee(0);

@@ -79,8 +79,12 @@ pub fn executed_to_proto_masked(
     out
 }
 
-fn checkpoint_to_proto(cp: &SealedCheckpoint) -> pb::Checkpoint {
-    checkpoint_to_proto_masked(cp, &FieldMaskTree::new_wildcard())
+/// What a checkpoint read returns: the request's mask, or everything.
+fn checkpoint_mask(mask: Option<&prost_types::FieldMask>) -> FieldMaskTree {
+    match mask {
+        Some(m) if !m.paths.is_empty() => FieldMaskTree::from_field_mask(m),
+        _ => FieldMaskTree::new_wildcard(),
+    }
 }
 
 /// A checkpoint with only the parts `mask` asks for, as Sui fills them
@@ -264,10 +268,7 @@ impl LedgerService for Rpc {
         request: Request<GetCheckpointRequest>,
     ) -> Result<Response<GetCheckpointResponse>, Status> {
         let req = request.into_inner();
-        let mask = match &req.read_mask {
-            Some(m) if !m.paths.is_empty() => FieldMaskTree::from_field_mask(m),
-            _ => FieldMaskTree::new_wildcard(),
-        };
+        let mask = checkpoint_mask(req.read_mask.as_ref());
         let cp = self.node.read(|c| {
             let cp = match &req.checkpoint_id {
                 None => Some(c.tip()),
@@ -307,9 +308,12 @@ impl LedgerService for Rpc {
         request: Request<ListCheckpointsRequest>,
     ) -> Result<Response<BoxStream<ListCheckpointsResponse>>, Status> {
         let req = request.into_inner();
-        let frames = self
-            .node
-            .read(|c| checkpoints::list(&c.checkpoints, &req, checkpoint_to_proto))?;
+        let mask = checkpoint_mask(req.read_mask.as_ref());
+        let frames = self.node.read(|c| {
+            checkpoints::list(&c.checkpoints, &req, |cp| {
+                checkpoint_to_proto_masked(cp, &mask)
+            })
+        })?;
         Ok(Response::new(Box::pin(futures::stream::iter(
             frames.into_iter().map(Ok),
         ))))
@@ -338,11 +342,13 @@ impl SubscriptionService for Rpc {
         &self,
         request: Request<SubscribeCheckpointsRequest>,
     ) -> Result<Response<BoxStream<SubscribeCheckpointsResponse>>, Status> {
-        if request.into_inner().filter.is_some() {
+        let req = request.into_inner();
+        if req.filter.is_some() {
             return Err(Status::unimplemented(
                 "the dev chain does not filter checkpoints",
             ));
         }
+        let mask = checkpoint_mask(req.read_mask.as_ref());
         let node = self.node.clone();
         let mut sealed = node.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -353,8 +359,11 @@ impl SubscriptionService for Rpc {
                 let height = *sealed.borrow_and_update();
                 // The stream begins at the latest checkpoint, then follows each new one.
                 while next <= height {
-                    let cp =
-                        node.read(|c| c.checkpoints.get(next as usize).map(checkpoint_to_proto));
+                    let cp = node.read(|c| {
+                        c.checkpoints
+                            .get(next as usize)
+                            .map(|cp| checkpoint_to_proto_masked(cp, &mask))
+                    });
                     let Some(cp) = cp else { return };
                     if tx
                         .send(Ok(checkpoints::subscription_frame(cp, next)))
