@@ -153,9 +153,15 @@ impl Stage {
         let state = match engine.stored_verifier() {
             Some(bytes) => State::decode(bytes, &setup.genesis)
                 .map_err(|e| SetupError::Stored(e.to_string()))?,
-            // Nothing stored: read from the start, counting what the
-            // engine already applied as applied.
-            None => State::genesis(setup.genesis.clone()),
+            None if engine.next_offset() == 0 => State::genesis(setup.genesis.clone()),
+            // Applied before without verification: nothing says which of
+            // those records the chain certified.
+            None => {
+                return Err(SetupError::Stored(format!(
+                    "the state was applied up to offset {} without verification; rebuild it with `master replay` into a fresh prefix",
+                    engine.next_offset()
+                )));
+            }
         };
         let from = state.resume_from.min(engine.next_offset());
         let verifier = Verifier::new(setup.package, state, engine.next_offset());
@@ -226,8 +232,15 @@ fn report(out: &Output, v: &Verifier, m: &VerifyMetrics) {
                 tracing::info!(offset, "record already applied; skipped");
                 m.duplicates.inc();
             }
+            Report::Parked(offset) => {
+                tracing::warn!(
+                    offset,
+                    "record without a proof before it: kept aside until its proof comes"
+                );
+            }
         }
     }
+    m.parked.set(v.parked() as i64);
     m.gap.set(i64::from(v.gap().is_some()));
     m.held.set(v.held() as i64);
     m.epoch.set(v.epoch() as i64);
@@ -248,6 +261,8 @@ pub struct VerifyMetrics {
     pub gap: Gauge,
     /// Records held behind the gap.
     pub held: Gauge,
+    /// Records kept aside until their proof comes.
+    pub parked: Gauge,
     /// The newest epoch whose committee was reached.
     pub epoch: Gauge,
     /// The newest certified checkpoint.
@@ -275,6 +290,11 @@ impl VerifyMetrics {
             self.gap.clone(),
         );
         r.register("held", "Records held behind a gap", self.held.clone());
+        r.register(
+            "parked",
+            "Records kept aside until a proof for them comes",
+            self.parked.clone(),
+        );
         r.register(
             "epoch",
             "Newest epoch whose committee was reached",

@@ -47,7 +47,16 @@ pub enum Skip {
     EpochChange,
     /// Its stream already passed its number.
     Duplicate,
+    /// No proof for it has come yet (its checkpoint's or transaction's
+    /// proof-carrying record is not before it). It is kept aside and
+    /// released ahead of its place if its proof comes later; a record
+    /// nobody proves stays aside, blocking nothing.
+    Parked,
 }
+
+/// At most this many records wait aside for their proofs; the oldest
+/// beyond it are refused for good.
+pub const MAX_PARKED: usize = 10_000;
 
 /// One verdict, in apply order.
 #[derive(Clone, Debug)]
@@ -90,6 +99,8 @@ pub enum Report {
     Late(LogPosition),
     /// A record already applied came again.
     Duplicate(i64),
+    /// A record waits aside for its proof.
+    Parked(i64),
 }
 
 /// What is missing.
@@ -159,6 +170,7 @@ pub struct Verifier {
     sequences: Sequences,
     resume_from: i64,
     held: VecDeque<Held>,
+    parked: VecDeque<(i64, Result<RawRecord, Refusal>)>,
     gap: Option<Gap>,
     reported: HashSet<i64>,
     prime_below: i64,
@@ -173,6 +185,7 @@ impl Verifier {
             sequences: state.sequences,
             resume_from: state.resume_from,
             held: VecDeque::new(),
+            parked: VecDeque::new(),
             gap: None,
             reported: HashSet::new(),
             prime_below,
@@ -220,10 +233,17 @@ impl Verifier {
     }
 
     fn mark(&self) -> Mark {
+        // A restart must read parked records again.
+        let parked = self.parked.front().map_or(i64::MAX, |p| p.0);
         Mark {
             sequences: self.sequences.clone(),
-            resume_from: self.resume_from,
+            resume_from: self.resume_from.min(parked),
         }
+    }
+
+    /// Records waiting aside for their proofs.
+    pub fn parked(&self) -> usize {
+        self.parked.len()
     }
 
     /// Takes the next records (offset, bytes) of the log, in order.
@@ -231,7 +251,7 @@ impl Verifier {
         for (offset, bytes) in records {
             let raw = RawRecord::decode(&bytes);
             if offset < self.prime_below {
-                self.prime(offset, &raw);
+                self.prime(offset, raw);
             } else {
                 self.held.push_back(Held {
                     offset,
@@ -253,10 +273,89 @@ impl Verifier {
     /// A record before the caller's position: already applied. Its proofs
     /// are read, and its stream counted as passed (which changes nothing
     /// when the stored state already counted it).
-    fn prime(&mut self, offset: i64, raw: &Result<RawRecord, Refusal>) {
-        for c in self.certifier.certify(&[(offset, raw)]) {
-            if let Certified::Entry(e) = c {
-                self.sequences.advance(&e);
+    /// Records the stored state has not counted (parked before the
+    /// restart) are parked again.
+    fn prime(&mut self, offset: i64, raw: Result<RawRecord, Refusal>) {
+        let certs = self.certifier.certify(&[(offset, &raw)]);
+        let park = match certs.first() {
+            // Entries without a stream (types this reader does not know)
+            // before the position count as applied.
+            Some(Certified::Entry(e)) => {
+                crate::sequence::stream_of(e).is_some()
+                    && self.sequences.order(e) != Order::Duplicate
+            }
+            Some(Certified::Refused(r)) => missing_proof(r),
+            _ => false,
+        };
+        if park {
+            self.parked.push_back((offset, raw));
+        }
+    }
+
+    /// Releases parked records that are now certified and next of their
+    /// stream, ahead of their place; drops the ones already applied or
+    /// refused for another reason. Whether any was released.
+    fn unpark(&mut self, out: &mut Output) -> bool {
+        let mut released = false;
+        loop {
+            let view: Vec<(i64, &Result<RawRecord, Refusal>)> =
+                self.parked.iter().map(|(o, r)| (*o, r)).collect();
+            let certs = self.certifier.certify(&view);
+            let mut keep = VecDeque::new();
+            let mut progress = false;
+            for ((offset, raw), cert) in std::mem::take(&mut self.parked).into_iter().zip(certs) {
+                match cert {
+                    Certified::Entry(e) => match self.sequences.order(&e) {
+                        Order::Next => {
+                            progress = true;
+                            self.inject(*e, out);
+                        }
+                        Order::Duplicate => {}
+                        Order::Gap { .. } => keep.push_back((offset, raw)),
+                    },
+                    Certified::Refused(r) if !missing_proof(&r) => {
+                        self.report_refusal(offset, r, out)
+                    }
+                    Certified::EpochChange(_) => {}
+                    Certified::Refused(_) | Certified::NeedsEpoch(_) => {
+                        keep.push_back((offset, raw))
+                    }
+                }
+            }
+            self.parked = keep;
+            released |= progress;
+            if !progress {
+                return released;
+            }
+        }
+    }
+
+    /// Releases `entry` ahead of its place.
+    fn inject(&mut self, entry: LogEntry, out: &mut Output) {
+        if self.sequences.advance(&entry) {
+            out.reports.push(Report::Late(entry.position));
+        }
+        out.items.push(Item {
+            offset: None,
+            verdict: Verdict::Apply(Box::new(entry)),
+            mark: self.mark(),
+        });
+    }
+
+    /// Puts the front held record aside until its proof comes.
+    fn park(&mut self, out: &mut Output) {
+        let Some(front) = self.held.front() else {
+            return;
+        };
+        out.reports.push(Report::Parked(front.offset));
+        self.parked.push_back((front.offset, front.raw.clone()));
+        while self.parked.len() > MAX_PARKED {
+            if let Some((offset, raw)) = self.parked.pop_front() {
+                let r = match raw {
+                    Ok(r) => Refusal::NoCheckpointProof(r.position.checkpoint),
+                    Err(r) => r,
+                };
+                self.report_refusal(offset, r, out);
             }
         }
     }
@@ -264,17 +363,21 @@ impl Verifier {
     /// Releases what can be released; fills gaps from held records.
     fn release(&mut self, out: &mut Output) {
         loop {
+            self.unpark(out);
             let view: Vec<(i64, &Result<RawRecord, Refusal>)> =
                 self.held.iter().map(|h| (h.offset, &h.raw)).collect();
             let epoch_before = self.epoch();
             let certs = self.certifier.certify(&view);
             let Some((rest, gap)) = self.walk(certs, out) else {
+                if self.unpark(out) {
+                    continue;
+                }
                 if self.gap.take().is_some() {
                     out.reports.push(Report::GapFilled);
                 }
                 return;
             };
-            if self.fill(&gap, rest, out, epoch_before) {
+            if self.fill(&gap, rest, out, epoch_before) || self.unpark(out) {
                 continue;
             }
             if self.gap.as_ref() != Some(&gap) {
@@ -296,6 +399,9 @@ impl Verifier {
             let offset = front.offset;
             let verdict = if front.injected {
                 Verdict::Skip(Skip::Duplicate)
+            } else if matches!(&cert, Certified::Refused(r) if missing_proof(r)) {
+                self.park(out);
+                Verdict::Skip(Skip::Parked)
             } else {
                 match self.judge(cert, offset, out) {
                     Ok(v) => v,
@@ -410,16 +516,17 @@ impl Verifier {
                 if let Some(h) = self.held.get_mut(i) {
                     h.injected = true;
                 }
-                if self.sequences.advance(&entry) {
-                    out.reports.push(Report::Late(entry.position));
-                }
-                out.items.push(Item {
-                    offset: None,
-                    verdict: Verdict::Apply(entry),
-                    mark: self.mark(),
-                });
+                self.inject(*entry, out);
                 true
             }
         }
     }
+}
+
+/// A refusal that a later record may lift: the proof was not before it.
+fn missing_proof(r: &Refusal) -> bool {
+    matches!(
+        r,
+        Refusal::NoCheckpointProof(_) | Refusal::NoTransactionProof(_)
+    )
 }

@@ -111,11 +111,13 @@ fn changed_events_in_a_proof_are_refused() {
     events.0[1].contents = b"changed manifest".to_vec();
     records[0].transaction_proof.as_mut().unwrap().events_bcs = bcs::to_bytes(&events).unwrap();
     let out = verifier(&c).push(encode(&records, 0));
-    // Both records of that transaction are refused; the other tx is applied.
-    assert_eq!(
-        refusals(&out.items),
-        vec!["events_digest", "no_transaction_proof"]
-    );
+    // The record with the bad proof is refused; the next record of that
+    // transaction waits aside for a proof; the other tx is applied.
+    assert_eq!(refusals(&out.items), vec!["events_digest"]);
+    assert!(matches!(
+        out.items[1].verdict,
+        Verdict::Skip(daas_verify::verifier::Skip::Parked)
+    ));
     assert_eq!(applied(&out.items), vec![(0, 1, 0, vec![3; 8])]);
 }
 
@@ -128,8 +130,17 @@ fn a_forged_record_without_proof_is_refused() {
     forged.checkpoint_proof = None;
     forged.transaction_proof = None;
     records.push(forged);
-    let out = verifier(&c).push(encode(&records, 0));
-    assert_eq!(refusals(&out.items), vec!["no_checkpoint_proof"]);
+    let mut v = verifier(&c);
+    let out = v.push(encode(&records, 0));
+    // Kept aside (a proof for checkpoint 7 could still come), never applied,
+    // and it blocks nothing.
+    assert_eq!(applied(&out.items).len(), 3);
+    assert!(matches!(
+        out.items[3].verdict,
+        Verdict::Skip(daas_verify::verifier::Skip::Parked)
+    ));
+    assert_eq!(v.parked(), 1);
+    assert!(v.gap().is_none());
 }
 
 #[test]

@@ -123,3 +123,35 @@ fn a_restart_resumes_from_the_stored_state() {
     let other = Chain::new(4);
     assert!(State::decode(&v.state().encode(), &other.genesis()).is_err());
 }
+
+#[test]
+fn records_before_their_proof_wait_aside_and_are_released_when_it_comes() {
+    let mut c = Chain::new(4);
+    c.checkpoint(
+        (0..3u8)
+            .map(|n| tx(n + 1, 0, vec![deposit(u64::from(n))]))
+            .collect(),
+        false,
+    );
+    let records = c.records(0);
+    let mut v = verifier(&c);
+    // The records after the first come first: no proof of their checkpoint yet.
+    let out = v.push(encode(&records[1..], 1));
+    assert!(applied(&out.items).is_empty());
+    assert!(
+        out.items
+            .iter()
+            .all(|i| i.verdict == Verdict::Skip(Skip::Parked))
+    );
+    assert_eq!(v.parked(), 2);
+    assert!(v.gap().is_none(), "parked records block nothing");
+    // A restart now would read them again.
+    assert_eq!(out.items.last().map(|i| i.mark.resume_from), Some(1));
+    // The proof-carrying record comes: it, then the parked ones, in order.
+    let out = v.push(encode(&records[..1], 3));
+    assert_eq!(
+        applied(&out.items),
+        vec![(0, Some(3)), (1, None), (2, None)]
+    );
+    assert_eq!(v.parked(), 0);
+}
