@@ -39,7 +39,7 @@ async fn the_workload_on_chain_is_logged_with_proofs_that_verify() -> anyhow::Re
     // Checkpoints are sealed by the replay (every 8 transactions), not by time.
     let chain = TestChain::start(dir.path(), free_addr()?, 3_600_000, 0).await?;
     let node = chain.node.clone();
-    tokio::task::spawn_blocking(move || onchain::replay(&node, RECORDS, seed)).await??;
+    tokio::task::spawn_blocking(move || onchain::replay(&node, RECORDS, seed, 8)).await??;
     let expected = chain.events();
     assert!(
         expected.len() > RECORDS,
@@ -106,7 +106,7 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
     // Bursts of events with quiet epochs between them.
     for burst in 0..4u64 {
         let node = chain.node.clone();
-        tokio::task::spawn_blocking(move || onchain::replay(&node, 20, seed + burst)).await??;
+        tokio::task::spawn_blocking(move || onchain::replay(&node, 20, seed + burst, 8)).await??;
         let ends = chain.epoch_ends().len();
         daas_testkit::wait_for(
             "two more epochs",
@@ -119,7 +119,7 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
         .await?;
     }
     let node = chain.node.clone();
-    tokio::task::spawn_blocking(move || onchain::replay(&node, 20, seed + 9)).await??;
+    tokio::task::spawn_blocking(move || onchain::replay(&node, 20, seed + 9, 8)).await??;
     let expected = chain.events();
     let last = expected
         .last()
@@ -154,6 +154,34 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
         .map(|e| (e.position, e.bcs.clone()))
         .collect();
     assert!(got == expected, "the events, once each, in order");
+    chain.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_whose_contents_exceed_a_megabyte_is_logged() -> anyhow::Result<()> {
+    let seed = test_seed("one large checkpoint");
+    let stack = Stack::from_env()?;
+    let topic = TestTopic::new(&stack).await?;
+    let dir = tempfile::tempdir()?;
+    let chain = TestChain::start(dir.path(), free_addr()?, 3_600_000, 0).await?;
+    let node = chain.node.clone();
+    // 7,000 transactions in one checkpoint: contents of about 1.2 MB on its
+    // first record, above librdkafka's default record limit of 1 MB.
+    tokio::task::spawn_blocking(move || onchain::replay(&node, 7_000, seed, 7_000)).await??;
+    let expected = chain.events();
+    let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
+    wait_count(&stack.kafka_brokers, &topic.name, expected.len()).await?;
+    child.kill()?;
+    child.wait()?;
+    let log = read_log(&stack.kafka_brokers, &topic.name)?;
+    let largest = log
+        .iter()
+        .map(|e| e.encode().len())
+        .max()
+        .unwrap_or_default();
+    assert!(largest > 1_000_000, "a record above 1 MB: {largest}");
+    assert_eq!(check_log(&log)?.events, expected.len());
     chain.stop().await;
     Ok(())
 }
