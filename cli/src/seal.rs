@@ -604,6 +604,7 @@ items:
             public_key: Bytes(vec![key; 32]),
             registered_by: daas_domain::Address([0; 32]),
             timestamp_ms: 0,
+            seq: 0,
         }
     }
 

@@ -45,6 +45,10 @@ public struct EnclaveRegistry has key {
     enclaves: Table<vector<u8>, u64>,
     /// Cluster id -> its current sealing key.
     sealing_keys: Table<ID, SealingKey>,
+    /// The `seq` the registry's next event gets: its `PcrSetRegistered`,
+    /// `EnclaveRegistered` and `SealingKeyRegistered` (of every cluster) are
+    /// numbered 0, 1, 2, ... in the order they happen.
+    event_seq: u64,
 }
 
 /// A cluster's current sealing key (X25519, 32 bytes) and its version.
@@ -60,6 +64,8 @@ public struct PcrSetRegistered has copy, drop {
     pcr2: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    /// Place in the registry's event sequence (`EnclaveRegistry.event_seq`).
+    seq: u64,
 }
 
 public struct EnclaveRegistered has copy, drop {
@@ -68,6 +74,8 @@ public struct EnclaveRegistered has copy, drop {
     attestation_digest: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    /// Place in the registry's event sequence (`EnclaveRegistry.event_seq`).
+    seq: u64,
 }
 
 public struct SealingKeyRegistered has copy, drop {
@@ -76,6 +84,8 @@ public struct SealingKeyRegistered has copy, drop {
     public_key: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    /// Place in the registry's event sequence (`EnclaveRegistry.event_seq`).
+    seq: u64,
 }
 
 fun init(ctx: &mut TxContext) {
@@ -89,7 +99,15 @@ fun new_registry(ctx: &mut TxContext): EnclaveRegistry {
         pcr_sets: table::new(ctx),
         enclaves: table::new(ctx),
         sealing_keys: table::new(ctx),
+        event_seq: 0,
     }
+}
+
+/// The registry's next event `seq`; counts it.
+fun next_event_seq(registry: &mut EnclaveRegistry): u64 {
+    let seq = registry.event_seq;
+    registry.event_seq = seq + 1;
+    seq
 }
 
 /// Registers a new version of the expected PCR0-2 (48 bytes each).
@@ -113,6 +131,7 @@ public fun register_pcrs(
         pcr2,
         registered_by: ctx.sender(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: registry.next_event_seq(),
     });
 }
 
@@ -141,6 +160,7 @@ public fun register_enclave(
         attestation_digest: sha2_256(attestation),
         registered_by: ctx.sender(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: registry.next_event_seq(),
     });
 }
 
@@ -169,6 +189,7 @@ public fun register_sealing_key(
         public_key,
         registered_by: ctx.sender(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: registry.next_event_seq(),
     });
 }
 
@@ -180,6 +201,9 @@ public fun sealing_key_version(registry: &EnclaveRegistry, cluster_id: ID): u64 
         0
     }
 }
+
+/// The `seq` the registry's next event will get (= how many it has emitted).
+public fun event_seq(registry: &EnclaveRegistry): u64 { registry.event_seq }
 
 /// Version of the newest PCR set, 0 when none.
 public fun latest_pcr_version(registry: &EnclaveRegistry): u64 { registry.latest_pcr_version }
@@ -205,8 +229,9 @@ public fun new_pcr_set_registered_for_testing(
     pcr2: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    seq: u64,
 ): PcrSetRegistered {
-    PcrSetRegistered { version, pcr0, pcr1, pcr2, registered_by, timestamp_ms }
+    PcrSetRegistered { version, pcr0, pcr1, pcr2, registered_by, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -216,8 +241,9 @@ public fun new_enclave_registered_for_testing(
     attestation_digest: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    seq: u64,
 ): EnclaveRegistered {
-    EnclaveRegistered { pcr_version, public_key, attestation_digest, registered_by, timestamp_ms }
+    EnclaveRegistered { pcr_version, public_key, attestation_digest, registered_by, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -227,6 +253,7 @@ public fun new_sealing_key_registered_for_testing(
     public_key: vector<u8>,
     registered_by: address,
     timestamp_ms: u64,
+    seq: u64,
 ): SealingKeyRegistered {
-    SealingKeyRegistered { cluster_id, version, public_key, registered_by, timestamp_ms }
+    SealingKeyRegistered { cluster_id, version, public_key, registered_by, timestamp_ms, seq }
 }

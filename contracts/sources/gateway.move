@@ -94,6 +94,11 @@ public struct Cluster has key {
     pool_id: ID,
     /// Number the next request gets.
     next_request_id: u64,
+    /// The `seq` the cluster's next event gets: its `ClusterCreated` is 0
+    /// (implicitly, it has no field), then its `NamespaceGranted`,
+    /// `NamespaceRevoked` and `K8sAPIRequest` are numbered 1, 2, 3, ... in the
+    /// order they happen, so its creation, grants and requests are totally ordered.
+    event_seq: u64,
     /// (namespace, grantee) -> namespace role, kept by `daas::grants`.
     grants: Table<GrantKey, u8>,
 }
@@ -122,6 +127,8 @@ public struct K8sAPIRequest has copy, drop {
     manifest: vector<u8>,
     stake: u64,
     timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`Cluster.event_seq`).
+    seq: u64,
 }
 
 /// Creates and shares a cluster.
@@ -143,6 +150,8 @@ fun new_cluster(name: String, pool_id: ID, ctx: &mut TxContext): Cluster {
         admin: ctx.sender(),
         pool_id,
         next_request_id: 0,
+        // 0 is the `ClusterCreated` event's.
+        event_seq: 1,
         grants: table::new(ctx),
     }
 }
@@ -189,6 +198,7 @@ public fun submit_request(
         manifest,
         stake,
         timestamp_ms: clock.timestamp_ms(),
+        seq: cluster.next_event_seq(),
     });
 }
 
@@ -329,11 +339,22 @@ public fun admin(cluster: &Cluster): address { cluster.admin }
 /// Number the next request will get.
 public fun next_request_id(cluster: &Cluster): u64 { cluster.next_request_id }
 
+/// The `seq` the cluster's next event will get (1 + how many it has emitted
+/// after its `ClusterCreated`).
+public fun event_seq(cluster: &Cluster): u64 { cluster.event_seq }
+
 // === For daas::grants ===
 
 /// Aborts unless `cap` governs `cluster`.
 public(package) fun assert_admin(cluster: &Cluster, cap: &AdminCap) {
     assert!(cap.cap_pool_id() == cluster.pool_id, ENotClusterAdmin);
+}
+
+/// The cluster's next event `seq`; counts it.
+public(package) fun next_event_seq(cluster: &mut Cluster): u64 {
+    let seq = cluster.event_seq;
+    cluster.event_seq = seq + 1;
+    seq
 }
 
 public(package) fun grants_mut(cluster: &mut Cluster): &mut Table<GrantKey, u8> { &mut cluster.grants }
@@ -382,6 +403,20 @@ public fun new_k8s_api_request_for_testing(
     manifest: vector<u8>,
     stake: u64,
     timestamp_ms: u64,
+    seq: u64,
 ): K8sAPIRequest {
-    K8sAPIRequest { cluster_id, request_id, sender, verb, api_version, kind, namespace, name, manifest, stake, timestamp_ms }
+    K8sAPIRequest {
+        cluster_id,
+        request_id,
+        sender,
+        verb,
+        api_version,
+        kind,
+        namespace,
+        name,
+        manifest,
+        stake,
+        timestamp_ms,
+        seq,
+    }
 }

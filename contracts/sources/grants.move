@@ -38,6 +38,8 @@ public struct NamespaceGranted has copy, drop {
     role: u8,
     granted_by: address,
     timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`gateway::event_seq`).
+    seq: u64,
 }
 
 public struct NamespaceRevoked has copy, drop {
@@ -46,6 +48,8 @@ public struct NamespaceRevoked has copy, drop {
     grantee: address,
     revoked_by: address,
     timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`gateway::event_seq`).
+    seq: u64,
 }
 
 /// Grants (or changes) `grantee`'s role in `namespace` of `cluster`.
@@ -108,6 +112,7 @@ fun record_grant(
         role,
         granted_by: ctx.sender(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: cluster.next_event_seq(),
     });
 }
 
@@ -131,6 +136,7 @@ public fun revoke(
         grantee,
         revoked_by: ctx.sender(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: cluster.next_event_seq(),
     });
 }
 
@@ -165,8 +171,9 @@ public fun new_namespace_granted_for_testing(
     role: u8,
     granted_by: address,
     timestamp_ms: u64,
+    seq: u64,
 ): NamespaceGranted {
-    NamespaceGranted { cluster_id, namespace, grantee, role, granted_by, timestamp_ms }
+    NamespaceGranted { cluster_id, namespace, grantee, role, granted_by, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -176,6 +183,7 @@ public fun new_namespace_revoked_for_testing(
     grantee: address,
     revoked_by: address,
     timestamp_ms: u64,
+    seq: u64,
 ): NamespaceRevoked {
-    NamespaceRevoked { cluster_id, namespace, grantee, revoked_by, timestamp_ms }
+    NamespaceRevoked { cluster_id, namespace, grantee, revoked_by, timestamp_ms, seq }
 }

@@ -24,6 +24,9 @@ const EEmptyNodeName: u64 = 306;
 public struct NodeRegistry has key {
     id: UID,
     nodes: Table<String, Node>,
+    /// The `seq` the registry's next event gets: its `NodeRegistered` and
+    /// `NodeDeregistered` are numbered 0, 1, 2, ... in the order they happen.
+    event_seq: u64,
 }
 
 /// A registered node.
@@ -39,12 +42,16 @@ public struct NodeRegistered has copy, drop {
     public_key: vector<u8>,
     endpoint: String,
     timestamp_ms: u64,
+    /// Place in the registry's event sequence (`NodeRegistry.event_seq`).
+    seq: u64,
 }
 
 public struct NodeDeregistered has copy, drop {
     operator: address,
     node_name: String,
     timestamp_ms: u64,
+    /// Place in the registry's event sequence (`NodeRegistry.event_seq`).
+    seq: u64,
 }
 
 fun init(ctx: &mut TxContext) {
@@ -52,7 +59,14 @@ fun init(ctx: &mut TxContext) {
 }
 
 fun new_registry(ctx: &mut TxContext): NodeRegistry {
-    NodeRegistry { id: object::new(ctx), nodes: table::new(ctx) }
+    NodeRegistry { id: object::new(ctx), nodes: table::new(ctx), event_seq: 0 }
+}
+
+/// The registry's next event `seq`; counts it.
+fun next_event_seq(registry: &mut NodeRegistry): u64 {
+    let seq = registry.event_seq;
+    registry.event_seq = seq + 1;
+    seq
 }
 
 /// Registers `node_name`, operated by the sender, who must hold an active node stake.
@@ -76,6 +90,7 @@ public fun register_node(
         public_key,
         endpoint,
         timestamp_ms: clock.timestamp_ms(),
+        seq: registry.next_event_seq(),
     });
 }
 
@@ -93,6 +108,7 @@ public fun deregister_node(
         operator: ctx.sender(),
         node_name,
         timestamp_ms: clock.timestamp_ms(),
+        seq: registry.next_event_seq(),
     });
 }
 
@@ -100,6 +116,9 @@ public fun deregister_node(
 public fun is_active(registry: &NodeRegistry, pool: &StakingPool, node_name: String): bool {
     registry.nodes.contains(node_name) && pool.has_active_node_stake(registry.nodes[node_name].operator)
 }
+
+/// The `seq` the registry's next event will get (= how many it has emitted).
+public fun event_seq(registry: &NodeRegistry): u64 { registry.event_seq }
 
 #[test_only]
 public fun new_registry_for_testing(ctx: &mut TxContext): NodeRegistry { new_registry(ctx) }
@@ -116,8 +135,9 @@ public fun new_node_registered_for_testing(
     public_key: vector<u8>,
     endpoint: String,
     timestamp_ms: u64,
+    seq: u64,
 ): NodeRegistered {
-    NodeRegistered { operator, node_name, public_key, endpoint, timestamp_ms }
+    NodeRegistered { operator, node_name, public_key, endpoint, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -125,6 +145,7 @@ public fun new_node_deregistered_for_testing(
     operator: address,
     node_name: String,
     timestamp_ms: u64,
+    seq: u64,
 ): NodeDeregistered {
-    NodeDeregistered { operator, node_name, timestamp_ms }
+    NodeDeregistered { operator, node_name, timestamp_ms, seq }
 }

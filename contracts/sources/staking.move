@@ -58,6 +58,10 @@ public struct StakingPool has key {
     locked: Balance<SUI>,
     /// SUI taken by slashing.
     slashed: Balance<SUI>,
+    /// The `seq` the pool's next event gets: its `StakeDeposited`,
+    /// `StakeWithdrawn` and `StakeSlashed` are numbered 0, 1, 2, ... in the
+    /// order they happen, so a reader can tell when one is missing.
+    event_seq: u64,
 }
 
 /// A stake's identity: one per (staker, role).
@@ -75,6 +79,8 @@ public struct StakeDeposited has copy, drop {
     total_after: u64,
     epoch: u64,
     timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`).
+    seq: u64,
 }
 
 public struct StakeWithdrawn has copy, drop {
@@ -84,6 +90,8 @@ public struct StakeWithdrawn has copy, drop {
     total_after: u64,
     epoch: u64,
     timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`).
+    seq: u64,
 }
 
 public struct StakeSlashed has copy, drop {
@@ -95,6 +103,8 @@ public struct StakeSlashed has copy, drop {
     slashed_by: address,
     epoch: u64,
     timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`).
+    seq: u64,
 }
 
 fun init(ctx: &mut TxContext) {
@@ -109,7 +119,15 @@ fun new_pool(ctx: &mut TxContext): StakingPool {
         stakes: table::new(ctx),
         locked: balance::zero(),
         slashed: balance::zero(),
+        event_seq: 0,
     }
+}
+
+/// The pool's next event `seq`; counts it.
+fun next_event_seq(pool: &mut StakingPool): u64 {
+    let seq = pool.event_seq;
+    pool.event_seq = seq + 1;
+    seq
 }
 
 // === Entry points ===
@@ -136,6 +154,7 @@ public fun stake(
         total_after: amount,
         epoch: ctx.epoch(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: pool.next_event_seq(),
     });
 }
 
@@ -156,13 +175,15 @@ public fun top_up(
     let s = &mut pool.stakes[key];
     s.amount = s.amount + amount;
     s.locked_until_epoch = ctx.epoch() + lock_epochs(role);
+    let total_after = s.amount;
     event::emit(StakeDeposited {
         staker: ctx.sender(),
         role,
         amount,
-        total_after: s.amount,
+        total_after,
         epoch: ctx.epoch(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: pool.next_event_seq(),
     });
 }
 
@@ -196,6 +217,7 @@ public fun withdraw(
         total_after,
         epoch: ctx.epoch(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: pool.next_event_seq(),
     });
 }
 
@@ -233,6 +255,7 @@ public fun slash(
         slashed_by: ctx.sender(),
         epoch: ctx.epoch(),
         timestamp_ms: clock.timestamp_ms(),
+        seq: pool.next_event_seq(),
     });
 }
 
@@ -275,6 +298,9 @@ public fun cap_pool_id(cap: &AdminCap): ID { cap.pool_id }
 /// MIST in the slashed balance.
 public fun slashed_total(pool: &StakingPool): u64 { pool.slashed.value() }
 
+/// The `seq` the pool's next event will get (= how many it has emitted).
+public fun event_seq(pool: &StakingPool): u64 { pool.event_seq }
+
 // === Test support ===
 
 #[test_only]
@@ -306,8 +332,9 @@ public fun new_stake_deposited_for_testing(
     total_after: u64,
     epoch: u64,
     timestamp_ms: u64,
+    seq: u64,
 ): StakeDeposited {
-    StakeDeposited { staker, role, amount, total_after, epoch, timestamp_ms }
+    StakeDeposited { staker, role, amount, total_after, epoch, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -318,8 +345,9 @@ public fun new_stake_withdrawn_for_testing(
     total_after: u64,
     epoch: u64,
     timestamp_ms: u64,
+    seq: u64,
 ): StakeWithdrawn {
-    StakeWithdrawn { staker, role, amount, total_after, epoch, timestamp_ms }
+    StakeWithdrawn { staker, role, amount, total_after, epoch, timestamp_ms, seq }
 }
 
 #[test_only]
@@ -332,6 +360,7 @@ public fun new_stake_slashed_for_testing(
     slashed_by: address,
     epoch: u64,
     timestamp_ms: u64,
+    seq: u64,
 ): StakeSlashed {
-    StakeSlashed { staker, role, amount, total_after, reason, slashed_by, epoch, timestamp_ms }
+    StakeSlashed { staker, role, amount, total_after, reason, slashed_by, epoch, timestamp_ms, seq }
 }

@@ -61,7 +61,7 @@ fun pcr_versions_count_up_and_an_enclave_registers() {
     let events = event::events_by_type<enclave::EnclaveRegistered>();
     assert!(
         events[0] == enclave::new_enclave_registered_for_testing(
-            2, bytes(32, 9), std::hash::sha2_256(b"cose-sign1"), ADMIN, 0,
+            2, bytes(32, 9), std::hash::sha2_256(b"cose-sign1"), ADMIN, 0, 2,
         ),
     );
     done(env);
@@ -114,8 +114,8 @@ fun the_first_sealing_key_is_version_1_and_a_rotation_is_version_2() {
     assert!(env.registry.sealing_key_version(id) == 2);
     let events = event::events_by_type<enclave::SealingKeyRegistered>();
     assert!(events.length() == 2);
-    assert!(events[0] == enclave::new_sealing_key_registered_for_testing(id, 1, bytes(32, 5), ADMIN, 0));
-    assert!(events[1] == enclave::new_sealing_key_registered_for_testing(id, 2, bytes(32, 6), ADMIN, 1_000));
+    assert!(events[0] == enclave::new_sealing_key_registered_for_testing(id, 1, bytes(32, 5), ADMIN, 0, 0));
+    assert!(events[1] == enclave::new_sealing_key_registered_for_testing(id, 2, bytes(32, 6), ADMIN, 1_000, 1));
     done(env);
 }
 

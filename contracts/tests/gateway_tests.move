@@ -84,7 +84,7 @@ fun requests_within_the_tier_emit_numbered_events() {
     assert!(events.length() == 2);
     let want = gateway::new_k8s_api_request_for_testing(
         object::id(&env.cluster), 1, TENANT, s(b"apply"), s(b"v1"), s(b"ConfigMap"), s(b"team-a"), s(b"web"),
-        b"kind: ConfigMap", SUI_1, 77,
+        b"kind: ConfigMap", SUI_1, 77, 2,
     );
     assert!(events[1] == want);
     assert!(env.cluster.next_request_id() == 2);

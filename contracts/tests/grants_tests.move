@@ -109,13 +109,13 @@ fun cluster_admin_grant_and_revoke_emit_the_namespace_events_under_the_marker() 
     assert!(grants::role_of(cluster, b"*".to_string(), FRIEND) == option::some(2));
     let granted = event::events_by_type<grants::NamespaceGranted>();
     let want = grants::new_namespace_granted_for_testing(
-        object::id(cluster), b"*".to_string(), FRIEND, 2, ADMIN, 0,
+        object::id(cluster), b"*".to_string(), FRIEND, 2, ADMIN, 0, 1,
     );
     assert!(granted.length() == 1 && granted[0] == want);
     grants::revoke_cluster_admin(cap, cluster, FRIEND, clock, &mut admin);
     assert!(!grants::is_cluster_admin_granted(cluster, FRIEND));
     let revoked = event::events_by_type<grants::NamespaceRevoked>();
-    let want = grants::new_namespace_revoked_for_testing(object::id(cluster), b"*".to_string(), FRIEND, ADMIN, 0);
+    let want = grants::new_namespace_revoked_for_testing(object::id(cluster), b"*".to_string(), FRIEND, ADMIN, 0, 2);
     assert!(revoked.length() == 1 && revoked[0] == want);
     done(env);
 }

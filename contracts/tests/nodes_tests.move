@@ -66,7 +66,7 @@ fun register_with_node_stake_emits_and_is_active() {
     let events = event::events_by_type<nodes::NodeRegistered>();
     assert!(
         events[0] == nodes::new_node_registered_for_testing(
-            OPERATOR, b"node-1".to_string(), key32(), b"10.0.0.7:10250".to_string(), 5,
+            OPERATOR, b"node-1".to_string(), key32(), b"10.0.0.7:10250".to_string(), 5, 0,
         ),
     );
     done(env);
@@ -119,7 +119,7 @@ fun deregister_by_the_operator_emits() {
     deregister(&mut env, b"node-1", &mut op);
     assert!(!env.registry.is_active(&env.pool, b"node-1".to_string()));
     let events = event::events_by_type<nodes::NodeDeregistered>();
-    assert!(events[0] == nodes::new_node_deregistered_for_testing(OPERATOR, b"node-1".to_string(), 5));
+    assert!(events[0] == nodes::new_node_deregistered_for_testing(OPERATOR, b"node-1".to_string(), 5, 1));
     done(env);
 }
 

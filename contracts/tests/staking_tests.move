@@ -67,7 +67,7 @@ fun stake_at_each_minimum_emits_deposits() {
     assert!(env.pool.has_active_node_stake(ALICE));
     let events = event::events_by_type<staking::StakeDeposited>();
     assert!(events.length() == 3);
-    assert!(events[0] == staking::new_stake_deposited_for_testing(ALICE, 0, HALF_SUI, HALF_SUI, 3, 1_000));
+    assert!(events[0] == staking::new_stake_deposited_for_testing(ALICE, 0, HALF_SUI, HALF_SUI, 3, 1_000, 0));
     done(env);
 }
 
@@ -121,7 +121,7 @@ fun top_up_adds_and_restarts_the_lock() {
     top_up(&mut env, HALF_SUI, 0, &mut later);
     assert!(env.pool.stake_of(ALICE, 0) == SUI_1);
     let events = event::events_by_type<staking::StakeDeposited>();
-    assert!(events[1] == staking::new_stake_deposited_for_testing(ALICE, 0, HALF_SUI, SUI_1, 9, 1_000));
+    assert!(events[1] == staking::new_stake_deposited_for_testing(ALICE, 0, HALF_SUI, SUI_1, 9, 1_000, 1));
     done(env);
 }
 
@@ -167,7 +167,7 @@ fun withdraw_after_the_lock_pays_out_and_emits() {
     assert!(env.pool.stake_of(ALICE, 0) == 0);
     let events = event::events_by_type<staking::StakeWithdrawn>();
     assert!(events.length() == 2);
-    assert!(events[1] == staking::new_stake_withdrawn_for_testing(ALICE, 0, HALF_SUI, 0, 10, 1_000));
+    assert!(events[1] == staking::new_stake_withdrawn_for_testing(ALICE, 0, HALF_SUI, 0, 10, 1_000, 2));
     done(env);
 }
 
@@ -202,7 +202,7 @@ fun slash_takes_stake_and_deactivates_a_node_below_minimum() {
     assert!(env.pool.slashed_total() == 1);
     let events = event::events_by_type<staking::StakeSlashed>();
     assert!(
-        events[0] == staking::new_stake_slashed_for_testing(BOB, 1, 1, SUI_1 - 1, b"offline".to_string(), ADMIN, 1, 1_000),
+        events[0] == staking::new_stake_slashed_for_testing(BOB, 1, 1, SUI_1 - 1, b"offline".to_string(), ADMIN, 1, 1_000, 1),
     );
     done(env);
 }

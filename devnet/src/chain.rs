@@ -1,5 +1,7 @@
 //! The chain: executed transactions sealed into checkpoints chained by
-//! digest, epochs, and the indexes the RPC reads (transactions, events).
+//! digest and certified by the epoch's validator committee, epochs (each with
+//! a new committee, announced in the previous epoch's last checkpoint), and
+//! the indexes the RPC reads (transactions, events).
 //!
 //! Every state change goes through [`Chain::apply`] with a [`Record`], and
 //! every record is appended to the write-ahead log before it is applied, so a
@@ -12,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use sui_sdk_types::{
     Address, CheckpointContents, CheckpointSummary, CheckpointTransactionInfo, Digest,
     EndOfEpochData, GasCostSummary, Owner, Transaction, UserSignature,
+    ValidatorAggregatedSignature, ValidatorCommittee,
 };
 
 use crate::{
+    committee::{EpochKeys, Validators, certify},
     contract::ContractState,
     executor::{Executed, Ids, Rejected, World},
     objects::{Kind, Obj, ObjectStore},
@@ -35,6 +39,9 @@ pub struct Genesis {
     pub faucet: Address,
     /// Epoch length, ms.
     pub epoch_duration_ms: u64,
+    /// Validators in every epoch's committee (their keys come from the seed
+    /// file beside the log).
+    pub validators: u32,
 }
 
 /// One entry of the write-ahead log.
@@ -63,8 +70,10 @@ pub enum Record {
 /// A sealed checkpoint with its transactions.
 #[derive(Clone, Debug)]
 pub struct SealedCheckpoint {
-    /// Summary (certified in Sui; here signed by nobody).
+    /// Summary.
     pub summary: CheckpointSummary,
+    /// The summary's certificate: every validator of its epoch's committee signed it.
+    pub signature: ValidatorAggregatedSignature,
     /// Contents.
     pub contents: CheckpointContents,
     /// Digest of the summary.
@@ -122,6 +131,15 @@ pub struct Chain {
     pub default_cluster: Option<Address>,
     epoch_start_ms: u64,
     network_total_transactions: u64,
+    validators: Validators,
+    /// The current epoch's committee and keys.
+    signing: EpochKeys,
+    /// Committee of each epoch so far, by epoch.
+    committees: Vec<ValidatorCommittee>,
+    /// First checkpoint of each epoch so far, by epoch (the current epoch's
+    /// may not be sealed yet).
+    epoch_first: Vec<u64>,
+    by_digest: HashMap<Digest, u64>,
 }
 
 /// Object ids of the genesis objects (fixed, derived from the package id).
@@ -146,8 +164,17 @@ pub const FAUCET_SUPPLY: u64 = 1_000_000_000 * 1_000_000_000;
 pub const ADMIN_SUPPLY: u64 = 1_000 * 1_000_000_000;
 
 impl Chain {
-    /// The chain right after genesis: objects created, checkpoint 0 sealed.
-    pub fn new(genesis: Genesis) -> Self {
+    /// The chain right after genesis: objects created, checkpoint 0 sealed
+    /// and certified by `validators`' epoch-0 committee. Refused if
+    /// `validators` is not as many as the genesis names.
+    pub fn new(genesis: Genesis, validators: Validators) -> Result<Self, Rejected> {
+        if validators.len() != genesis.validators as usize {
+            return Err(Rejected::Invalid(format!(
+                "genesis has {} validators, the seed was opened for {}",
+                genesis.validators,
+                validators.len()
+            )));
+        }
         let ids = genesis_ids();
         let mut objects = ObjectStore::default();
         let genesis_tx = Digest::new([0; 32]);
@@ -189,6 +216,7 @@ impl Chain {
             epoch: 0,
             clock_ms: genesis.timestamp_ms,
         };
+        let signing = validators.epoch(0);
         let mut chain = Self {
             epoch_start_ms: genesis.timestamp_ms,
             genesis,
@@ -199,9 +227,14 @@ impl Chain {
             transactions: HashMap::new(),
             default_cluster: None,
             network_total_transactions: 0,
+            validators,
+            committees: vec![signing.committee.clone()],
+            signing,
+            epoch_first: vec![0],
+            by_digest: HashMap::new(),
         };
-        chain.seal(chain.genesis.timestamp_ms);
-        chain
+        chain.seal(chain.genesis.timestamp_ms)?;
+        Ok(chain)
     }
 
     /// The chain id: the digest of checkpoint 0, as on Sui.
@@ -222,6 +255,31 @@ impl Chain {
     /// Current epoch.
     pub fn epoch(&self) -> u64 {
         self.world.epoch
+    }
+
+    /// The chain's validators (every epoch's keys).
+    pub fn validators(&self) -> &Validators {
+        &self.validators
+    }
+
+    /// Epoch `epoch`'s committee, if the chain has reached that epoch.
+    pub fn committee(&self, epoch: u64) -> Option<&ValidatorCommittee> {
+        self.committees.get(usize::try_from(epoch).ok()?)
+    }
+
+    /// Epoch `epoch`'s first checkpoint and, once it ended, its last one.
+    /// The current epoch's first checkpoint may not be sealed yet.
+    pub fn epoch_checkpoints(&self, epoch: u64) -> Option<(u64, Option<u64>)> {
+        let e = usize::try_from(epoch).ok()?;
+        let first = *self.epoch_first.get(e)?;
+        let last = self.epoch_first.get(e + 1).map(|next| next - 1);
+        Some((first, last))
+    }
+
+    /// A sealed checkpoint by its summary's digest.
+    pub fn checkpoint_by_digest(&self, digest: &Digest) -> Option<&SealedCheckpoint> {
+        let seq = *self.by_digest.get(digest)?;
+        self.checkpoints.get(seq as usize)
     }
 
     /// Validates a transaction at clock `timestamp_ms` without running it.
@@ -271,48 +329,104 @@ impl Chain {
                 Ok(Some(executed))
             }
             Record::Seal { timestamp_ms } => {
-                self.seal(timestamp_ms);
+                self.seal(timestamp_ms)?;
                 Ok(None)
             }
         }
     }
 
-    /// Seals pending transactions into the next checkpoint (an empty one is fine).
-    fn seal(&mut self, timestamp_ms: u64) {
-        self.advance_clock(timestamp_ms);
-        let timestamp_ms = self.world.clock_ms;
-        let sequence_number = self.checkpoints.len() as u64;
-        let transactions = std::mem::take(&mut self.pending);
+    /// Whether the next checkpoint ends the epoch: the epoch has lasted
+    /// `epoch_duration_ms` by the clock (checkpoint 0 never ends one).
+    fn next_ends_epoch(&self) -> bool {
+        !self.checkpoints.is_empty()
+            && self.world.clock_ms.saturating_sub(self.epoch_start_ms)
+                >= self.genesis.epoch_duration_ms
+    }
+
+    /// The next checkpoint's contents and (unsigned) summary from the pending
+    /// transactions, without changing anything; `next_committee` is given
+    /// when it ends the epoch.
+    pub fn next_checkpoint(
+        &self,
+        next_committee: Option<&ValidatorCommittee>,
+    ) -> (CheckpointContents, CheckpointSummary) {
         let mut gas = GasCostSummary::default();
-        let infos = transactions
+        let infos = self
+            .pending
             .iter()
             .map(|t| {
-                let used = t.effects.gas_summary();
-                gas.computation_cost += used.computation_cost;
+                gas.computation_cost += t.effects.gas_summary().computation_cost;
                 CheckpointTransactionInfo::new(t.digest, t.effects.digest(), t.signatures.clone())
             })
             .collect();
         let contents = CheckpointContents::new_v1(infos);
-        self.network_total_transactions += transactions.len() as u64;
-        let end_of_epoch = sequence_number > 0
-            && timestamp_ms.saturating_sub(self.epoch_start_ms) >= self.genesis.epoch_duration_ms;
         let summary = CheckpointSummary {
             epoch: self.world.epoch,
-            sequence_number,
-            network_total_transactions: self.network_total_transactions,
+            sequence_number: self.checkpoints.len() as u64,
+            network_total_transactions: self.network_total_transactions + self.pending.len() as u64,
             content_digest: contents.digest(),
             previous_digest: self.checkpoints.last().map(|c| c.digest),
             epoch_rolling_gas_cost_summary: gas,
-            timestamp_ms,
+            timestamp_ms: self.world.clock_ms,
             checkpoint_commitments: Vec::new(),
-            end_of_epoch_data: end_of_epoch.then(|| EndOfEpochData {
-                next_epoch_committee: Vec::new(),
+            end_of_epoch_data: next_committee.map(|c| EndOfEpochData {
+                next_epoch_committee: c.members.clone(),
                 next_epoch_protocol_version: 1,
                 epoch_commitments: Vec::new(),
             }),
             version_specific_data: Vec::new(),
         };
+        (contents, summary)
+    }
+
+    /// Seals pending transactions into the next checkpoint (an empty one is
+    /// fine), certified by every validator of the epoch. The checkpoint that
+    /// ends an epoch names the next epoch's committee, which signs from the
+    /// next checkpoint on. Nothing changes if signing fails.
+    fn seal(&mut self, timestamp_ms: u64) -> Result<(), Rejected> {
+        self.advance_clock(timestamp_ms);
+        let next = self
+            .next_ends_epoch()
+            .then(|| self.validators.epoch(self.world.epoch + 1));
+        let (contents, summary) = self.next_checkpoint(next.as_ref().map(|k| &k.committee));
+        let everyone: Vec<usize> = (0..self.signing.keys.len()).collect();
+        let signature = certify(
+            &self.signing.committee,
+            &self.signing.keys,
+            &everyone,
+            &summary,
+        )
+        .map_err(|e| {
+            Rejected::Invalid(format!(
+                "certifying checkpoint {}: {e}",
+                summary.sequence_number
+            ))
+        })?;
+        let sequence_number = summary.sequence_number;
         let digest = summary.digest();
+        let transactions = std::mem::take(&mut self.pending);
+        self.network_total_transactions = summary.network_total_transactions;
+        self.index(sequence_number, &transactions);
+        self.by_digest.insert(digest, sequence_number);
+        self.checkpoints.push(SealedCheckpoint {
+            summary,
+            signature,
+            contents,
+            digest,
+            transactions,
+        });
+        if let Some(next) = next {
+            self.world.epoch += 1;
+            self.epoch_start_ms = self.world.clock_ms;
+            self.committees.push(next.committee.clone());
+            self.epoch_first.push(sequence_number + 1);
+            self.signing = next;
+        }
+        Ok(())
+    }
+
+    /// Indexes the transactions and events of checkpoint `sequence_number`.
+    fn index(&mut self, sequence_number: u64, transactions: &[Executed]) {
         for (i, t) in transactions.iter().enumerate() {
             self.transactions
                 .insert(t.digest, TxLocation::Sealed(sequence_number, i));
@@ -325,16 +439,6 @@ impl Chain {
                     event: e.clone(),
                 });
             }
-        }
-        self.checkpoints.push(SealedCheckpoint {
-            summary,
-            contents,
-            digest,
-            transactions,
-        });
-        if end_of_epoch {
-            self.world.epoch += 1;
-            self.epoch_start_ms = timestamp_ms;
         }
     }
 

@@ -4,6 +4,7 @@
 //! - [`bench`]: the benchmark (`devnet bench`);
 //! - [`calls`]: offline builders of our package's transactions;
 //! - [`chain`]: checkpoints, epochs and the indexes, driven by log records;
+//! - [`committee`]: the validators' keys, committees and checkpoint certificates;
 //! - [`contract`]: the Move package's entry functions in Rust (same checks,
 //!   abort codes and event bytes);
 //! - [`objects`]: the object store (coins, caps, shared objects);
@@ -18,6 +19,7 @@
 pub mod bench;
 pub mod calls;
 pub mod chain;
+pub mod committee;
 pub mod contract;
 pub mod executor;
 pub mod faucet;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use daas_devnet::{
     bench::{self, BenchArgs},
     chain::PACKAGE_ID,
+    committee::{self, DEFAULT_VALIDATORS, GENESIS_COMMITTEE_FILE, Validators},
     faucet::{self, FaucetRequest, FaucetResponse},
     loadgen::{self, LoadArgs},
     node::{Node, NodeConfig},
@@ -34,6 +35,15 @@ Examples:
 
   # Start over from a fresh genesis, one checkpoint per second, 1-minute epochs:
   devnet run --data-dir ./devnet-data --reset --checkpoint-interval-ms 1000 --epoch-duration-ms 60000
+
+  # A chain certified by 7 validators (3 of 4 is the quorum with the default 4), 30-second epochs:
+  devnet run --data-dir ./devnet-data --reset --validators 7 --epoch-duration-ms 30000
+
+  # The epoch-0 committee verifiers pin (the same JSON as ./devnet-data/genesis-committee.json):
+  devnet committee --data-dir ./devnet-data
+
+  # Epoch 3's committee (each epoch has new keys, derived from ./devnet-data/validators.seed):
+  devnet committee --data-dir ./devnet-data --epoch 3
 
   # Send 5 SUI to an address:
   devnet faucet 0x8c5a4e7f1a0d3e9b2c6f4a1e0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170 5000000000
@@ -65,6 +75,25 @@ enum Command {
     Loadgen(LoadArgs),
     /// Benchmark a fresh in-process chain: tx/s and streamed events/s, with baselines.
     Bench(BenchArgs),
+    /// Print a chain's validator committee of an epoch as JSON (epoch 0: what verifiers pin).
+    Committee(CommitteeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # The genesis committee (what `--genesis-committee FILE` of the master and projector pins):
+  devnet committee --data-dir ./devnet-data > genesis-committee.json
+
+  # The committee that signs epoch 2's checkpoints:
+  devnet committee --data-dir ./devnet-data --epoch 2")]
+struct CommitteeArgs {
+    /// The chain's data folder (holds `validators.seed` and `genesis-committee.json`).
+    #[arg(long, env = "DAAS_DEVNET_DIR", default_value = ".stack/devnet")]
+    data_dir: PathBuf,
+    /// Which epoch's committee (derived from the seed, also for epochs the chain has not reached).
+    #[arg(long, default_value_t = 0)]
+    epoch: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,6 +127,34 @@ struct RunArgs {
     /// Delete the chain in `--data-dir` and start from a new genesis.
     #[arg(long)]
     reset: bool,
+    /// Validators in every epoch's committee; all of them sign every checkpoint
+    /// (fixed at genesis: takes effect with a new chain).
+    #[arg(long, default_value_t = DEFAULT_VALIDATORS, value_parser = parse_validators)]
+    validators: usize,
+}
+
+fn parse_validators(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    committee::check_count(n)
+}
+
+/// Epoch `epoch`'s committee of the chain in `dir`: its size from the genesis
+/// committee file, its keys from the seed (checked against that file).
+fn print_committee(args: &CommitteeArgs) -> anyhow::Result<()> {
+    let path = args.data_dir.join(GENESIS_COMMITTEE_FILE);
+    let genesis = committee::read_committee(&path)
+        .with_context(|| format!("is {} a dev chain's folder?", args.data_dir.display()))?;
+    let validators = Validators::load(&args.data_dir, genesis.members.len())?;
+    anyhow::ensure!(
+        validators.committee(0) == genesis,
+        "{} does not match the seed beside it",
+        path.display()
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&validators.committee(args.epoch))?
+    );
+    Ok(())
 }
 
 #[tokio::main]
@@ -141,6 +198,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", bench::run(&args).await?);
             Ok(())
         }
+        Command::Committee(args) => print_committee(&args),
         Command::Loadgen(args) => {
             let report = loadgen::run(&args).await?;
             println!("{report}");
@@ -159,6 +217,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms.max(1)),
         epoch_duration_ms: args.epoch_duration_ms,
         lowest_available_checkpoint: args.lowest_available_checkpoint,
+        validators: args.validators,
     })
     .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?;
     let grpc = TcpListener::bind(args.listen)
@@ -181,6 +240,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 .and_then(|o| o.initial_shared_version()),
             "admin": c.genesis.admin.to_string(),
             "admin_key_file": args.data_dir.join("admin.key"),
+            "validators": c.validators().len(),
+            "genesis_committee_file": args.data_dir.join(GENESIS_COMMITTEE_FILE),
             "faucet": c.genesis.faucet.to_string(),
             "grpc_url": format!("http://{}", args.listen),
             "faucet_url": format!("http://{}", args.faucet_listen),

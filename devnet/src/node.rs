@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     calls::{self, Arg},
     chain::{Chain, Genesis, Record},
+    committee::{self, GENESIS_COMMITTEE_FILE, SEED_FILE, Validators},
     executor::{Executed, Rejected},
     wal::{Wal, WalError},
 };
@@ -31,6 +32,10 @@ pub struct NodeConfig {
     pub checkpoint_interval: Duration,
     /// Epoch length, ms (used only when a new chain is created).
     pub epoch_duration_ms: u64,
+    /// Validators per committee, 1 to [`committee::MAX_VALIDATORS`] (used
+    /// only when a new chain is created; default
+    /// [`committee::DEFAULT_VALIDATORS`]).
+    pub validators: usize,
     /// Checkpoints below this are reported as pruned and not served (to test
     /// readers against a node that no longer has old data). 0 = keep all.
     pub lowest_available_checkpoint: u64,
@@ -99,6 +104,8 @@ fn load_or_make_key(path: &Path) -> Result<Ed25519PrivateKey, NodeError> {
 impl Node {
     /// Opens the chain in `config.data_dir`, replaying its log, or creates a new
     /// chain there (genesis, then the default cluster's creation, sealed).
+    /// Writes [`GENESIS_COMMITTEE_FILE`] there. Refuses a log without its
+    /// validator seed: its checkpoints could not be certified again.
     pub fn open(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Key {
             path: config.data_dir.clone(),
@@ -108,33 +115,40 @@ impl Node {
         let faucet = load_or_make_key(&config.data_dir.join("faucet.key"))?;
         let (mut wal, records) = Wal::open(&config.data_dir.join("chain.wal"))?;
         let mut records = records.into_iter();
-        let fresh;
-        let mut chain = match records.next() {
+        let (genesis, validators, fresh) = match records.next() {
             Some(Record::Genesis(g)) => {
-                fresh = false;
-                Chain::new(g)
+                let validators = Self::existing_validators(&config.data_dir, &g)?;
+                (g, validators, false)
             }
             Some(_) => return Err(NodeError::Replay("the first record is not genesis".into())),
             None => {
-                fresh = true;
+                let validators = Validators::load_or_make(&config.data_dir, config.validators)?;
                 let g = Genesis {
                     timestamp_ms: now_ms(),
                     admin: admin.public_key().derive_address(),
                     faucet: faucet.public_key().derive_address(),
                     epoch_duration_ms: config.epoch_duration_ms,
+                    validators: validators.len() as u32,
                 };
                 wal.append(&Record::Genesis(g.clone()))?;
-                Chain::new(g)
+                (g, validators, true)
             }
         };
+        committee::write_committee(
+            &config.data_dir.join(GENESIS_COMMITTEE_FILE),
+            &validators.committee(0),
+        )?;
+        let mut chain =
+            Chain::new(genesis, validators).map_err(|e| NodeError::Replay(e.to_string()))?;
         for record in records {
             chain
                 .apply(record)
                 .map_err(|e| NodeError::Replay(e.to_string()))?;
         }
-        let height = chain.checkpoint_height();
+        let (height, epoch) = (chain.checkpoint_height(), chain.epoch());
         let metrics = crate::metrics::Metrics::default();
         metrics.checkpoint_height.set(height as i64);
+        metrics.epoch.set(epoch as i64);
         let node = Arc::new(Self {
             metrics,
             chain: Mutex::new(Inner { chain, wal }),
@@ -148,6 +162,21 @@ impl Node {
             node.seal()?;
         }
         Ok(node)
+    }
+
+    /// The validators of an existing chain: its seed file must be there.
+    fn existing_validators(dir: &Path, genesis: &Genesis) -> Result<Validators, NodeError> {
+        let seed = dir.join(SEED_FILE);
+        if !seed.exists() {
+            return Err(NodeError::Key {
+                path: seed,
+                reason: "the chain log exists but its validator seed does not, so its \
+                         checkpoints cannot be certified again; restore the file, or start \
+                         a new chain (devnet run --reset)"
+                    .into(),
+            });
+        }
+        Validators::load(dir, genesis.validators as usize)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -169,6 +198,11 @@ impl Node {
     /// The node's configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.config
+    }
+
+    /// The chain's validators (every epoch's committee and keys).
+    pub fn validators(&self) -> Validators {
+        self.read(|c| c.validators().clone())
     }
 
     /// The genesis admin's key (holds the AdminCap).

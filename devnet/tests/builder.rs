@@ -27,6 +27,7 @@ async fn a_built_stake_executes() -> anyhow::Result<()> {
         checkpoint_interval: Duration::from_millis(50),
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
     })?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

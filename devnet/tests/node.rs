@@ -12,6 +12,7 @@ fn config(dir: &std::path::Path) -> NodeConfig {
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 60_000,
         lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
     }
 }
 

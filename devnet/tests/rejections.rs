@@ -18,6 +18,7 @@ fn node(dir: &std::path::Path) -> std::sync::Arc<Node> {
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
     })
     .expect("open")
 }

@@ -40,6 +40,7 @@ async fn start(dir: &std::path::Path, addr: SocketAddr) -> anyhow::Result<Runnin
         checkpoint_interval: Duration::from_millis(50),
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
     })?;
     let listener = TcpListener::bind(addr).await?;
     let shutdown = CancellationToken::new();

@@ -27,6 +27,8 @@ pub struct StakeDeposited {
     pub epoch: u64,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `staking::StakeWithdrawn`: SUI returned after the lock.
@@ -44,6 +46,8 @@ pub struct StakeWithdrawn {
     pub epoch: u64,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `staking::StakeSlashed`: stake taken by an admin.
@@ -65,6 +69,8 @@ pub struct StakeSlashed {
     pub epoch: u64,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the pool's event sequence (`StakingPool.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `gateway::ClusterCreated`.
@@ -105,6 +111,8 @@ pub struct K8sApiRequest {
     pub stake: u64,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`Cluster.event_seq`: 0 is its `ClusterCreated`).
+    pub seq: u64,
 }
 
 /// `nodes::NodeRegistered`.
@@ -120,6 +128,8 @@ pub struct NodeRegistered {
     pub endpoint: String,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the node registry's event sequence (`NodeRegistry.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `nodes::NodeDeregistered`.
@@ -131,6 +141,8 @@ pub struct NodeDeregistered {
     pub node_name: String,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the node registry's event sequence (`NodeRegistry.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `grants::NamespaceGranted`.
@@ -148,6 +160,8 @@ pub struct NamespaceGranted {
     pub granted_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`Cluster.event_seq`: 0 is its `ClusterCreated`).
+    pub seq: u64,
 }
 
 /// `grants::NamespaceRevoked`.
@@ -163,6 +177,8 @@ pub struct NamespaceRevoked {
     pub revoked_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the cluster's event sequence (`Cluster.event_seq`: 0 is its `ClusterCreated`).
+    pub seq: u64,
 }
 
 /// `enclave::PcrSetRegistered`.
@@ -180,6 +196,8 @@ pub struct PcrSetRegistered {
     pub registered_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the enclave registry's event sequence (`EnclaveRegistry.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `enclave::EnclaveRegistered`.
@@ -195,6 +213,8 @@ pub struct EnclaveRegistered {
     pub registered_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the enclave registry's event sequence (`EnclaveRegistry.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 /// `enclave::SealingKeyRegistered`: a cluster's sealing key (X25519) and
@@ -211,6 +231,8 @@ pub struct SealingKeyRegistered {
     pub registered_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,
+    /// Place in the enclave registry's event sequence (`EnclaveRegistry.event_seq`, dense from 0).
+    pub seq: u64,
 }
 
 impl SealingKeyRegistered {
@@ -253,6 +275,35 @@ pub enum Event {
     EnclaveRegistered(EnclaveRegistered),
     /// `enclave::SealingKeyRegistered`
     SealingKeyRegistered(SealingKeyRegistered),
+}
+
+/// The numbered stream an event belongs to: each shared object of the package
+/// numbers the events it emits 0, 1, 2, ... without gaps (`seq`, the last
+/// field of every event but `ClusterCreated`), so a reader that has seen
+/// `seq` n of a stream knows the next one of that stream is n + 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Stream {
+    /// The `StakingPool`: `StakeDeposited`, `StakeWithdrawn`, `StakeSlashed`.
+    Pool,
+    /// The `NodeRegistry`: `NodeRegistered`, `NodeDeregistered`.
+    Nodes,
+    /// The `EnclaveRegistry`: `PcrSetRegistered`, `EnclaveRegistered` and every
+    /// cluster's `SealingKeyRegistered`.
+    Enclave,
+    /// One `Cluster`: its `ClusterCreated` (0), then its `NamespaceGranted`,
+    /// `NamespaceRevoked` and `K8sAPIRequest` in the order they happened.
+    Cluster(ObjectId),
+}
+
+impl std::fmt::Display for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Pool => f.write_str("pool"),
+            Stream::Nodes => f.write_str("nodes"),
+            Stream::Enclave => f.write_str("enclave"),
+            Stream::Cluster(id) => write!(f, "cluster {id}"),
+        }
+    }
 }
 
 /// The Move (module, struct) name of every event type, in [`Event`] order.
@@ -373,6 +424,60 @@ impl Event {
         }
     }
 
+    /// The stream this event is numbered in.
+    pub fn stream(&self) -> Stream {
+        match self {
+            Event::StakeDeposited(_) | Event::StakeWithdrawn(_) | Event::StakeSlashed(_) => {
+                Stream::Pool
+            }
+            Event::NodeRegistered(_) | Event::NodeDeregistered(_) => Stream::Nodes,
+            Event::PcrSetRegistered(_)
+            | Event::EnclaveRegistered(_)
+            | Event::SealingKeyRegistered(_) => Stream::Enclave,
+            Event::ClusterCreated(e) => Stream::Cluster(e.cluster_id),
+            Event::K8sApiRequest(e) => Stream::Cluster(e.cluster_id),
+            Event::NamespaceGranted(e) => Stream::Cluster(e.cluster_id),
+            Event::NamespaceRevoked(e) => Stream::Cluster(e.cluster_id),
+        }
+    }
+
+    /// Its place in [`Event::stream`] (a `ClusterCreated` is 0 of its cluster's).
+    pub fn seq(&self) -> u64 {
+        match self {
+            Event::StakeDeposited(e) => e.seq,
+            Event::StakeWithdrawn(e) => e.seq,
+            Event::StakeSlashed(e) => e.seq,
+            Event::ClusterCreated(_) => 0,
+            Event::K8sApiRequest(e) => e.seq,
+            Event::NodeRegistered(e) => e.seq,
+            Event::NodeDeregistered(e) => e.seq,
+            Event::NamespaceGranted(e) => e.seq,
+            Event::NamespaceRevoked(e) => e.seq,
+            Event::PcrSetRegistered(e) => e.seq,
+            Event::EnclaveRegistered(e) => e.seq,
+            Event::SealingKeyRegistered(e) => e.seq,
+        }
+    }
+
+    /// Its `seq` field, to renumber an event built off chain (test logs,
+    /// workloads); `None` for `ClusterCreated`, which is always 0.
+    pub fn seq_mut(&mut self) -> Option<&mut u64> {
+        match self {
+            Event::StakeDeposited(e) => Some(&mut e.seq),
+            Event::StakeWithdrawn(e) => Some(&mut e.seq),
+            Event::StakeSlashed(e) => Some(&mut e.seq),
+            Event::ClusterCreated(_) => None,
+            Event::K8sApiRequest(e) => Some(&mut e.seq),
+            Event::NodeRegistered(e) => Some(&mut e.seq),
+            Event::NodeDeregistered(e) => Some(&mut e.seq),
+            Event::NamespaceGranted(e) => Some(&mut e.seq),
+            Event::NamespaceRevoked(e) => Some(&mut e.seq),
+            Event::PcrSetRegistered(e) => Some(&mut e.seq),
+            Event::EnclaveRegistered(e) => Some(&mut e.seq),
+            Event::SealingKeyRegistered(e) => Some(&mut e.seq),
+        }
+    }
+
     fn index(&self) -> usize {
         match self {
             Event::StakeDeposited(_) => 0,
@@ -460,6 +565,7 @@ mod tests {
             total_after: 500_000_000,
             epoch: 3,
             timestamp_ms: 1_700_000_000_000,
+            seq: 0,
         })
     }
 
@@ -467,7 +573,7 @@ mod tests {
     fn round_trips_through_bcs() {
         let e = deposited();
         let bytes = e.to_bcs();
-        assert_eq!(bytes.len(), 32 + 1 + 8 * 4);
+        assert_eq!(bytes.len(), 32 + 1 + 8 * 5);
         assert_eq!(
             decode("staking", "StakeDeposited", &bytes),
             Ok(Decoded::Known(e))
@@ -509,6 +615,7 @@ mod tests {
             role,
             granted_by: Address([5; 32]),
             timestamp_ms: 9,
+            seq: 0,
         })
         .to_bcs()
     }
@@ -550,6 +657,7 @@ mod tests {
             public_key: Bytes(vec![0x55; key_len]),
             registered_by: Address([5; 32]),
             timestamp_ms: 9,
+            seq: 0,
         })
         .to_bcs()
     }

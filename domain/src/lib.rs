@@ -42,7 +42,7 @@ pub mod validation;
 
 pub use address::{Address, ObjectId};
 pub use bytes::Bytes;
-pub use events::{DecodeError, Decoded, Event};
+pub use events::{DecodeError, Decoded, Event, Stream};
 pub use ledger::Ledger;
 pub use outcome::{Outcome, OutcomeResult};
 pub use position::LogPosition;

@@ -388,6 +388,7 @@ fn event_to_proto(e: &Event) -> Pb {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::StakeWithdrawn(e) => Pb::StakeWithdrawn(v1::StakeWithdrawn {
             staker: b(&e.staker),
@@ -396,6 +397,7 @@ fn event_to_proto(e: &Event) -> Pb {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::StakeSlashed(e) => Pb::StakeSlashed(v1::StakeSlashed {
             staker: b(&e.staker),
@@ -406,6 +408,7 @@ fn event_to_proto(e: &Event) -> Pb {
             slashed_by: b(&e.slashed_by),
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::ClusterCreated(e) => Pb::ClusterCreated(v1::ClusterCreated {
             cluster_id: b(&e.cluster_id),
@@ -425,6 +428,7 @@ fn event_to_proto(e: &Event) -> Pb {
             manifest: e.manifest.0.clone(),
             stake: e.stake,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NodeRegistered(e) => Pb::NodeRegistered(v1::NodeRegistered {
             operator: b(&e.operator),
@@ -432,11 +436,13 @@ fn event_to_proto(e: &Event) -> Pb {
             public_key: e.public_key.0.clone(),
             endpoint: e.endpoint.clone(),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NodeDeregistered(e) => Pb::NodeDeregistered(v1::NodeDeregistered {
             operator: b(&e.operator),
             node_name: e.node_name.clone(),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NamespaceGranted(e) => Pb::NamespaceGranted(v1::NamespaceGranted {
             cluster_id: b(&e.cluster_id),
@@ -445,6 +451,7 @@ fn event_to_proto(e: &Event) -> Pb {
             role: role_to_proto(e.role),
             granted_by: b(&e.granted_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::NamespaceRevoked(e) => Pb::NamespaceRevoked(v1::NamespaceRevoked {
             cluster_id: b(&e.cluster_id),
@@ -452,6 +459,7 @@ fn event_to_proto(e: &Event) -> Pb {
             grantee: b(&e.grantee),
             revoked_by: b(&e.revoked_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::PcrSetRegistered(e) => Pb::PcrSetRegistered(v1::PcrSetRegistered {
             version: e.version,
@@ -460,6 +468,7 @@ fn event_to_proto(e: &Event) -> Pb {
             pcr2: e.pcr2.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::EnclaveRegistered(e) => Pb::EnclaveRegistered(v1::EnclaveRegistered {
             pcr_version: e.pcr_version,
@@ -467,6 +476,7 @@ fn event_to_proto(e: &Event) -> Pb {
             attestation_digest: e.attestation_digest.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Event::SealingKeyRegistered(e) => Pb::SealingKeyRegistered(v1::SealingKeyRegistered {
             cluster_id: b(&e.cluster_id),
@@ -474,6 +484,7 @@ fn event_to_proto(e: &Event) -> Pb {
             public_key: e.public_key.0.clone(),
             registered_by: b(&e.registered_by),
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
     }
 }
@@ -487,6 +498,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::StakeWithdrawn(e) => Event::StakeWithdrawn(StakeWithdrawn {
             staker: addr("staker", &e.staker)?,
@@ -495,6 +507,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             total_after: e.total_after,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::StakeSlashed(e) => Event::StakeSlashed(StakeSlashed {
             staker: addr("staker", &e.staker)?,
@@ -505,6 +518,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             slashed_by: addr("slashed_by", &e.slashed_by)?,
             epoch: e.epoch,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::ClusterCreated(e) => Event::ClusterCreated(ClusterCreated {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -524,6 +538,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             manifest: Bytes(e.manifest),
             stake: e.stake,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NodeRegistered(e) => Event::NodeRegistered(NodeRegistered {
             operator: addr("operator", &e.operator)?,
@@ -531,11 +546,13 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             public_key: Bytes(e.public_key),
             endpoint: e.endpoint,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NodeDeregistered(e) => Event::NodeDeregistered(NodeDeregistered {
             operator: addr("operator", &e.operator)?,
             node_name: e.node_name,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NamespaceGranted(e) => Event::NamespaceGranted(NamespaceGranted {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -552,6 +569,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             },
             granted_by: addr("granted_by", &e.granted_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::NamespaceRevoked(e) => Event::NamespaceRevoked(NamespaceRevoked {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -559,6 +577,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             grantee: addr("grantee", &e.grantee)?,
             revoked_by: addr("revoked_by", &e.revoked_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::PcrSetRegistered(e) => Event::PcrSetRegistered(PcrSetRegistered {
             version: e.version,
@@ -567,6 +586,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             pcr2: Bytes(e.pcr2),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::EnclaveRegistered(e) => Event::EnclaveRegistered(EnclaveRegistered {
             pcr_version: e.pcr_version,
@@ -574,6 +594,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             attestation_digest: Bytes(e.attestation_digest),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::SealingKeyRegistered(e) => Event::SealingKeyRegistered(SealingKeyRegistered {
             cluster_id: addr("cluster_id", &e.cluster_id)?,
@@ -581,6 +602,7 @@ fn event_from_proto(pb: Pb) -> Result<Event, RecordError> {
             public_key: Bytes(e.public_key),
             registered_by: addr("registered_by", &e.registered_by)?,
             timestamp_ms: e.timestamp_ms,
+            seq: e.seq,
         }),
         Pb::Unknown(_) | Pb::Poison(_) | Pb::EpochChange(_) => {
             return Err(RecordError::Missing("event"));
@@ -612,6 +634,7 @@ mod tests {
             total_after: 10,
             epoch: 1,
             timestamp_ms: 2,
+            seq: 0,
         });
         let known = entry("0xabc::staking::StakeDeposited", e.to_bcs());
         assert_eq!(known.body, Body::Event(e));
@@ -630,6 +653,7 @@ mod tests {
             operator: Address([1; 32]),
             node_name: "n".into(),
             timestamp_ms: 3,
+            seq: 0,
         });
         let mut pb = entry("0xabc::nodes::NodeDeregistered", e.to_bcs()).to_proto();
         pb.event = Some(Pb::Unknown(v1::Unknown {}));
@@ -788,6 +812,7 @@ mod tests {
             public_key: Bytes(vec![0x55; key_len]),
             registered_by: Address([9; 32]),
             timestamp_ms: 7,
+            seq: 0,
         })
     }
 

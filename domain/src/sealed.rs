@@ -468,6 +468,7 @@ mod tests {
             manifest: crate::Bytes(Vec::new()),
             stake: 0,
             timestamp_ms: 0,
+            seq: 0,
         }
     }
 

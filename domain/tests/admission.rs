@@ -26,6 +26,7 @@ fn staked(who: Address, role: u8, mist: u64) -> Event {
         total_after: mist,
         epoch: 1,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -67,6 +68,7 @@ fn granted(namespace: &str, grantee: Address, role: u8) -> Event {
         role,
         granted_by: ADMIN,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 

@@ -80,6 +80,7 @@ fn ledger(tier: u64) -> Ledger {
         role: 1,
         granted_by: OTHER,
         timestamp_ms: 1,
+        seq: 0,
     }));
     l.apply(&stake(TENANT, tier));
     l

@@ -27,6 +27,7 @@ fn request(kind: &str, namespace: &str, name: &str, manifest: &[u8]) -> K8sApiRe
         manifest: Bytes(manifest.to_vec()),
         stake: 0,
         timestamp_ms: 0,
+        seq: 0,
     }
 }
 

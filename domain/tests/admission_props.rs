@@ -94,6 +94,7 @@ fn request(kind_index: usize, name: String, ns: String, manifest: Vec<u8>, verb:
         manifest: Bytes(manifest),
         stake: 0,
         timestamp_ms: 0,
+        seq: 0,
     })
 }
 

@@ -37,6 +37,7 @@ fn stake(who: Address, role: u8, total_after: u64) -> Event {
         total_after,
         epoch: 1,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -50,6 +51,7 @@ fn slash_to(who: Address, total_after: u64) -> Event {
         slashed_by: CREATOR,
         epoch: 1,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -61,6 +63,7 @@ fn grant_admin(who: Address) -> Event {
         role: 2,
         granted_by: CREATOR,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -71,6 +74,7 @@ fn revoke_admin(who: Address) -> Event {
         grantee: who,
         revoked_by: CREATOR,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -238,6 +242,7 @@ fn a_cluster_admin_role_outside_the_marker_is_ignored() {
         role: 2,
         granted_by: CREATOR,
         timestamp_ms: 1,
+        seq: 0,
     }));
     assert!(out.changes.is_empty());
     assert!(!l.is_admin(CLUSTER, CAROL));

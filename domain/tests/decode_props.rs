@@ -92,7 +92,7 @@ proptest! {
             version,
             public_key: Bytes(vec![fill; len]),
             registered_by: Address([9; 32]),
-            timestamp_ms: 1,
+            timestamp_ms: 1, seq: 0,
         });
         let got = events::decode("enclave", "SealingKeyRegistered", &event.to_bcs());
         let version_ok = version != 0 && version <= 4_294_967_295;

@@ -94,37 +94,37 @@ fn request() -> impl Strategy<Value = Event> {
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         3 => (who(), 0u8..3, amount(), amount()).prop_map(|(staker, role, amount, total_after)| {
-            Event::StakeDeposited(StakeDeposited { staker, role, amount, total_after, epoch: 1, timestamp_ms: 1 })
+            Event::StakeDeposited(StakeDeposited { staker, role, amount, total_after, epoch: 1, timestamp_ms: 1, seq: 0 })
         }),
         1 => (who(), 0u8..3, amount(), amount()).prop_map(|(staker, role, amount, total_after)| {
-            Event::StakeWithdrawn(StakeWithdrawn { staker, role, amount, total_after, epoch: 1, timestamp_ms: 1 })
+            Event::StakeWithdrawn(StakeWithdrawn { staker, role, amount, total_after, epoch: 1, timestamp_ms: 1, seq: 0 })
         }),
         2 => (who(), 0u8..3, amount(), amount()).prop_map(|(staker, role, amount, total_after)| {
             Event::StakeSlashed(StakeSlashed {
-                staker, role, amount, total_after, reason: "r".into(), slashed_by: ADMIN, epoch: 1, timestamp_ms: 1,
+                staker, role, amount, total_after, reason: "r".into(), slashed_by: ADMIN, epoch: 1, timestamp_ms: 1, seq: 0,
             })
         }),
         2 => (who(), node_name()).prop_map(|(operator, node_name)| {
             Event::NodeRegistered(NodeRegistered {
-                operator, node_name, public_key: Bytes(vec![7; 32]), endpoint: "e".into(), timestamp_ms: 1,
+                operator, node_name, public_key: Bytes(vec![7; 32]), endpoint: "e".into(), timestamp_ms: 1, seq: 0,
             })
         }),
         1 => (who(), node_name()).prop_map(|(operator, node_name)| {
-            Event::NodeDeregistered(NodeDeregistered { operator, node_name, timestamp_ms: 1 })
+            Event::NodeDeregistered(NodeDeregistered { operator, node_name, timestamp_ms: 1, seq: 0 })
         }),
         1 => (who(), prop_oneof![Just("team-a"), Just("team-b")], 0u8..2).prop_map(|(grantee, ns, role)| {
             Event::NamespaceGranted(NamespaceGranted {
-                cluster_id: CLUSTER, namespace: ns.into(), grantee, role, granted_by: ADMIN, timestamp_ms: 1,
+                cluster_id: CLUSTER, namespace: ns.into(), grantee, role, granted_by: ADMIN, timestamp_ms: 1, seq: 0,
             })
         }),
         1 => who().prop_map(|grantee| {
             Event::NamespaceGranted(NamespaceGranted {
-                cluster_id: CLUSTER, namespace: "*".into(), grantee, role: 2, granted_by: ADMIN, timestamp_ms: 1,
+                cluster_id: CLUSTER, namespace: "*".into(), grantee, role: 2, granted_by: ADMIN, timestamp_ms: 1, seq: 0,
             })
         }),
         1 => (who(), prop_oneof![Just("team-a"), Just("team-b"), Just("*")]).prop_map(|(grantee, ns)| {
             Event::NamespaceRevoked(NamespaceRevoked {
-                cluster_id: CLUSTER, namespace: ns.into(), grantee, revoked_by: ADMIN, timestamp_ms: 1,
+                cluster_id: CLUSTER, namespace: ns.into(), grantee, revoked_by: ADMIN, timestamp_ms: 1, seq: 0,
             })
         }),
         1 => sealing_key(),
@@ -150,6 +150,7 @@ fn sealing_key() -> impl Strategy<Value = Event> {
             public_key: Bytes(vec![b; len]),
             registered_by: ADMIN,
             timestamp_ms: 1,
+            seq: 0,
         })
     })
 }
@@ -268,12 +269,12 @@ proptest! {
         let mut ledger = Ledger::default();
         run(&mut ledger, &events);
         ledger.apply(&Event::NodeRegistered(NodeRegistered {
-            operator, node_name: name.clone(), public_key: Bytes(vec![1; 32]), endpoint: "e".into(), timestamp_ms: 2,
+            operator, node_name: name.clone(), public_key: Bytes(vec![1; 32]), endpoint: "e".into(), timestamp_ms: 2, seq: 0,
         }));
         let was_active = ledger.is_node_active(&name);
         let out = ledger.apply(&Event::StakeSlashed(StakeSlashed {
             staker: operator, role: 1, amount: 1, total_after: Role::Node.min_stake() - 1,
-            reason: "offline".into(), slashed_by: ADMIN, epoch: 2, timestamp_ms: 2,
+            reason: "offline".into(), slashed_by: ADMIN, epoch: 2, timestamp_ms: 2, seq: 0,
         }));
         prop_assert!(!ledger.is_node_active(&name));
         let flipped = out.changes.iter().any(|c| matches!(c,

@@ -14,6 +14,7 @@ fn registered(cluster: Address, version: u64, key: Vec<u8>) -> Event {
         public_key: Bytes(key),
         registered_by: Address([9; 32]),
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 

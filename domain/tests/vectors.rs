@@ -40,6 +40,9 @@ fn samples() -> Vec<Event> {
             total_after: 500_000_000,
             epoch: 7,
             timestamp_ms: t,
+            // The dev chain's scenario (devnet/tests/vectors_scenario.rs) makes each
+            // event at the `seq` its vector holds.
+            seq: 0,
         }),
         Event::StakeWithdrawn(StakeWithdrawn {
             staker: addr(2),
@@ -48,6 +51,7 @@ fn samples() -> Vec<Event> {
             total_after: 1_000_000_000,
             epoch: 120,
             timestamp_ms: t + 1,
+            seq: 2,
         }),
         Event::StakeSlashed(StakeSlashed {
             staker: addr(3),
@@ -58,6 +62,7 @@ fn samples() -> Vec<Event> {
             slashed_by: addr(9),
             epoch: 121,
             timestamp_ms: t + 2,
+            seq: 4,
         }),
         Event::ClusterCreated(ClusterCreated {
             cluster_id: addr(0x10),
@@ -84,6 +89,8 @@ fn samples() -> Vec<Event> {
             ),
             stake: 5_000_000_000,
             timestamp_ms: t + 4,
+            // The cluster's 41 earlier requests are 1..=41; 0 is its creation.
+            seq: 42,
         }),
         Event::NodeRegistered(NodeRegistered {
             operator: addr(2),
@@ -91,11 +98,13 @@ fn samples() -> Vec<Event> {
             public_key: Bytes((0..32).collect()),
             endpoint: "10.0.0.7:10250".into(),
             timestamp_ms: t + 5,
+            seq: 0,
         }),
         Event::NodeDeregistered(NodeDeregistered {
             operator: addr(2),
             node_name: "node-1".into(),
             timestamp_ms: t + 6,
+            seq: 1,
         }),
         Event::NamespaceGranted(NamespaceGranted {
             cluster_id: addr(0x10),
@@ -104,6 +113,7 @@ fn samples() -> Vec<Event> {
             role: 1,
             granted_by: addr(9),
             timestamp_ms: t + 7,
+            seq: 43,
         }),
         Event::NamespaceRevoked(NamespaceRevoked {
             cluster_id: addr(0x10),
@@ -111,6 +121,7 @@ fn samples() -> Vec<Event> {
             grantee: addr(4),
             revoked_by: addr(9),
             timestamp_ms: t + 8,
+            seq: 44,
         }),
         Event::PcrSetRegistered(PcrSetRegistered {
             version: 1,
@@ -119,6 +130,7 @@ fn samples() -> Vec<Event> {
             pcr2: Bytes(vec![0x33; 48]),
             registered_by: addr(9),
             timestamp_ms: t + 9,
+            seq: 0,
         }),
         Event::EnclaveRegistered(EnclaveRegistered {
             pcr_version: 1,
@@ -127,6 +139,7 @@ fn samples() -> Vec<Event> {
             attestation_digest: Bytes(<sha2::Sha256 as sha2::Digest>::digest(ATTESTATION).to_vec()),
             registered_by: addr(9),
             timestamp_ms: u64::MAX,
+            seq: 1,
         }),
         Event::SealingKeyRegistered(SealingKeyRegistered {
             cluster_id: addr(0x10),
@@ -135,6 +148,7 @@ fn samples() -> Vec<Event> {
             public_key: Bytes((0x40..0x60).collect()),
             registered_by: addr(9),
             timestamp_ms: t + 10,
+            seq: 2,
         }),
     ]
 }

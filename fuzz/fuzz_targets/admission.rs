@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         manifest: Bytes(manifest.to_vec()),
         stake: 0,
         timestamp_ms: 0,
+        seq: 2,
     }));
     if let Some(Decision::Rejected(_)) = out.decision {
         assert!(out.changes.is_empty());

@@ -405,12 +405,14 @@ mod tests {
             public_key: Bytes(vec![5; 32]),
             registered_by: Address([9; 32]),
             timestamp_ms: 1,
+            seq: 0,
         }));
         assert_eq!(key(&sealing), vec![0xc1; 32]);
         let node = entry(Event::NodeDeregistered(NodeDeregistered {
             operator: Address([2; 32]),
             node_name: "n".into(),
             timestamp_ms: 1,
+            seq: 0,
         }));
         assert_eq!(key(&node), b"0xda45".to_vec());
     }

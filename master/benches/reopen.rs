@@ -18,7 +18,7 @@ use std::{collections::VecDeque, time::Instant};
 
 use daas_domain::{Address, Bytes, Event, LogPosition, events::*};
 use daas_master::{
-    apply::{Config, Engine},
+    apply::{Config, Engine, Incoming},
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::drain,
@@ -70,6 +70,7 @@ fn history(n: u64) -> Vec<u8> {
             manifest: Bytes(b"{}".to_vec()),
             stake: 0,
             timestamp_ms: 1,
+            seq: 0,
         }),
     )
 }
@@ -82,7 +83,9 @@ async fn build(stack: &Stack, cfg: &Config, topic: &str, n: usize) -> anyhow::Re
     let mut from = 0;
     while from < n {
         let to = (from + CHUNK).min(n);
-        let mut buffer: VecDeque<Vec<u8>> = (from..to).map(|i| history(i as u64)).collect();
+        let mut buffer: VecDeque<Incoming> = (from..to)
+            .map(|i| Incoming::unverified(&history(i as u64)))
+            .collect();
         drain(
             &mut engine,
             &mut buffer,
@@ -117,7 +120,9 @@ async fn reopen(
         let start = Instant::now();
         let mut client = etcd_client(stack).await?;
         let mut publisher = Publisher::new(&stack.kafka_brokers, topic)?;
-        let republished = publisher.resume(&mut client, &cfg.layout).await?;
+        let republished = publisher
+            .resume(&mut client, &cfg.layout, &cfg.state_key)
+            .await?;
         let engine = Engine::open(client.clone(), cfg.clone()).await?;
         times.push(start.elapsed().as_secs_f64());
         anyhow::ensure!(republished == 0 && engine.next_offset() > 0);
@@ -172,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
                 daas_testkit::sealing::keyring(),
             ))),
             outcomes_kept: kept,
+            state_key: daas_master::state_mac::StateKey::from_bytes(&[0x5a; 32]),
         };
         let start = Instant::now();
         build(&stack, &cfg, &topic.name, n).await?;

@@ -33,7 +33,9 @@ use daas_domain::{
     ledger::{Applied, Change, ObjectKey},
     roles::Role,
 };
-use etcd_client::{Client, GetOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{
+    Client, Compare, CompareOp, DeleteOptions, GetOptions, Txn, TxnOp, TxnOpResponse,
+};
 pub use eviction::EVICTION_TAINT;
 use eviction::{Partial, Unit};
 use serde_json::Value;
@@ -43,7 +45,8 @@ use crate::{
     metrics::Metrics,
     object::{self, Written},
     sealing_keys::KeyRingHandle,
-    state::{self, Cursor, Layout, StateError},
+    state::{self, Cursor, Layout, Position, StateError},
+    state_mac::{self, Loaded, StateKey, StateSet, Tampered},
     unseal::Opener,
 };
 
@@ -72,6 +75,9 @@ pub struct Config {
     /// Log records whose outcome batches stay in etcd after the outcome topic
     /// holds them: what a restarted master's status API still answers.
     pub outcomes_kept: i64,
+    /// The key that authenticates the master's own keys in etcd
+    /// ([`crate::state_mac`]).
+    pub state_key: StateKey,
 }
 
 /// Why a batch was not applied. After any error the engine must be reopened.
@@ -121,6 +127,32 @@ impl EngineError {
     }
 }
 
+/// One record for the engine, as the verifier released it (or, with
+/// verification off, as decoded).
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// The entry to apply; `None` for a record that applies nothing
+    /// (refused, already applied, an epoch change, undecodable).
+    pub entry: Option<LogEntry>,
+    /// True for the record at the engine's next offset; false for one
+    /// released ahead of its place (it filled a gap), which does not move
+    /// the position.
+    pub advances: bool,
+    /// The verifier's state once this record is applied, stored with it.
+    pub verifier: Option<Vec<u8>>,
+}
+
+impl Incoming {
+    /// A record decoded from the log without verification.
+    pub fn unverified(bytes: &[u8]) -> Self {
+        Self {
+            entry: LogEntry::decode(bytes).ok(),
+            advances: true,
+            verifier: None,
+        }
+    }
+}
+
 /// One applied batch.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -139,6 +171,14 @@ pub struct Engine {
     ledger: Ledger,
     /// The cursor the next planned Txn starts from.
     next: Cursor,
+    /// The position key's bytes as of `next` (`None`: absent): the next
+    /// Txn's guard.
+    position_value: Option<Vec<u8>>,
+    /// The ledger and eviction keys as of `next`: the position's commitment.
+    set: StateSet,
+    /// Records before this offset are applied again after a rebuild
+    /// ([`Position::rebuild_until`]).
+    rebuild_until: i64,
     /// The record being applied across several Txns, if any.
     partial: Option<Partial>,
     /// What this engine last read or wrote per key, with its mod_revision.
@@ -147,6 +187,8 @@ pub struct Engine {
     cache: HashMap<String, (Option<Value>, Guard)>,
     /// Batches planned so far (the next one's number).
     seq: u64,
+    /// The verifier state stored when the engine was opened.
+    verifier: Option<Vec<u8>>,
     /// Revisions of recently committed batches, by number.
     revisions: BTreeMap<u64, i64>,
     /// Read every key before writing it, even one the ledger says is absent.
@@ -264,22 +306,94 @@ enum Step {
 }
 
 impl Engine {
-    /// Loads the cursor and the ledger from etcd.
-    pub async fn open(mut client: Client, cfg: Config) -> Result<Self, EngineError> {
-        let next = state::load_cursor(&mut client, &cfg.layout).await?;
-        let ledger = state::load_ledger(&mut client, &cfg.layout).await?;
+    /// [`Engine::open_with`], counting a rebuild in metrics of its own.
+    pub async fn open(client: Client, cfg: Config) -> Result<Self, EngineError> {
+        Self::open_with(client, cfg, &Metrics::default()).await
+    }
+
+    /// Loads the cursor and the ledger from etcd, once every key of the
+    /// master's own is checked ([`state_mac::load`]). State that is not
+    /// authentic is logged (naming the keys), counted in
+    /// `master_state_tampered_total` and discarded: the engine starts again
+    /// from offset 0 and rebuilds it from the log ([`Engine::rebuild`]).
+    pub async fn open_with(
+        mut client: Client,
+        cfg: Config,
+        metrics: &Metrics,
+    ) -> Result<Self, EngineError> {
+        let found = match state_mac::load(&mut client, &cfg.layout, &cfg.state_key).await? {
+            Loaded::Authentic(found) => found,
+            Loaded::Tampered(t) => {
+                metrics.state_tampered.inc();
+                Self::rebuild(&mut client, &cfg, &t).await?
+            }
+        };
         Ok(Self {
             client,
             cfg,
-            ledger,
-            next,
+            ledger: found.ledger,
+            next: found.position.cursor,
+            position_value: found.position_value,
+            set: found.set,
+            rebuild_until: found.position.rebuild_until,
             partial: None,
             cache: HashMap::new(),
             seq: 0,
+            verifier: found.verifier,
             revisions: BTreeMap::new(),
             careful: true,
             durable_before: 0,
             pruned_before: 0,
+        })
+    }
+
+    /// Discards the master's own keys (one Txn, guarded by the position's
+    /// revision as read) and stores a position at offset 0 that says a
+    /// rebuild runs up to what the state claimed: the state a rebuild
+    /// starts from.
+    async fn rebuild(
+        client: &mut Client,
+        cfg: &Config,
+        t: &Tampered,
+    ) -> Result<state_mac::Authentic, EngineError> {
+        for (key, reason) in t.problems.iter().take(20) {
+            tracing::error!(key, reason, "the master's state in etcd is not authentic");
+        }
+        tracing::error!(
+            problems = t.problems.len(),
+            claimed_offset = t.claimed,
+            "the master's state in etcd is not authentic: discarding it and rebuilding it \
+             from the log from offset 0"
+        );
+        let layout = &cfg.layout;
+        let position = Position {
+            rebuild_until: t.claimed,
+            ..Position::default()
+        };
+        let key = layout.position();
+        let value = cfg.state_key.seal(&key, position.encode().as_bytes());
+        let guard = if t.position_revision == 0 {
+            Compare::version(key.as_str(), CompareOp::Equal, 0)
+        } else {
+            Compare::mod_revision(key.as_str(), CompareOp::Equal, t.position_revision)
+        };
+        // etcd refuses a put inside a range the same Txn deletes: delete
+        // around the position key.
+        let after = format!("{key}\0");
+        let end = state::prefix_end(layout.state_prefix().as_bytes());
+        let txn = Txn::new().when([guard]).and_then([
+            TxnOp::delete(
+                layout.state_prefix(),
+                Some(DeleteOptions::new().with_range(key.as_str())),
+            ),
+            TxnOp::delete(after, Some(DeleteOptions::new().with_range(end))),
+            TxnOp::put(key.as_str(), value.clone(), None),
+        ]);
+        commit(client.clone(), txn).await?;
+        Ok(state_mac::Authentic {
+            position,
+            position_value: Some(value),
+            ..Default::default()
         })
     }
 
@@ -292,6 +406,11 @@ impl Engine {
     /// of that record are already applied when it spans several Txns.
     pub fn cursor(&self) -> Cursor {
         self.next
+    }
+
+    /// The verifier state stored when the engine was opened.
+    pub fn stored_verifier(&self) -> Option<&[u8]> {
+        self.verifier.as_deref()
     }
 
     /// The ledger as of the next offset.
@@ -410,30 +529,43 @@ impl Engine {
     /// Commit planned batches in order, and reopen the engine if one fails.
     pub async fn plan(
         &mut self,
-        records: &[Vec<u8>],
+        records: &[Incoming],
         metrics: &Metrics,
     ) -> Result<Planned, EngineError> {
         let mut batch = BatchPlan::default();
         if self.partial.is_some() {
             // The next Txn of a record applied across several.
             self.plan_units(&mut batch).await?;
+            self.account(records, 0, &mut batch);
             return Ok(self.seal(batch));
         }
-        // More records than one Txn can take are not even decoded.
+        // More records than one Txn can take are not looked at.
         let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
-        let entries: Vec<Option<LogEntry>> =
-            window.iter().map(|r| LogEntry::decode(r).ok()).collect();
-        self.prefetch(&entries, &mut batch.slots).await?;
+        self.prefetch(window, &mut batch.slots).await?;
         let careful = std::mem::take(&mut self.careful);
-        for entry in &entries {
-            if let Step::Stop = self
-                .plan_record(entry.as_ref(), careful, &mut batch, metrics)
-                .await?
-            {
+        for (i, item) in window.iter().enumerate() {
+            let step = self
+                .plan_record(item.entry.as_ref(), careful, &mut batch, metrics)
+                .await?;
+            self.account(records, i, &mut batch);
+            if let Step::Stop = step {
                 break;
             }
         }
         Ok(self.seal(batch))
+    }
+
+    /// Once record `i` of `records` is completely planned: whether it moves
+    /// the position, and the verifier state it leaves, stored with it.
+    fn account(&self, records: &[Incoming], i: usize, batch: &mut BatchPlan) {
+        if batch.consumed != i + 1 {
+            return;
+        }
+        let Some(item) = records.get(i) else { return };
+        batch.advanced += usize::from(item.advances);
+        if let Some(v) = &item.verifier {
+            batch.state_write(self.cfg.layout.verifier(), Some(v.clone()));
+        }
     }
 
     /// Reads every object the window's requests target up front (a few read
@@ -442,12 +574,12 @@ impl Engine {
     /// the ledger knows of.
     async fn prefetch(
         &mut self,
-        entries: &[Option<LogEntry>],
+        records: &[Incoming],
         slots: &mut BTreeMap<String, Slot>,
     ) -> Result<(), EngineError> {
         let mut targets = Vec::new();
         let mut seen = HashSet::new();
-        for e in entries.iter().flatten() {
+        for e in records.iter().filter_map(|r| r.entry.as_ref()) {
             if let Body::Event(Event::K8sApiRequest(r)) = &e.body
                 && (self.careful || self.ledger.object_exists(&ObjectKey::of(r)))
                 && let Some(k) = request_target(&self.cfg, r)
@@ -734,9 +866,13 @@ impl Engine {
         let created = object::timestamp(entry.checkpoint_timestamp_ms);
         let secret_key = self.cfg.secret_key.clone();
         let known_absent = a.action == Action::Create && !careful;
+        // During a rebuild, what is stored may be this object's future
+        // (decision 0017): a create renders it as the log makes it.
+        let fresh = a.action == Action::Create
+            && self.next.offset + (batch.advanced as i64) < self.rebuild_until;
         let slot = self.slot(key, &mut batch.slots, known_absent).await?;
-        let (obj, written) =
-            object::render(a.kind, manifest, ns, slot.stored.as_ref(), &uid, &created);
+        let existing = slot.stored.as_ref().filter(|_| !fresh);
+        let (obj, written) = object::render(a.kind, manifest, ns, existing, &uid, &created);
         let action = if a.action == Action::Create {
             "created"
         } else {
@@ -826,23 +962,40 @@ impl Engine {
         Some((layout.outcomes_prefix(), layout.outcomes(cut)))
     }
 
-    /// Turns the planned batch into its Txn and moves the engine past it.
-    fn seal(&mut self, batch: BatchPlan) -> Planned {
+    /// Turns the planned batch into its Txn and moves the engine past it:
+    /// the master's own keys get their tags, the position the commitment
+    /// to the ledger and eviction keys after it.
+    fn seal(&mut self, mut batch: BatchPlan) -> Planned {
         let from = self.next;
         let to = Cursor {
-            offset: from.offset + batch.consumed as i64,
+            offset: from.offset + batch.advanced as i64,
             units_done: self.partial.as_ref().map_or(0, |p| p.done),
         };
         let prune = self.prune(from.offset);
+        let mac = &self.cfg.state_key;
+        self.set
+            .apply_txn(mac, &batch.prefix_deletes, &mut batch.state_writes);
+        let position = Position {
+            cursor: to,
+            count: self.set.count(),
+            digest: self.set.digest(),
+            rebuild_until: self.rebuild_until,
+        };
+        let to_value = mac.seal(&self.cfg.layout.position(), position.encode().as_bytes());
+        let from_value = self.position_value.replace(to_value.clone());
         let txn = batch.txn(&Seal {
             layout: &self.cfg.layout,
-            from,
-            to,
+            from: from.offset,
+            from_value: from_value.as_deref(),
+            to_value: &to_value,
+            key: mac,
             prune,
         });
         let seq = self.seq;
         self.seq += 1;
         self.next = to;
+        // A rebuild reads every key it writes first (see `careful`).
+        self.careful |= to.offset < self.rebuild_until;
         let barrier = !batch.prefix_deletes.is_empty();
         let written = self.remember(seq, batch.slots, &batch.prefix_deletes);
         Planned {

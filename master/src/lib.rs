@@ -7,11 +7,14 @@
 //! - [`encryption`]: Secrets in kube's `k8s:enc:aesgcm:v1:` envelope;
 //! - [`sealing_keys`]: the private keys that open sealed Secrets, and where
 //!   they are kept; [`unseal`]: opening sealed Secrets in the apply path;
-//! - [`state`]: the key layout and reading state back;
+//! - [`state`]: the key layout and reading state back; [`state_mac`]: the
+//!   tags and commitment that authenticate it;
 //! - [`outcomes`]: publishing outcomes to the outcome topic exactly once;
 //! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
 //! - [`state_root`]: the verifiable hash of the desired state;
 //! - [`store`]: etcd connection and `check`; [`metrics`];
+//! - [`verification`]: the log checked against Sui's validators (`daas-verify`)
+//!   before anything in it is applied;
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
@@ -26,6 +29,8 @@ pub mod pipeline;
 pub mod replay;
 pub mod sealing_keys;
 pub mod state;
+pub mod state_mac;
 pub mod state_root;
 pub mod store;
 pub mod unseal;
+pub mod verification;

@@ -15,6 +15,7 @@ use daas_master::{
     replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore, SealingKeys},
     state::Layout,
+    state_mac::{Loaded, StateKey},
     state_root::state_root,
     store::{self, EtcdArgs},
 };
@@ -60,8 +61,9 @@ Examples:
   # The state root of the live state, to compare with a replay:
   master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
 
-  # Check etcd:
-  master check --etcd https://etcd-0:2379,https://etcd-1:2379";
+  # Check etcd, and that the master's state there is authentic (its tags
+  # and commitment, under the state key in the key directory):
+  master check --etcd https://etcd-0:2379,https://etcd-1:2379 --sealing-key-dir /var/lib/daas/sealing-keys";
 
 const SEALING_KEY_EXAMPLES: &str = "\
 Examples:
@@ -152,7 +154,9 @@ struct SealingArgs {
     /// file per version (`sealing-key-v<N>`, mode 0600; the directory 0700,
     /// created when missing). Version 1 is generated when it holds none.
     /// Keep it with etcd's backups: a replay opens every Secret ever sealed,
-    /// so it needs every version ever registered.
+    /// so it needs every version ever registered. It also holds `state-key`
+    /// (made on first start), which authenticates the master's own keys in
+    /// etcd; without it the master rebuilds its state from the log.
     #[arg(long, env = "DAAS_MASTER_SEALING_KEY_DIR")]
     sealing_key_dir: PathBuf,
 }
@@ -160,6 +164,13 @@ struct SealingArgs {
 impl SealingArgs {
     fn store(&self) -> FileKeyStore {
         FileKeyStore::new(&self.sealing_key_dir)
+    }
+
+    /// The key that authenticates the master's state in etcd: `state-key`
+    /// in the same directory, made on first start (decision 0017).
+    fn state_key(&self) -> anyhow::Result<StateKey> {
+        StateKey::load_or_make(&self.store())
+            .with_context(|| format!("state key in {}", self.sealing_key_dir.display()))
     }
 
     /// The store's keys, version 1 made first when it holds none.
@@ -215,6 +226,7 @@ impl ClusterArgs {
             secret_key: self.secrets.key(metrics),
             sealing: self.sealing.keys(metrics)?,
             outcomes_kept: self.outcomes_kept.max(0),
+            state_key: self.sealing.state_key()?,
         })
     }
 }
@@ -256,8 +268,10 @@ enum Command {
         #[command(flatten)]
         secrets: SecretsArgs,
     },
-    /// Connect to etcd, print its version, revision and key count under the prefix.
-    Check(EtcdArgs),
+    /// Connect to etcd, print its version, revision and key count under the
+    /// prefix; with --sealing-key-dir, also check the master's state in etcd
+    /// against its state key (exits non-zero when it is not authentic).
+    Check(CheckArgs),
     /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
     /// sealed to (its public half registered on chain by the cluster admin).
     #[command(after_help = SEALING_KEY_EXAMPLES)]
@@ -265,6 +279,63 @@ enum Command {
         #[command(subcommand)]
         command: SealingKeyCommand,
     },
+}
+
+/// What `master check` checks.
+#[derive(Args, Clone, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    etcd: EtcdArgs,
+    /// Root of the master's own keys.
+    #[arg(long, env = "DAAS_ETCD_STATE_PREFIX", default_value = "/daas")]
+    state_prefix: String,
+    /// The master's key directory: its `state-key` authenticates the state
+    /// (not created by `check`).
+    #[arg(long, env = "DAAS_MASTER_SEALING_KEY_DIR")]
+    sealing_key_dir: Option<PathBuf>,
+}
+
+/// `master check`'s lines about the master's state.
+async fn check_state(args: &CheckArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
+    let file = dir.join(daas_master::state_mac::STATE_KEY_FILE);
+    if !file.exists() {
+        println!("master: state not checked: no {} yet", file.display());
+        return Ok(true);
+    }
+    let key = StateKey::load_or_make(&FileKeyStore::new(dir)).context("state key")?;
+    let mut client = store::connect(&args.etcd).await?;
+    let layout = Layout::new(&args.etcd.prefix, &args.state_prefix);
+    match daas_master::state_mac::load(&mut client, &layout, &key).await? {
+        Loaded::Authentic(a) => {
+            println!(
+                "master: state under {} authentic: position {}, {} ledger and eviction keys \
+                 (digest {}), {} outcome batches",
+                args.state_prefix,
+                a.position.cursor.encode(),
+                a.set.count(),
+                hex::encode(a.set.digest()),
+                a.outcome_batches
+            );
+            if a.position.rebuild_until > a.position.cursor.offset {
+                println!(
+                    "master: a rebuild from the log is under way up to offset {}",
+                    a.position.rebuild_until
+                );
+            }
+            Ok(true)
+        }
+        Loaded::Tampered(t) => {
+            println!(
+                "master: state under {} NOT AUTHENTIC ({} problems); `master run` rebuilds it from the log",
+                args.state_prefix,
+                t.problems.len()
+            );
+            for (key, reason) in &t.problems {
+                println!("master:   {key}: {reason}");
+            }
+            Ok(false)
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -426,9 +497,13 @@ async fn main() -> anyhow::Result<()> {
                 state.etcd.prefix, state.state_prefix
             );
         }
-        Command::Check(etcd) => {
-            let report = store::check(&etcd).await.context("master check")?;
+        Command::Check(args) => {
+            let report = store::check(&args.etcd).await.context("master check")?;
             println!("master: {report}");
+            if let Some(dir) = &args.sealing_key_dir {
+                let ok = check_state(&args, dir).await.context("master check")?;
+                anyhow::ensure!(ok, "master check: the master's state is not authentic");
+            }
         }
         Command::SealingKey { command } => sealing_key(command)?,
     }

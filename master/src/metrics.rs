@@ -56,6 +56,12 @@ pub struct Metrics {
     /// cluster when this master cannot open with it (not held, or held
     /// with another public key); 0 when it can, or none is registered.
     pub sealing_key_unusable: Gauge,
+    /// Times the master found its own state in etcd not authentic on
+    /// opening (a changed, planted or deleted key) and rebuilt it from the
+    /// log (`crate::state_mac`).
+    pub state_tampered: Counter,
+    /// Verification (`master_verify_*`).
+    pub verify: crate::verification::VerifyMetrics,
     /// Problems that keep the master from making progress (`apply`, `stall`).
     pub health: Health,
 }
@@ -88,6 +94,8 @@ impl Default for Metrics {
             sealed_refused: CounterFamily::default(),
             sealing_keys_held: Gauge::default(),
             sealing_key_unusable: Gauge::default(),
+            state_tampered: Counter::default(),
+            verify: Default::default(),
             health: Health::new(),
         }
     }
@@ -97,7 +105,13 @@ impl Metrics {
     /// Registers every metric under the `master` prefix.
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("master");
+        self.verify.register(r);
         r.register("applied", "Requests applied", self.applied.clone());
+        r.register(
+            "state_tampered",
+            "Openings that found the master's state in etcd not authentic and rebuilt it from the log",
+            self.state_tampered.clone(),
+        );
         r.register("rejected", "Requests rejected", self.rejected.clone());
         r.register(
             "skipped",

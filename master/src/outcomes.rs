@@ -5,6 +5,12 @@
 //! and republishes every stored outcome after it, so the topic gets each
 //! outcome once, in log order, whatever the crash point.
 //!
+//! Stored batches carry a tag ([`crate::state_mac`]): [`Publisher::resume`]
+//! publishes none from the first whose tag fails on (the engine then finds
+//! the state not authentic and rebuilds it), and [`Publisher::send`] skips
+//! outcomes the topic already holds (a rebuild applies the log again from
+//! offset 0), so the topic still gets each outcome once, in order.
+//!
 //! The stored batches stay bounded: once the broker has acknowledged a batch
 //! (acks=all) and it is older than the kept window, a later apply Txn deletes
 //! it (`apply::Engine::outcomes_durable_before`), so [`Publisher::resume`]
@@ -26,6 +32,7 @@ use rdkafka::{
 use crate::{
     lookup::OutcomeIndex,
     state::{self, Layout},
+    state_mac::StateKey,
 };
 
 /// Why publishing failed.
@@ -52,6 +59,9 @@ pub struct Publisher {
     topic: String,
     pending: Vec<DeliveryFuture>,
     index: Option<Arc<OutcomeIndex>>,
+    /// The last outcome's position on the topic (read by `resume`, moved
+    /// by `send`): outcomes up to it are not sent again.
+    last: Option<LogPosition>,
 }
 
 impl Publisher {
@@ -70,6 +80,7 @@ impl Publisher {
             topic: topic.to_owned(),
             pending: Vec::new(),
             index: None,
+            last: None,
         })
     }
 
@@ -111,15 +122,24 @@ impl Publisher {
 
     /// Publishes every outcome stored in etcd after the topic's last one, and
     /// waits for the acknowledgements. Returns how many were published.
+    /// Stops (logged) at the first batch whose tag does not match `key`.
     pub async fn resume(
         &mut self,
         client: &mut Client,
         layout: &Layout,
+        key: &StateKey,
     ) -> Result<usize, PublishError> {
-        let last = self.last_published()?;
+        self.last = self.last_published()?;
         let mut n = 0;
         for kv in state::range(client, &layout.outcomes_prefix()).await? {
-            let mut buf = kv.value();
+            let name = String::from_utf8_lossy(kv.key());
+            let Ok(mut buf) = key.open(&name, kv.value()) else {
+                tracing::error!(
+                    key = %name,
+                    "stored outcome batch not authentic: not published (the engine rebuilds)"
+                );
+                break;
+            };
             while !buf.is_empty() {
                 let pb: v1::Outcome = prost::Message::decode_length_delimited(&mut buf)
                     .map_err(|e| PublishError::Corrupt(format!("stored outcome: {e}")))?;
@@ -133,14 +153,8 @@ impl Publisher {
                     // Written in the same Txn as this batch key.
                     *resource_version = kv.mod_revision();
                 }
-                if last.is_some_and(|p| o.position <= p) {
-                    if let Some(index) = &self.index {
-                        index.record(std::slice::from_ref(&o));
-                    }
-                    continue;
-                }
+                n += usize::from(self.last.is_none_or(|p| o.position > p));
                 self.send(std::slice::from_ref(&o))?;
-                n += 1;
             }
         }
         self.flush().await?;
@@ -153,6 +167,10 @@ impl Publisher {
             index.record(outcomes);
         }
         for o in outcomes {
+            if self.last.is_some_and(|p| o.position <= p) {
+                continue;
+            }
+            self.last = Some(o.position);
             let payload = o.encode();
             let record = FutureRecord::to(&self.topic)
                 .partition(0)

@@ -19,10 +19,11 @@ use rdkafka::{
 use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use crate::{
-    apply::{Config, Engine, EngineError, Planned, commit},
+    apply::{Config, Engine, EngineError, Incoming, Planned, commit},
     lookup::OutcomeIndex,
     metrics::Metrics,
     outcomes::{PublishError, Publisher},
+    verification::{SetupError, Stage, VerifyArgs},
 };
 
 /// The topics.
@@ -43,6 +44,9 @@ pub struct LogArgs {
     /// Apply what has arrived at the latest this long after the first record, ms.
     #[arg(long, default_value_t = 20)]
     pub batch_ms: u64,
+    /// How records are checked against Sui's validators.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Why the master stopped.
@@ -57,6 +61,9 @@ pub enum MasterError {
     /// Reading the log failed.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// Verification cannot be set up.
+    #[error(transparent)]
+    Verify(#[from] SetupError),
 }
 
 impl MasterError {
@@ -70,6 +77,7 @@ impl MasterError {
                     | EngineError::Secret { .. }
                     | EngineError::Refused(_)
             ) | MasterError::Publish(PublishError::Corrupt(_))
+                | MasterError::Verify(_)
         )
     }
 
@@ -85,6 +93,7 @@ impl MasterError {
             | MasterError::Publish(PublishError::Corrupt(_)) => "corrupt",
             MasterError::Engine(_) | MasterError::Publish(PublishError::Etcd(_)) => "etcd",
             MasterError::Publish(_) | MasterError::Kafka(_) => "kafka",
+            MasterError::Verify(_) => "verify",
         }
     }
 }
@@ -130,8 +139,10 @@ pub async fn run(
             let mut publisher =
                 Publisher::new(&log.brokers, &log.outcome_topic)?.with_index(index.clone());
             let mut etcd = client.clone();
-            let republished = publisher.resume(&mut etcd, &cfg.layout).await?;
-            let mut engine = Engine::open(client.clone(), cfg.clone()).await?;
+            let republished = publisher
+                .resume(&mut etcd, &cfg.layout, &cfg.state_key)
+                .await?;
+            let mut engine = Engine::open_with(client.clone(), cfg.clone(), metrics).await?;
             engine.check_sealing_key(metrics);
             // Everything stored is on the topic now.
             engine.outcomes_durable_before(engine.next_offset());
@@ -211,37 +222,41 @@ pub async fn apply_log(
     progress: Option<&ProgressBar>,
     shutdown: &CancellationToken,
 ) -> Result<Engine, MasterError> {
+    let setup = log.verify.setup()?;
+    let (mut stage, from) = Stage::open(setup.as_ref(), &engine)?;
     // The consumer runs in its own task, so reading the next records overlaps
     // with applying these (measured: sequential reading cost a third of the
     // replay rate).
     let (tx, mut rx) = tokio::sync::mpsc::channel(log.read_ahead.max(1) * 2);
     // Stops when this function returns, however it returns.
-    let _reader = AbortOnDropHandle::new(tokio::spawn(read_log(
-        log.clone(),
-        engine.next_offset(),
-        tx,
-    )));
+    let _reader = AbortOnDropHandle::new(tokio::spawn(read_log(log.clone(), from, tx)));
     metrics.next_offset.set(engine.next_offset());
 
-    let mut buffer: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut read = engine.next_offset();
+    let mut buffer: VecDeque<Incoming> = VecDeque::new();
+    let mut read = from;
     loop {
         let end = match until {
             Until::Offset(end) if engine.next_offset() >= end => return Ok(engine),
+            // Read to the end, and what was read is held behind a gap.
+            Until::Offset(end) if read >= end && buffer.is_empty() => return Ok(engine),
             Until::Offset(end) => end,
             Until::Shutdown => i64::MAX,
         };
-        let reader = Reader {
-            rx: &mut rx,
-            read: &mut read,
-            end,
-        };
-        if let Gathered::Stop = gather(reader, &mut buffer, log, metrics, shutdown).await? {
-            if let Some(p) = publisher.as_deref_mut() {
-                p.flush().await?;
+        let mut raw = Vec::new();
+        if !stage.is_full() {
+            let reader = Reader {
+                rx: &mut rx,
+                read: &mut read,
+                end,
+            };
+            if let Gathered::Stop = gather(reader, &mut raw, log, metrics, shutdown).await? {
+                if let Some(p) = publisher.as_deref_mut() {
+                    p.flush().await?;
+                }
+                return Ok(engine);
             }
-            return Ok(engine);
         }
+        buffer.extend(stage.push(raw, &metrics.verify));
         drain(
             &mut engine,
             &mut buffer,
@@ -285,7 +300,7 @@ enum Gathered {
 /// with nothing buffered clears the `apply` problem (caught up).
 async fn gather(
     reader: Reader<'_>,
-    buffer: &mut VecDeque<Vec<u8>>,
+    buffer: &mut Vec<(i64, Vec<u8>)>,
     log: &LogArgs,
     metrics: &Metrics,
     shutdown: &CancellationToken,
@@ -311,7 +326,7 @@ async fn gather(
                 // returns below; treat its absence like a shutdown.
                 let Some(m) = m else { return Ok(Gathered::Stop) };
                 let (offset, payload) = m?;
-                buffer.push_back(payload);
+                buffer.push((offset, payload));
                 *reader.read = offset + 1;
                 deadline.get_or_insert_with(|| Instant::now() + Duration::from_millis(log.batch_ms));
             }
@@ -363,7 +378,7 @@ async fn read_log(log: LogArgs, from: i64, tx: tokio::sync::mpsc::Sender<ReadIte
 /// offsets), Txn by Txn, sending each batch's outcomes to `publisher`.
 pub async fn drain(
     engine: &mut Engine,
-    buffer: &mut VecDeque<Vec<u8>>,
+    buffer: &mut VecDeque<Incoming>,
     metrics: &Metrics,
     mut publisher: Option<&mut Publisher>,
     progress: Option<&ProgressBar>,

@@ -223,18 +223,25 @@ impl FileKeyStore {
     /// Writes a new key as `version`, failing if that version exists.
     fn write_new(&self, version: u32) -> Result<(), KeyStoreError> {
         let key = SealingPrivateKey::generate(&mut daas_sealing::rng::os());
-        let path = self.dir.join(format!("{FILE_PREFIX}{version}"));
-        let tmp = self.dir.join(format!(
-            ".{FILE_PREFIX}{version}.{}.tmp",
-            std::process::id()
-        ));
+        self.write_secret(
+            &format!("{FILE_PREFIX}{version}"),
+            key.to_bytes().as_slice(),
+        )
+    }
+
+    /// Writes 32 secret bytes as `name` (64 hex digits and a newline, mode
+    /// 0600) through a synced temporary file linked to its name, failing
+    /// if `name` exists.
+    pub(crate) fn write_secret(&self, name: &str, secret: &[u8]) -> Result<(), KeyStoreError> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let written = (|| {
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(&tmp)?;
-            let mut text = zeroize::Zeroizing::new(hex::encode(key.to_bytes().as_slice()));
+            let mut text = zeroize::Zeroizing::new(hex::encode(secret));
             text.push('\n');
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
@@ -245,6 +252,28 @@ impl FileKeyStore {
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(Self::io(&self.dir))
+    }
+
+    /// The 32 secret bytes kept as `name` in the directory (checked like
+    /// the sealing keys), made from the OS's generator when missing: the
+    /// state key (`crate::state_mac`).
+    pub(crate) fn load_or_make_secret(
+        &self,
+        name: &str,
+    ) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyStoreError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(name);
+        if !path.exists() {
+            let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
+            daas_sealing::rng::RngCore::fill_bytes(&mut daas_sealing::rng::os(), fresh.as_mut());
+            match self.write_secret(name, fresh.as_slice()) {
+                // Another process made it first: read theirs.
+                Err(KeyStoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                r => r?,
+            }
+        }
+        read_secret(&path)
     }
 }
 
@@ -259,6 +288,16 @@ fn parse_version(digits: &str) -> Option<u32> {
 /// Reads one key file, refusing one others may read or that is not a
 /// regular file.
 fn read_key(path: &Path) -> Result<SealingPrivateKey, KeyStoreError> {
+    let key = read_secret(path)?;
+    SealingPrivateKey::from_bytes(key.as_slice()).map_err(|_| KeyStoreError::Malformed {
+        path: path.to_owned(),
+        reason: "not a usable X25519 key".into(),
+    })
+}
+
+/// Reads 32 secret bytes (raw, or 64 hex digits) from a regular file that
+/// group and others cannot access.
+fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyStoreError> {
     let io = FileKeyStore::io(path);
     let meta = fs::symlink_metadata(path).map_err(io)?;
     let malformed = |reason: &str| KeyStoreError::Malformed {
@@ -287,7 +326,7 @@ fn read_key(path: &Path) -> Result<SealingPrivateKey, KeyStoreError> {
         hex::decode_to_slice(text.trim(), key.as_mut_slice())
             .map_err(|_| malformed("neither 32 bytes nor 64 hex digits"))?;
     }
-    SealingPrivateKey::from_bytes(key.as_slice()).map_err(|_| malformed("not a usable X25519 key"))
+    Ok(key)
 }
 
 impl KeyStore for FileKeyStore {

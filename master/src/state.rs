@@ -2,19 +2,30 @@
 //!
 //! - `<registry>/<resource>/[<namespace>/]<name>`: the kube objects, laid out as
 //!   kube-apiserver does (`daas_domain::kinds`), JSON values;
-//! - `<state>/position`: the next log offset to apply (decimal), or
-//!   `<offset>:<units>` while the record at `offset` is applied across
-//!   several Txns and its first `units` node updates are committed
-//!   ([`Cursor`]);
+//! - `<state>/position`: where applying stands ([`Position`]): the next log
+//!   offset to apply, or `<offset>:<units>` while the record at `offset` is
+//!   applied across several Txns and its first `units` node updates are
+//!   committed ([`Cursor`]); and the commitment to the ledger and eviction
+//!   keys and the verifier's state (their count and multiset digest,
+//!   [`crate::state_mac`]);
 //! - `<state>/ledger/<entity>`: the shared ledger, one key per entity
 //!   (`Change::store_key`), the latest change as JSON;
 //! - `<state>/evictions/<node>`: nodes cordoned for lack of stake;
+//! - `<state>/verifier`: the verifier's state (`daas_verify::State`),
+//!   written with the position;
 //! - `<state>/outcomes/<first offset, 20 digits>`: the outcomes of one Txn,
 //!   length-delimited `daas.v1.Outcome` messages. An applied outcome's
 //!   resourceVersion is that key's mod_revision (same Txn as the object);
 //!   it is filled in when published. Batches are deleted (by a range delete
 //!   in a later apply Txn) once the outcome topic holds them and they are
 //!   older than the kept window (`apply::Config::outcomes_kept`).
+//!
+//! Every value under `<state>/` ends with a 32-byte tag, HMAC-SHA256 under
+//! the master's state key over the full etcd key and the value
+//! ([`crate::state_mac`], decision 0017); the forms above are the value
+//! before its tag. The readers here ([`load_cursor`], [`load_ledger`]) drop
+//! the tag without checking it (tools, tests); the engine opens through
+//! [`crate::state_mac::load`], which checks everything.
 //!
 //! All of it is written in the same Txn as the objects, so it is exactly as
 //! current as the objects.
@@ -45,6 +56,11 @@ impl Layout {
         format!("{}/position", self.state)
     }
 
+    /// The verifier's state (daas-verify), written with the position.
+    pub fn verifier(&self) -> String {
+        format!("{}/verifier", self.state)
+    }
+
     /// The ledger key of a change's entity.
     pub fn ledger(&self, store_key: &str) -> String {
         format!("{}/ledger/{store_key}", self.state)
@@ -65,6 +81,16 @@ impl Layout {
         format!("{}/outcomes/{offset:020}", self.state)
     }
 
+    /// The eviction records' prefix.
+    pub fn evictions_prefix(&self) -> String {
+        format!("{}/evictions/", self.state)
+    }
+
+    /// Every key of the master's own (`<state>/`).
+    pub fn state_prefix(&self) -> String {
+        format!("{}/", self.state)
+    }
+
     /// The outcome batches' prefix.
     pub fn outcomes_prefix(&self) -> String {
         format!("{}/outcomes/", self.state)
@@ -81,12 +107,25 @@ impl Layout {
 /// batches can hold hundreds of KiB each) is asked again with half as many
 /// keys, down to one.
 pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, etcd_client::Error> {
+    Ok(snapshot(client, prefix).await?.0)
+}
+
+/// [`range`], every page read at the revision of the first (one consistent
+/// snapshot, even while a Txn commits meanwhile); that revision.
+pub async fn snapshot(
+    client: &mut Client,
+    prefix: &str,
+) -> Result<(Vec<KeyValue>, i64), etcd_client::Error> {
     let end = prefix_end(prefix.as_bytes());
     let mut from = prefix.as_bytes().to_vec();
     let mut out = Vec::new();
     let mut limit = 1000;
+    let mut revision = 0;
     loop {
-        let options = GetOptions::new().with_range(end.clone()).with_limit(limit);
+        let mut options = GetOptions::new().with_range(end.clone()).with_limit(limit);
+        if revision > 0 {
+            options = options.with_revision(revision);
+        }
         let resp = match client.get(from.clone(), Some(options)).await {
             Err(e) if limit > 1 && is_too_large(&e) => {
                 limit /= 2;
@@ -94,6 +133,9 @@ pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, e
             }
             r => r?,
         };
+        if revision == 0 {
+            revision = resp.header().map_or(0, |h| h.revision());
+        }
         let kvs = resp.kvs();
         out.extend_from_slice(kvs);
         match kvs.last() {
@@ -101,7 +143,7 @@ pub async fn range(client: &mut Client, prefix: &str) -> Result<Vec<KeyValue>, e
                 from = last.key().to_vec();
                 from.push(0);
             }
-            _ => return Ok(out),
+            _ => return Ok((out, revision)),
         }
     }
 }
@@ -173,18 +215,68 @@ impl Cursor {
     }
 }
 
-/// The stored cursor (offset 0 when none is stored).
+/// The position key's value (before its tag): the cursor, then the count
+/// and digest of the multiset of ledger and eviction keys and the
+/// verifier's state
+/// ([`crate::state_mac::StateSet`]), then the offset below which a rebuild
+/// is still under way (0: none): `<cursor> <count> <64 hex digits> <offset>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Where applying stands.
+    pub cursor: Cursor,
+    /// Ledger and eviction keys stored.
+    pub count: u64,
+    /// Their multiset digest.
+    pub digest: [u8; 32],
+    /// Records before this offset are applied again after a rebuild:
+    /// every Txn reads what it writes first, and a create renders the
+    /// object as the log makes it (decision 0017).
+    pub rebuild_until: i64,
+}
+
+impl Position {
+    /// The value before its tag.
+    pub fn encode(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.cursor.encode(),
+            self.count,
+            hex::encode(self.digest),
+            self.rebuild_until
+        )
+    }
+
+    /// Reads [`Position::encode`]'s form back (exactly that form only).
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.split(' ');
+        let cursor = Cursor::parse(parts.next()?)?;
+        let count = parts.next()?.parse().ok()?;
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(parts.next()?, &mut digest).ok()?;
+        let rebuild_until = parts.next()?.parse().ok()?;
+        let p = Position {
+            cursor,
+            count,
+            digest,
+            rebuild_until,
+        };
+        (parts.next().is_none() && p.encode() == value).then_some(p)
+    }
+}
+
+/// The stored cursor (offset 0 when none is stored), its tag not checked.
 pub async fn load_cursor(client: &mut Client, layout: &Layout) -> Result<Cursor, StateError> {
     let key = layout.position();
     let resp = client.get(key.as_str(), None).await?;
     match resp.kvs().first() {
         None => Ok(Cursor::default()),
-        Some(kv) => std::str::from_utf8(kv.value())
+        Some(kv) => std::str::from_utf8(crate::state_mac::payload(kv.value()))
             .ok()
-            .and_then(Cursor::parse)
+            .and_then(Position::parse)
+            .map(|p| p.cursor)
             .ok_or_else(|| StateError::Corrupt {
                 key,
-                reason: "not a position (`<offset>` or `<offset>:<units>`)".into(),
+                reason: "not a position (`<offset>[:<units>] <count> <digest> <offset>`)".into(),
             }),
     }
 }
@@ -194,18 +286,23 @@ pub async fn load_position(client: &mut Client, layout: &Layout) -> Result<i64, 
     Ok(load_cursor(client, layout).await?.offset)
 }
 
-/// The ledger as stored.
+/// The ledger as stored, tags not checked.
 pub async fn load_ledger(client: &mut Client, layout: &Layout) -> Result<Ledger, StateError> {
     let mut ledger = Ledger::default();
     for kv in range(client, &layout.ledger_prefix()).await? {
-        let change: Change =
-            serde_json::from_slice(kv.value()).map_err(|e| StateError::Corrupt {
-                key: String::from_utf8_lossy(kv.key()).into_owned(),
-                reason: e.to_string(),
-            })?;
-        ledger.restore(&change);
+        restore(&mut ledger, kv.key(), crate::state_mac::payload(kv.value()))?;
     }
     Ok(ledger)
+}
+
+/// Restores one ledger key's change (its value without the tag).
+pub fn restore(ledger: &mut Ledger, key: &[u8], value: &[u8]) -> Result<(), StateError> {
+    let change: Change = serde_json::from_slice(value).map_err(|e| StateError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })?;
+    ledger.restore(&change);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -230,6 +327,34 @@ mod tests {
         }
         for bad in ["", "-1", "4 2", "42:", ":7", "42:0", "42:7:1", "042", "x"] {
             assert_eq!(Cursor::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn positions_read_back_and_refuse_other_forms() {
+        let p = Position {
+            cursor: Cursor {
+                offset: 42,
+                units_done: 7,
+            },
+            count: 3,
+            digest: [0xab; 32],
+            rebuild_until: 99,
+        };
+        let text = p.encode();
+        assert_eq!(text, format!("42:7 3 {} 99", "ab".repeat(32)));
+        assert_eq!(Position::parse(&text), Some(p));
+        let zero = format!("0 0 {} 0", "00".repeat(32));
+        assert_eq!(Position::parse(&zero), Some(Position::default()));
+        for bad in [
+            "42".to_string(),
+            format!("42 3 {} 99 1", "ab".repeat(32)),
+            format!("42 3 {} 99", "AB".repeat(32)),
+            format!("42 3 {} 99", "ab".repeat(31)),
+            format!("42  3 {} 99", "ab".repeat(32)),
+            format!("42 -3 {} 99", "ab".repeat(32)),
+        ] {
+            assert_eq!(Position::parse(&bad), None, "{bad:?}");
         }
     }
 }

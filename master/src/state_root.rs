@@ -13,7 +13,9 @@
 //!    prefixes compare.
 //! 3. Sort by that name (bytewise) and hash, with SHA-256, for each entry:
 //!    u32 big-endian name length, name, u32 big-endian value length, value:
-//!    the stored bytes, except that a value in kube's encryption envelope
+//!    the stored bytes, without the 32-byte tag that ends every value under
+//!    `<state>/` (decision 0017: it depends on the master's state key and the
+//!    full etcd key; the tag is not checked here), except that a value in kube's encryption envelope
 //!    (`k8s:enc:…`) counts by its plaintext. The ciphertext authenticates the
 //!    full etcd key, so it differs under another prefix; the plaintext does
 //!    not. Computing a root over encrypted Secrets therefore needs the key.
@@ -91,15 +93,12 @@ pub async fn entries(
             entries.push((format!("registry{}", String::from_utf8_lossy(rest)), value));
         }
     }
-    for prefix in [
-        layout.ledger_prefix(),
-        format!("{}/evictions/", layout.state),
-    ] {
+    for prefix in [layout.ledger_prefix(), layout.evictions_prefix()] {
         for kv in state::range(client, &prefix).await? {
             let rest = &kv.key()[layout.state.len()..];
             entries.push((
                 format!("daas{}", String::from_utf8_lossy(rest)),
-                kv.value().to_vec(),
+                crate::state_mac::payload(kv.value()).to_vec(),
             ));
         }
     }

@@ -9,7 +9,7 @@ use daas_domain::{
     Address, Bytes, Event, LogPosition, Outcome, OutcomeResult, events::K8sApiRequest,
 };
 use daas_master::{
-    apply::{Engine, EngineError},
+    apply::{Engine, EngineError, Incoming},
     metrics::Metrics,
     outcomes::Publisher,
     pipeline::{MasterError, Until, apply_log, drain},
@@ -286,6 +286,7 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
                 manifest: Bytes(m.clone()),
                 stake: w.ledger().tier_stake(*who),
                 timestamp_ms: 1,
+                seq: 0,
             });
             workload::record(
                 LogPosition::new(1_000_000, i as u64, 0),
@@ -421,16 +422,17 @@ async fn a_create_over_a_key_written_by_someone_else_conflicts_once_then_applies
 
     let metrics = Metrics::default();
     let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
-    let mut buffer: std::collections::VecDeque<Vec<u8>> = records.iter().cloned().collect();
+    let mut buffer: std::collections::VecDeque<Incoming> =
+        records.iter().map(|r| Incoming::unverified(r)).collect();
     let first = drain(&mut engine, &mut buffer, &metrics, None, None).await;
     assert!(
         matches!(first, Err(MasterError::Engine(EngineError::Conflict))),
         "request {offset}: the guessed create must fail its guard, got {first:?}"
     );
     let mut engine = Engine::open(etcd.client.clone(), config(&prefix)).await?;
-    let mut rest: std::collections::VecDeque<Vec<u8>> = records[engine.next_offset() as usize..]
+    let mut rest: std::collections::VecDeque<Incoming> = records[engine.next_offset() as usize..]
         .iter()
-        .cloned()
+        .map(|r| Incoming::unverified(r))
         .collect();
     drain(&mut engine, &mut rest, &metrics, None, None).await?;
     assert_eq!(engine.next_offset(), records.len() as i64);

@@ -40,6 +40,7 @@ fn node_registered(n: u64, operator: daas_domain::Address) -> Vec<u8> {
             public_key: Bytes(vec![1; 32]),
             endpoint: "10.0.0.1:10250".into(),
             timestamp_ms: 1,
+            seq: 0,
         }),
     )
 }
@@ -57,6 +58,7 @@ fn node_stake(n: u64, operator: daas_domain::Address, total: u64, slash: bool) -
             slashed_by: daas_domain::Address([9; 32]),
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         })
     } else {
         Event::StakeDeposited(StakeDeposited {
@@ -66,6 +68,7 @@ fn node_stake(n: u64, operator: daas_domain::Address, total: u64, slash: bool) -
             total_after: total,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         })
     };
     record(n, event)

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use daas_domain::{Address, Bytes, Event, LogPosition, events::*, roles::Role};
 use daas_master::{
-    apply::{EVICTION_TAINT, Engine, EngineError, commit},
+    apply::{EVICTION_TAINT, Engine, EngineError, Incoming, commit},
     metrics::Metrics,
     pipeline::{MasterError, drain},
     state::{self, Cursor},
@@ -51,6 +51,7 @@ fn stake(n: u64, who: Address, role: Role, total: u64) -> Vec<u8> {
             total_after: total,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
     )
 }
@@ -92,6 +93,7 @@ fn log() -> (Vec<Vec<u8>>, usize, Vec<u64>) {
                 public_key: Bytes(vec![1; 32]),
                 endpoint: format!("10.0.{}.{}:10250", i / 250, i % 250),
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ));
     }
@@ -110,6 +112,7 @@ fn log() -> (Vec<Vec<u8>>, usize, Vec<u64>) {
             slashed_by: Address([9; 32]),
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
     ));
     let ids: Vec<u64> = (0..20).map(|i| 100 + i).collect();
@@ -186,7 +189,8 @@ async fn evicted(client: &Client, prefix: &str) -> anyhow::Result<usize> {
 
 /// Every key under the test's prefixes but the position and outcome
 /// batches (whose keys depend on how records were grouped), named without
-/// the prefix.
+/// the prefix; the master's own values without their tag (it covers the
+/// full key, so it differs between prefixes).
 async fn contents(client: &Client, prefix: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let l = layout(prefix);
     let mut c = client.clone();
@@ -200,6 +204,10 @@ async fn contents(client: &Client, prefix: &str) -> anyhow::Result<BTreeMap<Stri
             )
         })
         .filter(|(k, _)| *k != l.position() && !k.starts_with(&l.outcomes_prefix()))
+        .map(|(k, v)| match k.starts_with(&l.state_prefix()) {
+            true => (k, daas_master::state_mac::payload(&v).to_vec()),
+            false => (k, v),
+        })
         .map(|(k, v)| (k[prefix.len()..].to_owned(), v))
         .collect())
 }
@@ -282,7 +290,7 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     let mut engine = Engine::open(etcd.client.clone(), config(&clean)).await?;
     drain(
         &mut engine,
-        &mut records.iter().cloned().collect(),
+        &mut records.iter().map(|r| Incoming::unverified(r)).collect(),
         &metrics,
         None,
         None,
@@ -296,7 +304,10 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     let mut engine = Engine::open(etcd.client.clone(), config(&live)).await?;
     drain(
         &mut engine,
-        &mut records[..slash].iter().cloned().collect(),
+        &mut records[..slash]
+            .iter()
+            .map(|r| Incoming::unverified(r))
+            .collect(),
         &metrics,
         None,
         None,
@@ -304,7 +315,15 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     .await?;
     let parts = 1 + rng.below(3);
     for _ in 0..parts {
-        let mut planned = engine.plan(&records[slash..], &metrics).await?;
+        let mut planned = engine
+            .plan(
+                &records[slash..]
+                    .iter()
+                    .map(|r| Incoming::unverified(r))
+                    .collect::<Vec<_>>(),
+                &metrics,
+            )
+            .await?;
         assert_eq!(
             planned.consumed(),
             0,
@@ -341,7 +360,10 @@ async fn a_restart_between_the_txns_of_one_record_ends_as_a_clean_run() -> anyho
     assert_eq!(engine.cursor(), stored, "reopened at the stored part");
     drain(
         &mut engine,
-        &mut records[slash..].iter().cloned().collect(),
+        &mut records[slash..]
+            .iter()
+            .map(|r| Incoming::unverified(r))
+            .collect(),
         &metrics,
         None,
         None,
@@ -412,6 +434,7 @@ async fn sigkill_while_a_record_is_half_applied_ends_as_a_clean_run() -> anyhow:
                 total_after: total,
                 epoch: 1,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ));
         let id = 1_000 + flap;

@@ -87,7 +87,7 @@ async fn published_outcome_batches_are_pruned_beyond_the_window() -> anyhow::Res
     // A reopen: nothing to republish; the index holds what etcd kept.
     let index = Arc::new(OutcomeIndex::new(1_000_000));
     let mut publisher = Publisher::new(&stack.kafka_brokers, &out.name)?.with_index(index.clone());
-    assert_eq!(publisher.resume(&mut c, &l).await?, 0);
+    assert_eq!(publisher.resume(&mut c, &l, &cfg.state_key).await?, 0);
     let last = requests.last().copied().unwrap_or_default();
     assert!(
         index.by_request(last).is_some(),

@@ -77,6 +77,7 @@ fn register(log: &mut Log, version: u64, public_key: [u8; 32]) {
         public_key: Bytes(public_key.to_vec()),
         registered_by: ADMIN,
         timestamp_ms: 1,
+        seq: 0,
     });
     log.push(ADMIN, &e);
 }

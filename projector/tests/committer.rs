@@ -44,6 +44,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
                 total_after: 5_000_000_000,
                 epoch: 1,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ),
         record(
@@ -55,6 +56,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
                 total_after: 1_000_000_000,
                 epoch: 1,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ),
         record(
@@ -65,6 +67,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
                 public_key: Bytes(vec![7; 32]),
                 endpoint: "e".into(),
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ),
         record(
@@ -78,6 +81,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
                 slashed_by: Address([9; 32]),
                 epoch: 2,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ),
         record(
@@ -96,6 +100,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
                 ),
                 stake: 5_000_000_000,
                 timestamp_ms: 1,
+                seq: 0,
             }),
         ),
         b"garbage".to_vec(),

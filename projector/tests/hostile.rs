@@ -33,6 +33,7 @@ fn deposit(who: Address, amount: u64) -> Event {
         total_after: amount,
         epoch: 1,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 

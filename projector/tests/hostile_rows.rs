@@ -33,6 +33,7 @@ fn request(verb: &str, kind: &str, namespace: &str, name: &str, manifest: &[u8])
         manifest: Bytes(manifest.to_vec()),
         stake: 10 * SUI,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -59,6 +60,7 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             total_after: amount,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
         Event::StakeDeposited(StakeDeposited {
             staker: OPERATOR,
@@ -67,6 +69,7 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             total_after: 10 * SUI,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
         request("create", "Namespace", "", s, b"{}"),
         all,
@@ -77,6 +80,7 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             public_key: Bytes(vec![1; 32]),
             endpoint: s.into(),
             timestamp_ms: 1,
+            seq: 0,
         }),
         Event::NamespaceGranted(NamespaceGranted {
             cluster_id: CLUSTER,
@@ -85,6 +89,7 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             role: 1,
             granted_by: TENANT,
             timestamp_ms: 1,
+            seq: 0,
         }),
         Event::NamespaceRevoked(NamespaceRevoked {
             cluster_id: CLUSTER,
@@ -92,6 +97,7 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             grantee: OPERATOR,
             revoked_by: TENANT,
             timestamp_ms: 1,
+            seq: 0,
         }),
         Event::StakeSlashed(StakeSlashed {
             staker: TENANT,
@@ -102,11 +108,13 @@ fn events(s: &str, amount: u64) -> Vec<Event> {
             slashed_by: CLUSTER,
             epoch: 1,
             timestamp_ms: 1,
+            seq: 0,
         }),
         Event::NodeDeregistered(NodeDeregistered {
             operator: OPERATOR,
             node_name: s.into(),
             timestamp_ms: 1,
+            seq: 0,
         }),
     ]
 }

@@ -33,6 +33,7 @@ fn sealing_key(cluster: Address, version: u64, key: Vec<u8>) -> Event {
         public_key: Bytes(key),
         registered_by: ADMIN,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 

@@ -1,15 +1,21 @@
 //! An in-process dev chain with its gRPC server, for tests that need a Sui
 //! node: start it, fill it with events, restart it on the same address.
 
-use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use daas_devnet::{
     calls,
+    committee::{DEFAULT_VALIDATORS, GENESIS_COMMITTEE_FILE, Validators},
     node::{Node, NodeConfig},
     rpc,
 };
 use daas_domain::LogPosition;
-use sui_sdk_types::{ObjectReference, Transaction, UserSignature};
+use sui_sdk_types::{ObjectReference, Transaction, UserSignature, ValidatorCommittee};
 
 use crate::{hostile, workload::Rng};
 use sui_crypto::ed25519::Ed25519PrivateKey;
@@ -24,6 +30,8 @@ pub struct TestChain {
     pub url: String,
     /// Its address (to restart it on the same one).
     pub addr: SocketAddr,
+    /// Its data folder (log, keys, `validators.seed`, `genesis-committee.json`).
+    pub dir: PathBuf,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -35,19 +43,31 @@ pub fn free_addr() -> std::io::Result<SocketAddr> {
 
 impl TestChain {
     /// Opens (or creates) the chain in `dir` and serves it on `addr`, sealing
-    /// a checkpoint every `checkpoint_ms`.
+    /// a checkpoint every `checkpoint_ms` (one-hour epochs, 4 validators).
     pub async fn start(
         dir: &Path,
         addr: SocketAddr,
         checkpoint_ms: u64,
         lowest_available_checkpoint: u64,
     ) -> anyhow::Result<Self> {
-        let node = Node::open(NodeConfig {
-            data_dir: dir.to_path_buf(),
-            checkpoint_interval: Duration::from_millis(checkpoint_ms),
-            epoch_duration_ms: 3_600_000,
-            lowest_available_checkpoint,
-        })?;
+        Self::start_with(
+            NodeConfig {
+                data_dir: dir.to_path_buf(),
+                checkpoint_interval: Duration::from_millis(checkpoint_ms),
+                epoch_duration_ms: 3_600_000,
+                lowest_available_checkpoint,
+                validators: DEFAULT_VALIDATORS,
+            },
+            addr,
+        )
+        .await
+    }
+
+    /// Opens (or creates) the chain `config` says and serves it on `addr`
+    /// (short epochs: `epoch_duration_ms`; committee size: `validators`).
+    pub async fn start_with(config: NodeConfig, addr: SocketAddr) -> anyhow::Result<Self> {
+        let dir = config.data_dir.clone();
+        let node = Node::open(config)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
@@ -63,9 +83,27 @@ impl TestChain {
             node,
             url: format!("http://{addr}"),
             addr,
+            dir,
             shutdown,
             tasks: vec![server, checkpoints],
         })
+    }
+
+    /// The chain's validators: every epoch's committee and keys (to make
+    /// certificates, sub-quorum ones included, with `daas_devnet::committee::certify`).
+    pub fn validators(&self) -> Validators {
+        self.node.validators()
+    }
+
+    /// The file holding the epoch-0 committee, what verifiers pin
+    /// (`--genesis-committee FILE`).
+    pub fn genesis_committee_file(&self) -> PathBuf {
+        self.dir.join(GENESIS_COMMITTEE_FILE)
+    }
+
+    /// The epoch-0 committee.
+    pub fn genesis_committee(&self) -> ValidatorCommittee {
+        self.validators().committee(0)
     }
 
     /// Stops serving and sealing; the data folder keeps the chain.

@@ -43,6 +43,7 @@ pub fn registered(timestamp_ms: u64) -> Event {
         public_key: Bytes(public_key().0.to_vec()),
         registered_by: ADMIN,
         timestamp_ms,
+        seq: 0,
     })
 }
 

@@ -14,8 +14,10 @@
 //! from the records with the pure ledger.
 
 use crate::hostile;
+use std::collections::BTreeMap;
+
 use daas_domain::{
-    Address, Bytes, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role,
+    Address, Bytes, Event, Ledger, LogEntry, LogPosition, Outcome, OutcomeResult, Role, Stream,
     admission::{Action, Decision},
     events::*,
     kinds,
@@ -95,6 +97,26 @@ pub struct Workload {
     hostile_at: Vec<u64>,
     /// Whether the record being generated is hostile.
     hostile_now: bool,
+    /// Numbers events per stream as the chain does.
+    sequences: Sequences,
+}
+
+/// Numbers events built off chain as the chain would: each stream's events
+/// get 0, 1, 2, ... in the order they are numbered, a cluster's creation
+/// being its 0 (so a cluster created twice with one id restarts at 0).
+#[derive(Clone, Debug, Default)]
+pub struct Sequences(BTreeMap<Stream, u64>);
+
+impl Sequences {
+    /// Gives `event` its stream's next `seq`.
+    pub fn number(&mut self, event: &mut Event) {
+        let next = self.0.entry(event.stream()).or_insert(0);
+        match event.seq_mut() {
+            Some(seq) => *seq = *next,
+            None => *next = 0,
+        }
+        *next += 1;
+    }
 }
 
 fn tenant(i: usize) -> Address {
@@ -128,6 +150,7 @@ impl Workload {
             generated: 0,
             hostile_at: Vec::new(),
             hostile_now: false,
+            sequences: Sequences::default(),
         }
     }
 
@@ -182,7 +205,8 @@ impl Workload {
         1_767_225_600_000 + self.checkpoint * 250
     }
 
-    fn emit(&mut self, sender: Address, event: Event) -> Vec<u8> {
+    fn emit(&mut self, sender: Address, mut event: Event) -> Vec<u8> {
+        self.sequences.number(&mut event);
         self.ledger.apply(&event);
         let mut digest = [0u8; 32];
         digest[..8].copy_from_slice(&self.checkpoint.to_be_bytes());
@@ -282,6 +306,7 @@ impl Workload {
                 total_after: have + amount,
                 epoch,
                 timestamp_ms: t,
+                seq: 0,
             })
         } else if self.rng.chance(500) {
             let amount = if self.rng.chance(300) {
@@ -296,6 +321,7 @@ impl Workload {
                 total_after: have - amount,
                 epoch,
                 timestamp_ms: t,
+                seq: 0,
             })
         } else {
             let amount = 1 + self.rng.below(have);
@@ -310,6 +336,7 @@ impl Workload {
                 slashed_by: ADMIN,
                 epoch,
                 timestamp_ms: t,
+                seq: 0,
             })
         };
         self.emit(who, event)
@@ -325,6 +352,7 @@ impl Workload {
                 operator: op,
                 node_name: name,
                 timestamp_ms: t,
+                seq: 0,
             })
         } else {
             Event::NodeRegistered(NodeRegistered {
@@ -333,6 +361,7 @@ impl Workload {
                 public_key: Bytes(op.0.to_vec()),
                 endpoint: format!("10.0.{}.{}:10250", i / 250, i % 250),
                 timestamp_ms: t,
+                seq: 0,
             })
         };
         self.emit(op, event)
@@ -355,6 +384,7 @@ impl Workload {
                 role: self.rng.below(2) as u8,
                 granted_by: self.tenants[owner],
                 timestamp_ms: t,
+                seq: 0,
             })
         } else {
             Event::NamespaceRevoked(NamespaceRevoked {
@@ -363,6 +393,7 @@ impl Workload {
                 grantee,
                 revoked_by: self.tenants[owner],
                 timestamp_ms: t,
+                seq: 0,
             })
         };
         let sender = self.tenants[owner];
@@ -444,6 +475,7 @@ impl Workload {
             manifest: Bytes(manifest),
             stake: self.ledger.tier_stake(sender),
             timestamp_ms: self.now(),
+            seq: 0,
         });
         self.emit(sender, event)
     }
@@ -473,6 +505,7 @@ impl Workload {
                     slashed_by: ADMIN,
                     epoch: self.checkpoint / 100,
                     timestamp_ms: t,
+                    seq: 0,
                 })
             }
             8 => Event::NamespaceGranted(NamespaceGranted {
@@ -482,6 +515,7 @@ impl Workload {
                 role: 1,
                 granted_by: tenant,
                 timestamp_ms: t,
+                seq: 0,
             }),
             9 => Event::NamespaceRevoked(NamespaceRevoked {
                 cluster_id: CLUSTER,
@@ -489,6 +523,7 @@ impl Workload {
                 grantee: tenant,
                 revoked_by: tenant,
                 timestamp_ms: t,
+                seq: 0,
             }),
             10 => return self.not_utf8(tenant),
             _ => Event::ClusterCreated(ClusterCreated {
@@ -511,6 +546,7 @@ impl Workload {
                 public_key: Bytes(op.0.to_vec()),
                 endpoint,
                 timestamp_ms: t,
+                seq: 0,
             })
         };
         match variant {
@@ -520,6 +556,7 @@ impl Workload {
                 operator: op,
                 node_name: h,
                 timestamp_ms: t,
+                seq: 0,
             }),
         }
     }
@@ -628,6 +665,7 @@ pub fn create_request(
         manifest: Bytes(manifest),
         stake: 10 * SUI,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 
@@ -814,6 +852,36 @@ mod tests {
         }
         let missing: Vec<_> = want.iter().filter(|w| !seen.contains(*w)).collect();
         assert!(missing.is_empty(), "never generated: {missing:?}");
+    }
+
+    /// Every stream's events carry 0, 1, 2, ... in log order, as the chain
+    /// numbers them, hostile records included (the chain emitted those too).
+    #[test]
+    fn every_streams_events_are_numbered_densely_in_log_order() {
+        let mut w = Workload::new(5, 20);
+        w.hostile_per_mille = 60;
+        let mut seqs: BTreeMap<Stream, Vec<u64>> = BTreeMap::new();
+        for r in w.records(2_000) {
+            if let Ok(LogEntry {
+                body: daas_domain::Body::Event(e),
+                ..
+            }) = LogEntry::decode(&r)
+            {
+                seqs.entry(e.stream()).or_default().push(e.seq());
+            }
+        }
+        // Only these: hostile records create another cluster, always with the
+        // same id, so its numbering restarts at each creation.
+        for stream in [
+            Stream::Pool,
+            Stream::Nodes,
+            Stream::Enclave,
+            Stream::Cluster(CLUSTER),
+        ] {
+            let got = seqs.remove(&stream).unwrap_or_default();
+            assert!(!got.is_empty(), "{stream}");
+            assert!(got.iter().copied().eq(0..got.len() as u64), "{stream}");
+        }
     }
 
     #[test]

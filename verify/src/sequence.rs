@@ -5,15 +5,21 @@
 
 use std::collections::BTreeMap;
 
-use daas_domain::{Body, LogEntry, LogPosition};
+use daas_domain::{Body, LogEntry, LogPosition, events::Stream};
 
 /// The stream an entry belongs to, as a stable key, and its number. Entries
 /// that are not events of ours (unknown types, poison) carry none.
 pub fn stream_of(entry: &LogEntry) -> Option<(String, u64)> {
-    let Body::Event(_event) = &entry.body else {
+    let Body::Event(event) = &entry.body else {
         return None;
     };
-    None // STUB-UNTIL-SEQ-MERGE
+    let key = match event.stream() {
+        Stream::Pool => "pool".to_owned(),
+        Stream::Nodes => "nodes".to_owned(),
+        Stream::Enclave => "enclave".to_owned(),
+        Stream::Cluster(id) => format!("cluster:{id}"),
+    };
+    Some((key, event.seq()))
 }
 
 /// Where an entry stands in its stream.
@@ -69,7 +75,8 @@ impl Sequences {
     /// position had already been applied (a cross-stream reordering).
     pub fn advance(&mut self, entry: &LogEntry) -> bool {
         if let Some((stream, seq)) = stream_of(entry) {
-            self.expected.insert(stream, seq.saturating_add(1));
+            let next = self.expected.entry(stream).or_default();
+            *next = (*next).max(seq.saturating_add(1));
         }
         let late = self.last_position.is_some_and(|p| entry.position < p);
         if !late {

@@ -231,7 +231,7 @@ impl Verifier {
         for (offset, bytes) in records {
             let raw = RawRecord::decode(&bytes);
             if offset < self.prime_below {
-                self.certifier.certify(&[(offset, &raw)]);
+                self.prime(offset, &raw);
             } else {
                 self.held.push_back(Held {
                     offset,
@@ -248,6 +248,17 @@ impl Verifier {
     /// Whether the caller should stop reading until the gap closes.
     pub fn is_full(&self) -> bool {
         self.held.len() >= MAX_HELD
+    }
+
+    /// A record before the caller's position: already applied. Its proofs
+    /// are read, and its stream counted as passed (which changes nothing
+    /// when the stored state already counted it).
+    fn prime(&mut self, offset: i64, raw: &Result<RawRecord, Refusal>) {
+        for c in self.certifier.certify(&[(offset, raw)]) {
+            if let Certified::Entry(e) = c {
+                self.sequences.advance(&e);
+            }
+        }
     }
 
     /// Releases what can be released; fills gaps from held records.

@@ -3,7 +3,7 @@
 use daas_domain::{Bytes, ObjectId, events::*};
 use sha2::{Digest, Sha256};
 
-use super::{Abort, ContractState, Ctx, ENCLAVE, check, codes::*};
+use super::{Abort, ContractState, Ctx, ENCLAVE, check, codes::*, next_seq};
 
 impl ContractState {
     /// `enclave::register_pcrs`.
@@ -32,6 +32,7 @@ impl ContractState {
             pcr2,
             registered_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.enclave_event_seq),
         }))
     }
 
@@ -59,6 +60,7 @@ impl ContractState {
             attestation_digest: Bytes(Sha256::digest(&attestation).to_vec()),
             registered_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.enclave_event_seq),
         }))
     }
 
@@ -84,6 +86,7 @@ impl ContractState {
             public_key,
             registered_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.enclave_event_seq),
         }))
     }
 

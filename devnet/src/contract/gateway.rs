@@ -14,7 +14,7 @@ use daas_domain::{
     },
 };
 
-use super::{Abort, Cluster, ContractState, Ctx, GATEWAY, check, codes::*};
+use super::{Abort, Cluster, ContractState, Ctx, GATEWAY, check, codes::*, next_seq};
 
 /// Longest object name (a DNS-1123 subdomain), bytes (`gateway::MAX_NAME_BYTES`).
 pub const MAX_NAME_BYTES: usize = 253;
@@ -71,6 +71,8 @@ impl ContractState {
                 admin: ctx.sender,
                 pool_id: cap_pool_id,
                 next_request_id: 0,
+                // 0 is this `ClusterCreated`'s.
+                event_seq: 1,
                 grants: BTreeMap::new(),
             },
         );
@@ -124,6 +126,7 @@ impl ContractState {
             manifest: Bytes(r.manifest),
             stake,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut cluster.event_seq),
         }))
     }
 

@@ -7,7 +7,7 @@ use daas_domain::{
     roles::{CLUSTER_ADMIN_GRANT, NamespaceRole},
 };
 
-use super::{Abort, ContractState, Ctx, GRANTS, check, codes::*, gateway};
+use super::{Abort, ContractState, Ctx, GRANTS, check, codes::*, gateway, next_seq};
 
 impl ContractState {
     /// `grants::grant`.
@@ -64,6 +64,7 @@ impl ContractState {
             role,
             granted_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut cluster.event_seq),
         }))
     }
 
@@ -94,6 +95,7 @@ impl ContractState {
             grantee,
             revoked_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut cluster.event_seq),
         }))
     }
 

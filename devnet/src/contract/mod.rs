@@ -133,6 +133,8 @@ pub struct Cluster {
     pub pool_id: ObjectId,
     /// Next request number.
     pub next_request_id: u64,
+    /// `seq` of the cluster's next event (0 was its `ClusterCreated`).
+    pub event_seq: u64,
     grants: BTreeMap<(String, Address), u8>,
 }
 
@@ -161,6 +163,19 @@ pub struct ContractState {
     enclaves: BTreeMap<Bytes, u64>,
     /// Cluster id -> its current sealing key (version, X25519 public key).
     sealing_keys: BTreeMap<ObjectId, (u64, Bytes)>,
+    /// `StakingPool.event_seq`: `seq` of the pool's next event.
+    pub pool_event_seq: u64,
+    /// `NodeRegistry.event_seq`.
+    pub nodes_event_seq: u64,
+    /// `EnclaveRegistry.event_seq`.
+    pub enclave_event_seq: u64,
+}
+
+/// Returns `*counter` and counts it (the Move modules' `next_event_seq`).
+fn next_seq(counter: &mut u64) -> u64 {
+    let seq = *counter;
+    *counter += 1;
+    seq
 }
 
 const STAKING: &str = "staking";

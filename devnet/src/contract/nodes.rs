@@ -2,7 +2,7 @@
 
 use daas_domain::{Bytes, events::*};
 
-use super::{Abort, ContractState, Ctx, NODES, Node, check, codes::*};
+use super::{Abort, ContractState, Ctx, NODES, Node, check, codes::*, next_seq};
 
 impl ContractState {
     /// `nodes::register_node`.
@@ -42,6 +42,7 @@ impl ContractState {
             public_key: Bytes(public_key),
             endpoint,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.nodes_event_seq),
         }))
     }
 
@@ -61,6 +62,7 @@ impl ContractState {
             operator: ctx.sender,
             node_name,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.nodes_event_seq),
         }))
     }
 }

@@ -2,7 +2,9 @@
 
 use daas_domain::{Address, ObjectId, events::*};
 
-use super::{Abort, ContractState, Ctx, STAKING, Stake, check, codes::*, role_lock, role_min};
+use super::{
+    Abort, ContractState, Ctx, STAKING, Stake, check, codes::*, next_seq, role_lock, role_min,
+};
 
 impl ContractState {
     /// `staking::stake`: `payment` MIST for a new stake in `role`.
@@ -31,6 +33,7 @@ impl ContractState {
             total_after: payment,
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.pool_event_seq),
         }))
     }
 
@@ -49,13 +52,15 @@ impl ContractState {
         let s = self.stake_mut((ctx.sender, role), F)?;
         s.amount += payment;
         s.locked_until_epoch = ctx.epoch + role_lock(role);
+        let total_after = s.amount;
         Ok(Event::StakeDeposited(StakeDeposited {
             staker: ctx.sender,
             role,
             amount: payment,
-            total_after: s.amount,
+            total_after,
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.pool_event_seq),
         }))
     }
 
@@ -81,6 +86,7 @@ impl ContractState {
             total_after,
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.pool_event_seq),
         }))
     }
 
@@ -112,6 +118,7 @@ impl ContractState {
             slashed_by: ctx.sender,
             epoch: ctx.epoch,
             timestamp_ms: ctx.timestamp_ms,
+            seq: next_seq(&mut self.pool_event_seq),
         }))
     }
 

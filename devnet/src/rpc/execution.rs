@@ -2,11 +2,13 @@
 //! gas selection) and the `StateService` calls a transaction builder needs
 //! (owned objects, balances).
 
+use prost_types::FieldMask;
+use sui_rpc::field::{FieldMaskTree, FieldMaskUtil};
 use sui_rpc::proto::sui::rpc::v2::{
-    self as pb, ExecuteTransactionRequest, ExecuteTransactionResponse, GetBalanceRequest,
-    GetBalanceResponse, ListOwnedObjectsRequest, ListOwnedObjectsResponse,
-    SimulateTransactionRequest, SimulateTransactionResponse, input::InputKind,
-    state_service_server::StateService,
+    self as pb, Bcs, ExecuteTransactionRequest, ExecuteTransactionResponse, GetBalanceRequest,
+    GetBalanceResponse, ListBalancesRequest, ListBalancesResponse, ListOwnedObjectsRequest,
+    ListOwnedObjectsResponse, SimulateTransactionRequest, SimulateTransactionResponse,
+    input::InputKind, state_service_server::StateService,
     transaction_execution_service_server::TransactionExecutionService,
 };
 use sui_sdk_types::{
@@ -15,12 +17,9 @@ use sui_sdk_types::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{
-    Rpc, address,
-    ledger::{executed_to_proto, executed_to_proto_masked},
-};
+use super::{Rpc, address, balances, ledger::executed_to_proto_masked, objects};
 use crate::{
-    executor::{GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
+    executor::{Executed, GAS_UNITS_PER_TRANSACTION, REFERENCE_GAS_PRICE, Rejected},
     node::NodeError,
     objects::Kind,
 };
@@ -165,15 +164,31 @@ impl TransactionExecutionService for Rpc {
                     .map_err(|e| Status::invalid_argument(format!("signature: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let mask = ExecuteMask::parse(req.read_mask.as_ref())?;
+        let before = self.node.read(|c| balances::coins_before(c, &tx));
         // Execution is ~100 µs of CPU under the chain's lock: run it here rather
         // than pay a hand-off to the blocking pool for every transaction.
         let executed = self.node.execute(tx, signatures).map_err(status)?;
-        let mask = match &req.read_mask {
-            Some(m) if !m.paths.is_empty() => sui_rpc::field::FieldMaskTree::from_field_mask(m),
-            _ => sui_rpc::field::FieldMaskTree::new_wildcard(),
-        };
+        let mut out = executed_to_proto_masked(&executed, None, None, &mask.tree);
+        if mask.tree.contains("balance_changes") {
+            let changes = self
+                .node
+                .read(|c| balances::changes(c, &executed.effects, &before));
+            match changes {
+                Some(c) => out.balance_changes = c,
+                None => tracing::warn!(
+                    digest = %executed.digest,
+                    "balance changes left out: a coin changed again before they were read"
+                ),
+            }
+        }
+        if mask.sender_signed
+            && let Some(t) = out.transaction.as_mut()
+        {
+            t.bcs = Some(sender_signed_data(&executed));
+        }
         let mut r = ExecuteTransactionResponse::default();
-        r.transaction = Some(executed_to_proto_masked(&executed, None, None, &mask));
+        r.transaction = Some(out);
         Ok(Response::new(r))
     }
 
@@ -186,6 +201,7 @@ impl TransactionExecutionService for Rpc {
             .transaction
             .as_ref()
             .ok_or_else(|| Status::invalid_argument("transaction is required"))?;
+        let mask = objects::read_mask::<SimulateTransactionResponse>(req.read_mask.as_ref())?;
         let tx = self.resolve(tx, req.do_gas_selection.unwrap_or(false))?;
         let node = self.node.clone();
         let executed = tokio::task::spawn_blocking(move || node.simulate(tx))
@@ -193,7 +209,9 @@ impl TransactionExecutionService for Rpc {
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(status)?;
         let mut r = SimulateTransactionResponse::default();
-        r.transaction = Some(executed_to_proto(&executed, None, None));
+        r.transaction = mask
+            .subtree("transaction")
+            .map(|sub| executed_to_proto_masked(&executed, None, None, &sub));
         r.suggested_gas_price = Some(REFERENCE_GAS_PRICE);
         Ok(Response::new(r))
     }
@@ -216,6 +234,7 @@ impl StateService for Rpc {
             None => None,
         };
         let want_type = req.object_type.clone();
+        let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
         let (objects, next) = self.node.read(|c| {
             let pkg = c.world.ids.package;
             let mut out = Vec::new();
@@ -236,9 +255,7 @@ impl StateService for Rpc {
                     });
                     break;
                 }
-                let mut p: pb::Object = o.to_sdk(pkg, c.world.clock_ms).into();
-                p.balance = o.balance();
-                out.push((o.id, p));
+                out.push((o.id, objects::render(c, o, &mask)));
             }
             (out.into_iter().map(|(_, p)| p).collect::<Vec<_>>(), next)
         });
@@ -260,17 +277,90 @@ impl StateService for Rpc {
                 "the dev chain has only SUI, not {coin_type}"
             )));
         }
-        let total = self.node.read(|c| c.world.objects.balance_of(&owner));
-        let total = u64::try_from(total).unwrap_or(u64::MAX);
-        let mut b = pb::Balance::default();
-        b.coin_type = Some(coin_type);
-        b.balance = Some(total);
-        b.coin_balance = Some(total);
-        b.address_balance = Some(0);
+        let b = self
+            .node
+            .read(|c| balances::sui_balance(c, &owner, coin_type));
         let mut r = GetBalanceResponse::default();
         r.balance = Some(b);
         Ok(Response::new(r))
     }
+
+    async fn list_balances(
+        &self,
+        request: Request<ListBalancesRequest>,
+    ) -> Result<Response<ListBalancesResponse>, Status> {
+        let req = request.into_inner();
+        let owner = address(req.owner.as_deref(), "owner")?;
+        // The one page never has a next one, so no token is valid.
+        if req.page_token.is_some() {
+            return Err(Status::invalid_argument(
+                "page_token: the dev chain has only SUI, in one page",
+            ));
+        }
+        let b = self
+            .node
+            .read(|c| balances::sui_balance(c, &owner, "0x2::sui::SUI".into()));
+        let mut r = ListBalancesResponse::default();
+        // As a full node: an address without coins has no balance entries.
+        if b.balance.is_some_and(|v| v > 0) {
+            r.balances = vec![b];
+        }
+        Ok(Response::new(r))
+    }
+}
+
+/// How an `ExecuteTransaction` read mask is read. A full node reads its
+/// paths as fields of `ExecutedTransaction` and refuses others. `@mysten/sui`
+/// 1.x's gRPC client sends paths of the response instead
+/// (`transaction.effects`, `transaction.transaction`, ...), which a full node
+/// refuses; the dev chain accepts that form too, and then answers
+/// `transaction.bcs` as that client parses it (`SenderSignedData`), decision 0018.
+struct ExecuteMask {
+    tree: FieldMaskTree,
+    /// `transaction.bcs` carries `SenderSignedData` (the SDK 1.x form).
+    sender_signed: bool,
+}
+
+impl ExecuteMask {
+    fn parse(mask: Option<&FieldMask>) -> Result<Self, Status> {
+        let real = objects::read_mask::<pb::ExecutedTransaction>(mask);
+        let Some(m) = mask.filter(|_| real.is_err()) else {
+            return real.map(|tree| Self {
+                tree,
+                sender_signed: false,
+            });
+        };
+        let stripped: Option<Vec<&str>> = m
+            .paths
+            .iter()
+            .map(|p| p.strip_prefix("transaction."))
+            .collect();
+        let stripped = FieldMask::from_paths(stripped.unwrap_or_default());
+        if stripped.paths.is_empty() || stripped.validate::<pb::ExecutedTransaction>().is_err() {
+            return real.map(|tree| Self {
+                tree,
+                sender_signed: false,
+            });
+        }
+        let sender_signed = stripped.paths.iter().any(|p| p == "transaction");
+        Ok(Self {
+            tree: FieldMaskTree::from_field_mask(&stripped),
+            sender_signed,
+        })
+    }
+}
+
+/// BCS of `SenderSignedData` (a vector of one transaction with its intent
+/// and signatures), as `@mysten/sui` 1.x reads `transaction.bcs`.
+fn sender_signed_data(t: &Executed) -> Bcs {
+    let signatures: Vec<Vec<u8>> = t.signatures.iter().map(|s| s.to_bytes()).collect();
+    // Intent: scope TransactionData (0), version V0 (0), app Sui (0).
+    let value = bcs::to_bytes(&vec![([0u8; 3], &t.transaction, signatures)])
+        .expect("BCS of a transaction and byte vectors cannot fail");
+    let mut out = Bcs::default();
+    out.name = Some("SenderSignedData".into());
+    out.value = Some(value.into());
+    out
 }
 
 /// Compares Move types written with short or long addresses (`0x2` vs `0x000…002`).
@@ -293,7 +383,78 @@ fn type_matches(want: &str, have: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::type_matches;
+    use super::{ExecuteMask, type_matches};
+    use prost_types::FieldMask;
+    use sui_rpc::field::FieldMaskUtil;
+
+    #[test]
+    fn a_full_node_mask_is_read_as_is() {
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str("effects.bcs,transaction.digest")))
+            .expect("valid");
+        assert!(!m.sender_signed);
+        assert!(m.tree.contains("effects.bcs"));
+        assert!(m.tree.contains("transaction.digest"));
+        assert!(!m.tree.contains("events"));
+        let all = ExecuteMask::parse(None).expect("no mask");
+        assert!(all.tree.contains("balance_changes") && !all.sender_signed);
+    }
+
+    #[test]
+    fn the_sdk_1x_mask_is_read_relative_to_the_response() {
+        // What @mysten/sui 1.45's GrpcCoreClient.executeTransaction sends.
+        let sdk = "transaction.digest,transaction.transaction,transaction.effects,\
+                   transaction.signatures,transaction.balance_changes";
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str(sdk))).expect("accepted");
+        assert!(m.sender_signed);
+        for p in [
+            "digest",
+            "transaction",
+            "effects",
+            "signatures",
+            "balance_changes",
+        ] {
+            assert!(m.tree.contains(p), "{p}");
+        }
+        assert!(!m.tree.contains("events"));
+        // Only the response-relative form of the whole transaction asks for SenderSignedData.
+        let m = ExecuteMask::parse(Some(&FieldMask::from_str("transaction.effects.status")))
+            .expect("accepted");
+        assert!(!m.sender_signed && m.tree.contains("effects.status"));
+    }
+
+    proptest::proptest! {
+        /// Hostile masks (any text, any nesting, `*`, empty segments) are
+        /// either read or refused as `INVALID_ARGUMENT`; none panics.
+        #[test]
+        fn any_mask_is_read_or_refused(
+            paths in proptest::collection::vec("[a-z_.*]{0,40}|\\PC{0,24}", 0..6)
+        ) {
+            let m = FieldMask { paths };
+            for code in [
+                ExecuteMask::parse(Some(&m)).err().map(|e| e.code()),
+                super::objects::read_mask::<super::pb::Object>(Some(&m)).err().map(|e| e.code()),
+            ] {
+                proptest::prop_assert!(code.is_none_or(|c| c == tonic::Code::InvalidArgument));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_paths_are_refused() {
+        for bad in [
+            "nope",
+            "transaction.nope",
+            "effects.nope,digest",
+            "transaction.effects,nope",
+        ] {
+            let e = ExecuteMask::parse(Some(&FieldMask::from_str(bad))).err();
+            assert_eq!(
+                e.map(|e| e.code()),
+                Some(tonic::Code::InvalidArgument),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn short_and_long_addresses_match() {

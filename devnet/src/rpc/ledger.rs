@@ -6,19 +6,19 @@ use std::pin::Pin;
 use futures::Stream;
 use prost_types::Timestamp;
 use sui_rpc::proto::sui::rpc::v2::{
-    self as pb, GetCheckpointRequest, GetCheckpointResponse, GetEpochRequest, GetEpochResponse,
-    GetObjectRequest, GetObjectResponse, GetServiceInfoRequest, GetServiceInfoResponse,
-    GetTransactionRequest, GetTransactionResponse, ListCheckpointsRequest, ListCheckpointsResponse,
-    ListEventsRequest, ListEventsResponse, SubscribeCheckpointsRequest,
-    SubscribeCheckpointsResponse, SubscribeEventsRequest, SubscribeEventsResponse,
-    get_checkpoint_request::CheckpointId, ledger_service_server::LedgerService,
-    subscription_service_server::SubscriptionService,
+    self as pb, BatchGetObjectsRequest, BatchGetObjectsResponse, GetCheckpointRequest,
+    GetCheckpointResponse, GetEpochRequest, GetEpochResponse, GetObjectRequest, GetObjectResponse,
+    GetServiceInfoRequest, GetServiceInfoResponse, GetTransactionRequest, GetTransactionResponse,
+    ListCheckpointsRequest, ListCheckpointsResponse, ListEventsRequest, ListEventsResponse,
+    SubscribeCheckpointsRequest, SubscribeCheckpointsResponse, SubscribeEventsRequest,
+    SubscribeEventsResponse, get_checkpoint_request::CheckpointId,
+    ledger_service_server::LedgerService, subscription_service_server::SubscriptionService,
 };
 use sui_rpc::{field::FieldMaskTree, merge::Merge};
 use sui_sdk_types::Digest;
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, checkpoints, events};
+use super::{Rpc, checkpoints, events, objects};
 use crate::{
     chain::{Chain, SealedCheckpoint},
     executor::{Executed, REFERENCE_GAS_PRICE},
@@ -83,17 +83,23 @@ fn checkpoint_to_proto(cp: &SealedCheckpoint) -> pb::Checkpoint {
     checkpoint_to_proto_masked(cp, &FieldMaskTree::new_wildcard())
 }
 
-/// A checkpoint with only the parts `mask` asks for: a checkpoint's
-/// transactions can be megabytes, and a reader of timestamps wants none of them.
+/// A checkpoint with only the parts `mask` asks for, as Sui fills them
+/// (`summary.bcs`, `signature`, `contents.bcs`, the transactions' `*.bcs`...):
+/// a checkpoint's transactions can be megabytes, and a reader of timestamps
+/// wants none of them. The sequence number and digest are always there.
 fn checkpoint_to_proto_masked(cp: &SealedCheckpoint, mask: &FieldMaskTree) -> pb::Checkpoint {
     let mut out = pb::Checkpoint::default();
     out.sequence_number = Some(cp.summary.sequence_number);
     out.digest = Some(cp.digest.to_string());
-    if mask.contains("summary") {
-        out.summary = Some(cp.summary.clone().into());
+    if let Some(sub) = mask.subtree("summary") {
+        out.summary = Some(pb::CheckpointSummary::merge_from(cp.summary.clone(), &sub));
     }
-    if mask.contains("contents") {
-        out.contents = Some(cp.contents.clone().into());
+    out.merge(cp.signature.clone(), mask);
+    if let Some(sub) = mask.subtree("contents") {
+        out.contents = Some(pb::CheckpointContents::merge_from(
+            cp.contents.clone(),
+            &sub,
+        ));
     }
     if let Some(sub) = mask.subtree("transactions") {
         out.transactions = cp
@@ -110,6 +116,48 @@ fn checkpoint_to_proto_masked(cp: &SealedCheckpoint, mask: &FieldMaskTree) -> pb
             .collect();
     }
     out
+}
+
+/// What `GetEpoch` reads: the request's mask, or (none given) everything
+/// but the committee, which Sui also leaves out unless asked (`committee` or `*`).
+fn epoch_mask(mask: Option<&prost_types::FieldMask>) -> FieldMaskTree {
+    match mask {
+        Some(m) if !m.paths.is_empty() => FieldMaskTree::from_field_mask(m),
+        _ => FieldMaskTree::from_field_mask(&prost_types::FieldMask {
+            paths: [
+                "epoch",
+                "first_checkpoint",
+                "last_checkpoint",
+                "start",
+                "end",
+                "reference_gas_price",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }),
+    }
+}
+
+/// Epoch `e` with every field the dev chain has: its committee, first
+/// checkpoint, and (once ended) last checkpoint and end time.
+fn epoch_to_proto(c: &Chain, e: u64) -> Option<pb::Epoch> {
+    let (first, last) = c.epoch_checkpoints(e)?;
+    let mut out = pb::Epoch::default();
+    out.epoch = Some(e);
+    out.committee = c.committee(e).cloned().map(Into::into);
+    out.first_checkpoint = Some(first);
+    // An epoch starts when the previous one's last checkpoint (or genesis) is sealed.
+    let start = first
+        .checked_sub(1)
+        .and_then(|p| c.checkpoints.get(p as usize))
+        .unwrap_or(&c.checkpoints[0]);
+    out.start = Some(timestamp(start.summary.timestamp_ms));
+    if let Some(last) = last.and_then(|l| c.checkpoints.get(l as usize)) {
+        out.last_checkpoint = Some(last.summary.sequence_number);
+        out.end = Some(timestamp(last.summary.timestamp_ms));
+    }
+    out.reference_gas_price = Some(REFERENCE_GAS_PRICE);
+    Some(out)
 }
 
 /// The service's view of the chain, also sent as response headers.
@@ -158,20 +206,30 @@ impl LedgerService for Rpc {
         request: Request<GetObjectRequest>,
     ) -> Result<Response<GetObjectResponse>, Status> {
         let req = request.into_inner();
-        let id = super::address(req.object_id.as_deref(), "object_id")?;
-        let object = self.node.read(|c| {
-            let o = c.world.objects.get(&id)?;
-            if req.version.is_some_and(|v| v != o.version) {
-                return None;
-            }
-            let mut out: pb::Object = o.to_sdk(c.world.ids.package, c.world.clock_ms).into();
-            out.balance = o.balance();
-            Some(out)
-        });
-        let object = object
-            .ok_or_else(|| Status::not_found(format!("object {id} not found at that version")))?;
+        let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
+        let object = self
+            .node
+            .read(|c| objects::get(c, req.object_id.as_deref(), req.version, &mask))?;
         let mut r = GetObjectResponse::default();
         r.object = Some(object);
+        Ok(Response::new(r))
+    }
+
+    async fn batch_get_objects(
+        &self,
+        request: Request<BatchGetObjectsRequest>,
+    ) -> Result<Response<BatchGetObjectsResponse>, Status> {
+        let req = request.into_inner();
+        if req.requests.len() > objects::MAX_BATCH {
+            return Err(Status::invalid_argument(format!(
+                "at most {} objects per batch, not {}",
+                objects::MAX_BATCH,
+                req.requests.len()
+            )));
+        }
+        let mask = objects::read_mask::<pb::Object>(req.read_mask.as_ref())?;
+        let mut r = BatchGetObjectsResponse::default();
+        r.objects = self.node.read(|c| objects::batch(c, &req.requests, &mask));
         Ok(Response::new(r))
     }
 
@@ -214,9 +272,10 @@ impl LedgerService for Rpc {
             let cp = match &req.checkpoint_id {
                 None => Some(c.tip()),
                 Some(CheckpointId::SequenceNumber(n)) => c.checkpoints.get(*n as usize),
-                Some(CheckpointId::Digest(d)) => {
-                    c.checkpoints.iter().find(|cp| cp.digest.to_string() == *d)
-                }
+                Some(CheckpointId::Digest(d)) => d
+                    .parse::<Digest>()
+                    .ok()
+                    .and_then(|d| c.checkpoint_by_digest(&d)),
                 Some(_) => None,
             };
             cp.map(|cp| checkpoint_to_proto_masked(cp, &mask))
@@ -232,25 +291,10 @@ impl LedgerService for Rpc {
         request: Request<GetEpochRequest>,
     ) -> Result<Response<GetEpochResponse>, Status> {
         let req = request.into_inner();
+        let mask = epoch_mask(req.read_mask.as_ref());
         let epoch = self.node.read(|c| {
             let e = req.epoch.unwrap_or(c.epoch());
-            let in_epoch: Vec<&SealedCheckpoint> = c
-                .checkpoints
-                .iter()
-                .filter(|cp| cp.summary.epoch == e)
-                .collect();
-            let first = in_epoch.first()?;
-            let mut out = pb::Epoch::default();
-            out.epoch = Some(e);
-            out.first_checkpoint = Some(first.summary.sequence_number);
-            out.start = Some(timestamp(first.summary.timestamp_ms));
-            if e < c.epoch() {
-                let last = in_epoch.last()?;
-                out.last_checkpoint = Some(last.summary.sequence_number);
-                out.end = Some(timestamp(last.summary.timestamp_ms));
-            }
-            out.reference_gas_price = Some(REFERENCE_GAS_PRICE);
-            Some(out)
+            epoch_to_proto(c, e).map(|full| pb::Epoch::merge_from(&full, &mask))
         });
         let epoch = epoch.ok_or_else(|| Status::not_found("epoch not found"))?;
         let mut r = GetEpochResponse::default();

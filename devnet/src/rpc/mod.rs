@@ -1,12 +1,17 @@
 //! The gRPC API (`sui.rpc.v2`), served with the generated `sui-rpc` server
-//! traits. Every response carries the metadata headers a real full node sends
+//! traits, over native gRPC (HTTP/2) and grpc-web (HTTP/1.1 or HTTP/2, the
+//! official TypeScript SDK's default transport) on the same port, with CORS
+//! open to any origin so a browser page can call it (decision 0018).
+//! Every response carries the metadata headers a real full node sends
 //! (`x-sui-chain-id`, `x-sui-chain`, `x-sui-checkpoint-height`, `x-sui-epoch`,
 //! `x-sui-timestamp-ms`, `x-sui-lowest-available-checkpoint`).
 
+pub mod balances;
 pub mod checkpoints;
 pub mod events;
 pub mod execution;
 pub mod ledger;
+pub mod objects;
 
 use std::{
     sync::Arc,
@@ -58,6 +63,10 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let rpc = Rpc::new(node.clone(), shutdown.clone());
     tonic::transport::Server::builder()
+        // grpc-web clients (browsers, Node's fetch) speak HTTP/1.1.
+        .accept_http1(true)
+        .layer(cors())
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(HeadersLayer { node })
         .add_service(LedgerServiceServer::new(rpc.clone()).max_decoding_message_size(16 << 20))
         .add_service(SubscriptionServiceServer::new(rpc.clone()))
@@ -70,6 +79,20 @@ pub async fn serve(
             shutdown.cancelled_owned(),
         )
         .await
+}
+
+/// CORS for browser pages on any origin: a dev chain on loopback holds no
+/// secrets and takes no cookies, and a page's origin (a dev server on another
+/// port) is not known in advance. Exposes the gRPC status and the node's
+/// `x-sui-*` headers to the page.
+fn cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers(Any)
+        .expose_headers(Any)
+        .max_age(std::time::Duration::from_secs(24 * 60 * 60))
 }
 
 /// Adds the node's metadata headers to every response.

@@ -32,6 +32,7 @@ pub fn chain() -> Chain {
         checkpoint_interval: Duration::from_millis(250),
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
     })
     .expect("open");
     let (ids, cluster) = node.read(|c| {

@@ -20,6 +20,7 @@ pub fn stake(who: Address, total: u64) -> Event {
         total_after: total,
         epoch: 1,
         timestamp_ms: 1,
+        seq: 0,
     })
 }
 

@@ -47,6 +47,7 @@ pub fn request(t: Target<'_>, request_id: u64, manifest: String) -> Event {
         manifest: Bytes(manifest.into_bytes()),
         stake: 0,
         timestamp_ms: 0,
+        seq: 0,
     })
 }
 

@@ -8,7 +8,7 @@ use daas_domain::Outcome;
 use etcd_client::{Compare, CompareOp, DeleteOptions, Txn, TxnOp};
 use serde_json::Value;
 
-use crate::state::{Cursor, Layout};
+use crate::{state::Layout, state_mac::StateKey};
 
 /// How a write to a key is guarded.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,16 +79,24 @@ pub(super) struct BatchPlan {
     pub bytes: usize,
     /// Records completely planned.
     pub consumed: usize,
+    /// Of those, records at the log's next offsets (the rest were released
+    /// ahead of their place to fill a gap: they do not move the position).
+    pub advanced: usize,
 }
 
 /// What [`BatchPlan::txn`] needs besides the plan.
 pub(super) struct Seal<'a> {
     /// Where the keys live.
     pub layout: &'a Layout,
-    /// The stored cursor this Txn starts from (its guard).
-    pub from: Cursor,
-    /// The cursor it stores.
-    pub to: Cursor,
+    /// The offset this Txn starts from (its outcome batch's key).
+    pub from: i64,
+    /// The position's stored bytes this Txn starts from (its guard; `None`:
+    /// absent).
+    pub from_value: Option<&'a [u8]>,
+    /// The position it stores (tagged).
+    pub to_value: &'a [u8],
+    /// Tags the outcome batch.
+    pub key: &'a StateKey,
     /// Outcome batches to delete: keys in `[.0, .1)`.
     pub prune: Option<(String, String)>,
 }
@@ -122,14 +130,14 @@ impl BatchPlan {
         self.consumed += 1;
     }
 
-    /// The Txn: if the position still holds `from`, every guarded write,
-    /// the state writes, the outcome batch, the prune and the position `to`.
+    /// The Txn: if the position still holds `from_value`, every guarded
+    /// write, the state writes (already tagged), the outcome batch (tagged
+    /// here), the prune and the position `to_value`.
     pub fn txn(&self, seal: &Seal<'_>) -> Txn {
         let position_key = seal.layout.position();
-        let mut compares = vec![if seal.from == Cursor::default() {
-            Compare::version(position_key.as_str(), CompareOp::Equal, 0)
-        } else {
-            Compare::value(position_key.as_str(), CompareOp::Equal, seal.from.encode())
+        let mut compares = vec![match seal.from_value {
+            None => Compare::version(position_key.as_str(), CompareOp::Equal, 0),
+            Some(v) => Compare::value(position_key.as_str(), CompareOp::Equal, v.to_vec()),
         }];
         let mut ops = Vec::new();
         for d in &self.prefix_deletes {
@@ -157,11 +165,8 @@ impl BatchPlan {
                 prost::Message::encode_length_delimited(&o.to_proto(), &mut blob)
                     .unwrap_or_default();
             }
-            ops.push(TxnOp::put(
-                seal.layout.outcomes(seal.from.offset),
-                blob,
-                None,
-            ));
+            let key = seal.layout.outcomes(seal.from);
+            ops.push(TxnOp::put(key.as_str(), seal.key.seal(&key, &blob), None));
         }
         if let Some((from, to)) = &seal.prune {
             ops.push(TxnOp::delete(
@@ -169,7 +174,11 @@ impl BatchPlan {
                 Some(DeleteOptions::new().with_range(to.as_str())),
             ));
         }
-        ops.push(TxnOp::put(position_key.as_str(), seal.to.encode(), None));
+        ops.push(TxnOp::put(
+            position_key.as_str(),
+            seal.to_value.to_vec(),
+            None,
+        ));
         Txn::new().when(compares).and_then(ops)
     }
 }

@@ -27,6 +27,9 @@ use tokio_util::sync::CancellationToken;
 /// The test key for Secrets (32 bytes 0..31).
 pub const KEY: &str = "key1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// The state key of [`config`] (decision 0017).
+pub const STATE_KEY: [u8; 32] = [0x5a; 32];
+
 /// Opens a value stored at `key` in kube's `k8s:enc:aesgcm:v1:key1:`
 /// envelope with [`KEY`], with testkit's independent AES-GCM reading (not
 /// the master's own code).
@@ -54,6 +57,7 @@ pub fn config_with(prefix: &str, sealing: Arc<KeyRingHandle>) -> Config {
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
         sealing,
         outcomes_kept: 10_000,
+        state_key: daas_master::state_mac::StateKey::from_bytes(&STATE_KEY),
     }
 }
 
@@ -68,23 +72,29 @@ pub fn sealing_key_dir() -> String {
 }
 
 /// A fresh sealing key directory holding testkit's key as its version 1
-/// (64 hex digits, mode 0600, the directory 0700), as [`config`] does.
+/// and [`STATE_KEY`] as its state key (64 hex digits, mode 0600, the
+/// directory 0700), as [`config`] does.
 pub fn workload_key_dir() -> anyhow::Result<String> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let dir = sealing_key_dir();
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let version = daas_testkit::sealing::VERSION;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(format!("{dir}/sealing-key-v{version}"))?;
-    writeln!(
-        f,
-        "{}",
-        hex::encode(daas_testkit::sealing::TEST_SEALING_KEY)
-    )?;
+    let files = [
+        (
+            format!("sealing-key-v{version}"),
+            daas_testkit::sealing::TEST_SEALING_KEY,
+        ),
+        ("state-key".to_owned(), STATE_KEY),
+    ];
+    for (name, key) in files {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(format!("{dir}/{name}"))?;
+        writeln!(f, "{}", hex::encode(key))?;
+    }
     Ok(dir)
 }
 
@@ -96,6 +106,7 @@ pub fn log_args(brokers: &str, topic: &str, outcomes: &str) -> LogArgs {
         outcome_topic: outcomes.into(),
         read_ahead: 2_000,
         batch_ms: 20,
+        verify: daas_master::verification::VerifyArgs::off(),
     }
 }
 
@@ -447,6 +458,7 @@ impl Log {
             manifest: Bytes(manifest.as_bytes().to_vec()),
             stake: 0,
             timestamp_ms: 1,
+            seq: 0,
         });
         self.push(who, &e);
         id

@@ -1,0 +1,304 @@
+//! The master's use of `daas-verify`: its configuration, the stage between
+//! reading the log and applying it, and what it reports.
+//!
+//! With verification on (the default), nothing reaches the engine that the
+//! verifier did not rebuild from bytes certified by Sui's validators,
+//! starting from the pinned genesis committee. Refused records are skipped
+//! and reported (log, `master_verify_quarantined_total{reason}`); at a gap
+//! nothing past it is applied (`master_verify_gap`, log) until the missing
+//! record arrives. `--insecure-no-verify` decodes records as they are (for
+//! the benchmark baseline and logs made without proofs) and says so.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use daas_verify::{
+    State, Verifier,
+    verifier::{Item, Output, Report, Verdict},
+};
+use prometheus_client::{
+    metrics::{counter::Counter, gauge::Gauge},
+    registry::Registry,
+};
+use sui_sdk_types::{Address, ValidatorCommittee};
+
+use crate::{
+    apply::{Engine, Incoming},
+    metrics::CounterFamily,
+};
+
+/// How the master checks the log.
+#[derive(Args, Clone, Debug, Default)]
+pub struct VerifyArgs {
+    /// The genesis committee to trust (JSON, as `devnet committee` prints
+    /// it; a real network's is published with its genesis). Every later
+    /// committee is reached from it through certified epoch changes.
+    #[arg(long, env = "DAAS_GENESIS_COMMITTEE", value_name = "FILE")]
+    pub genesis_committee: Option<PathBuf>,
+    /// Our Move package: events of any other package are refused.
+    #[arg(
+        long,
+        env = "DAAS_PACKAGE_ID",
+        default_value = "0x000000000000000000000000000000000000000000000000000000000000da45"
+    )]
+    pub package: String,
+    /// Apply records without checking them against the validators (anyone
+    /// who can write to the topic then controls the cluster). For the
+    /// benchmark baseline and logs written without proofs.
+    #[arg(long, env = "DAAS_INSECURE_NO_VERIFY")]
+    pub insecure_no_verify: bool,
+}
+
+/// What verification needs, read once at start.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The pinned genesis committee.
+    pub genesis: ValidatorCommittee,
+    /// Our package.
+    pub package: Address,
+}
+
+/// Why verification cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Neither a committee nor the insecure switch.
+    #[error(
+        "no genesis committee: pass --genesis-committee FILE (or DAAS_GENESIS_COMMITTEE), or --insecure-no-verify to apply an unverified log"
+    )]
+    NoCommittee,
+    /// The committee file.
+    #[error("genesis committee {path}: {reason}")]
+    Committee {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The package id.
+    #[error("package {0}: not an address")]
+    Package(String),
+    /// The stored verifier state.
+    #[error("stored verifier state: {0}")]
+    Stored(String),
+}
+
+impl VerifyArgs {
+    /// Verification off (tests of the engine with hand-made logs).
+    pub fn off() -> Self {
+        Self {
+            insecure_no_verify: true,
+            ..Self::default()
+        }
+    }
+
+    /// Verification on, trusting `genesis`.
+    pub fn pinned(genesis: PathBuf) -> Self {
+        Self {
+            genesis_committee: Some(genesis),
+            package: format!("{}", daas_domain::Address(DEFAULT_PACKAGE)),
+            insecure_no_verify: false,
+        }
+    }
+
+    /// Reads the committee; `None` when verification is off.
+    pub fn setup(&self) -> Result<Option<Setup>, SetupError> {
+        if self.insecure_no_verify {
+            tracing::warn!(
+                "--insecure-no-verify: the log is applied without checking it against Sui's validators"
+            );
+            return Ok(None);
+        }
+        let path = self
+            .genesis_committee
+            .as_ref()
+            .ok_or(SetupError::NoCommittee)?;
+        let bad = |reason: String| SetupError::Committee {
+            path: path.display().to_string(),
+            reason,
+        };
+        let json = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let genesis = daas_verify::load_genesis_committee(&json).map_err(|e| bad(e.to_string()))?;
+        let package = self
+            .package
+            .parse()
+            .map_err(|_| SetupError::Package(self.package.clone()))?;
+        Ok(Some(Setup { genesis, package }))
+    }
+}
+
+/// Our package's id on the dev chain.
+const DEFAULT_PACKAGE: [u8; 32] = {
+    let mut b = [0u8; 32];
+    b[30] = 0xda;
+    b[31] = 0x45;
+    b
+};
+
+/// The stage between the log and the engine.
+pub enum Stage {
+    /// Records decoded as they are.
+    Off,
+    /// Records verified.
+    On(Box<Verifier>),
+}
+
+impl Stage {
+    /// The stage for `engine`, and the offset to start reading at (before
+    /// the engine's own when the proofs of the checkpoint in progress lie
+    /// there).
+    pub fn open(setup: Option<&Setup>, engine: &Engine) -> Result<(Self, i64), SetupError> {
+        let Some(setup) = setup else {
+            return Ok((Stage::Off, engine.next_offset()));
+        };
+        let state = match engine.stored_verifier() {
+            Some(bytes) => State::decode(bytes, &setup.genesis)
+                .map_err(|e| SetupError::Stored(e.to_string()))?,
+            // Nothing stored: read from the start, counting what the
+            // engine already applied as applied.
+            None => State::genesis(setup.genesis.clone()),
+        };
+        let from = state.resume_from.min(engine.next_offset());
+        let verifier = Verifier::new(setup.package, state, engine.next_offset());
+        Ok((Stage::On(Box::new(verifier)), from))
+    }
+
+    /// Whether reading should pause (records held behind a gap fill memory).
+    pub fn is_full(&self) -> bool {
+        matches!(self, Stage::On(v) if v.is_full())
+    }
+
+    /// The records for the engine from the next records of the log.
+    pub fn push(&mut self, records: Vec<(i64, Vec<u8>)>, m: &VerifyMetrics) -> Vec<Incoming> {
+        match self {
+            Stage::Off => records
+                .iter()
+                .map(|(_, bytes)| Incoming::unverified(bytes))
+                .collect(),
+            Stage::On(v) => {
+                let out = v.push(records);
+                report(&out, v, m);
+                out.items.into_iter().map(|i| incoming(i, v)).collect()
+            }
+        }
+    }
+}
+
+fn incoming(item: Item, v: &Verifier) -> Incoming {
+    let verifier = Some(v.state_at(&item.mark).encode());
+    let advances = item.offset.is_some();
+    let entry = match item.verdict {
+        Verdict::Apply(e) => Some(*e),
+        Verdict::Skip(_) | Verdict::Quarantine(_) => None,
+    };
+    Incoming {
+        entry,
+        advances,
+        verifier,
+    }
+}
+
+/// Logs and counts what the verifier reported.
+fn report(out: &Output, v: &Verifier, m: &VerifyMetrics) {
+    for r in &out.reports {
+        match r {
+            Report::Quarantined {
+                offset,
+                position,
+                refusal,
+            } => {
+                tracing::warn!(offset, ?position, reason = refusal.label(), error = %refusal, "record quarantined: not applied");
+                m.quarantined
+                    .get_or_create(&vec![("reason", refusal.label())])
+                    .inc();
+            }
+            Report::Gap(gap) => {
+                tracing::error!(%gap, "gap in the log: nothing past it is applied until the missing record arrives");
+            }
+            Report::GapFilled => tracing::info!("gap filled; applying again"),
+            Report::Late(position) => {
+                tracing::warn!(
+                    ?position,
+                    "a certified record arrived after later positions were applied"
+                );
+                m.late.inc();
+            }
+            Report::Duplicate(offset) => {
+                tracing::info!(offset, "record already applied; skipped");
+                m.duplicates.inc();
+            }
+        }
+    }
+    m.gap.set(i64::from(v.gap().is_some()));
+    m.held.set(v.held() as i64);
+    m.epoch.set(v.epoch() as i64);
+    m.signatures
+        .inner()
+        .store(v.signatures(), std::sync::atomic::Ordering::Relaxed);
+    if let Some((seq, _)) = v.state().last_verified {
+        m.last_verified.set(seq as i64);
+    }
+}
+
+/// `master_verify_*` metrics.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyMetrics {
+    /// Records refused, by `reason` (never applied).
+    pub quarantined: CounterFamily,
+    /// 1 while a gap holds records back.
+    pub gap: Gauge,
+    /// Records held behind the gap.
+    pub held: Gauge,
+    /// The newest epoch whose committee was reached.
+    pub epoch: Gauge,
+    /// The newest certified checkpoint.
+    pub last_verified: Gauge,
+    /// Summary signatures checked.
+    pub signatures: Counter,
+    /// Records already applied that came again.
+    pub duplicates: Counter,
+    /// Certified records that came after later positions were applied.
+    pub late: Counter,
+}
+
+impl VerifyMetrics {
+    /// Registers them under `master_verify_`.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("verify");
+        r.register(
+            "quarantined",
+            "Log records refused by verification, by reason (never applied)",
+            self.quarantined.clone(),
+        );
+        r.register(
+            "gap",
+            "1 while a missing record holds the log back",
+            self.gap.clone(),
+        );
+        r.register("held", "Records held behind a gap", self.held.clone());
+        r.register(
+            "epoch",
+            "Newest epoch whose committee was reached",
+            self.epoch.clone(),
+        );
+        r.register(
+            "last_checkpoint",
+            "Newest checkpoint certified",
+            self.last_verified.clone(),
+        );
+        r.register(
+            "signatures",
+            "Checkpoint signatures checked",
+            self.signatures.clone(),
+        );
+        r.register(
+            "duplicates",
+            "Records already applied that came again",
+            self.duplicates.clone(),
+        );
+        r.register(
+            "late",
+            "Certified records that arrived after later positions were applied",
+            self.late.clone(),
+        );
+    }
+}
