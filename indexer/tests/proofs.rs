@@ -8,7 +8,7 @@ mod support;
 
 use daas_domain::{Body, LogEntry, record::Proof};
 use daas_testkit::{Stack, TestChain, TestTopic, free_addr, read_log, workload::test_seed};
-use support::{EpochChain, indexer, onchain, proofs::check_log, wait_count};
+use support::{epoch_chain, epoch_ends, indexer, onchain, proofs::check_log, wait_count};
 
 const RECORDS: usize = 2_000;
 
@@ -56,7 +56,7 @@ async fn the_workload_on_chain_is_logged_with_proofs_that_verify() -> anyhow::Re
         got == expected,
         "the log is the chain's events, once each, in order"
     );
-    let checked = check_log(&log)?;
+    let checked = check_log(&log, &chain.validators())?;
     assert_eq!(checked.events, expected.len());
     let checkpoints: std::collections::BTreeSet<u64> =
         expected.iter().map(|(p, _)| p.checkpoint).collect();
@@ -101,18 +101,18 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
     let stack = Stack::from_env()?;
     let topic = TestTopic::new(&stack).await?;
     let dir = tempfile::tempdir()?;
-    let chain = EpochChain::start(dir.path(), 20, 200).await?;
+    let chain = epoch_chain(dir.path(), 20, 200).await?;
     let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
     // Bursts of events with quiet epochs between them.
     for burst in 0..4u64 {
         let node = chain.node.clone();
         tokio::task::spawn_blocking(move || onchain::replay(&node, 20, seed + burst, 8)).await??;
-        let ends = chain.epoch_ends().len();
+        let ends = epoch_ends(&chain).len();
         daas_testkit::wait_for(
             "two more epochs",
             std::time::Duration::from_secs(30),
             || {
-                let n = chain.epoch_ends().len();
+                let n = epoch_ends(&chain).len();
                 async move { Ok((n >= ends + 2).then_some(())) }
             },
         )
@@ -129,8 +129,7 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
     // before the last event, minus those holding events of ours.
     let with_events: std::collections::BTreeSet<u64> =
         expected.iter().map(|(p, _)| p.checkpoint).collect();
-    let want: Vec<(u64, u64)> = chain
-        .epoch_ends()
+    let want: Vec<(u64, u64)> = epoch_ends(&chain)
         .into_iter()
         .filter(|(cp, _)| *cp < last && !with_events.contains(cp))
         .collect();
@@ -145,7 +144,7 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
     child.wait()?;
 
     let log = read_log(&stack.kafka_brokers, &topic.name)?;
-    let checked = check_log(&log)?;
+    let checked = check_log(&log, &chain.validators())?;
     assert_eq!(checked.epoch_changes, want);
     assert_eq!(checked.events, expected.len());
     let got: Vec<_> = log
@@ -181,7 +180,7 @@ async fn a_checkpoint_whose_contents_exceed_a_megabyte_is_logged() -> anyhow::Re
         .max()
         .unwrap_or_default();
     assert!(largest > 1_000_000, "a record above 1 MB: {largest}");
-    assert_eq!(check_log(&log)?.events, expected.len());
+    assert_eq!(check_log(&log, &chain.validators())?.events, expected.len());
     chain.stop().await;
     Ok(())
 }

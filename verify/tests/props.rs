@@ -7,8 +7,8 @@ mod support;
 use std::collections::HashSet;
 
 use daas_verify::{State, Verdict, Verifier};
-use prost::Message;
 use proptest::prelude::*;
+use prost::Message;
 use support::{Chain, Ev, PACKAGE, encode, tx};
 
 fn chain() -> Chain {
@@ -16,8 +16,16 @@ fn chain() -> Chain {
     for n in 0..3u8 {
         c.checkpoint(
             vec![
-                tx(2 * n + 1, 0, vec![Ev::ours("gateway", "Future", vec![n; 16])]),
-                tx(2 * n + 2, 0, vec![Ev::ours("gateway", "Future", vec![n + 10; 16]); 2]),
+                tx(
+                    2 * n + 1,
+                    0,
+                    vec![Ev::ours("gateway", "Future", vec![n; 16])],
+                ),
+                tx(
+                    2 * n + 2,
+                    0,
+                    vec![Ev::ours("gateway", "Future", vec![n + 10; 16]); 2],
+                ),
             ],
             false,
         );
@@ -34,7 +42,11 @@ fn certified(c: &Chain) -> HashSet<((u64, u64, u64), Vec<u8>)> {
         .into_iter()
         .filter_map(|i| match i.verdict {
             Verdict::Apply(e) => Some((
-                (e.position.checkpoint, e.position.transaction_index, e.position.event_index),
+                (
+                    e.position.checkpoint,
+                    e.position.transaction_index,
+                    e.position.event_index,
+                ),
                 e.bcs,
             )),
             _ => None,

@@ -77,7 +77,10 @@ fn a_dropped_record_holds_everything_after_it_until_it_arrives() {
         applied(&out.items),
         vec![(2, None), (3, Some(2)), (4, Some(3))]
     );
-    assert_eq!(out.items.last().map(|i| (i.offset, i.verdict.clone())), Some((Some(4), Verdict::Skip(Skip::Duplicate))));
+    assert_eq!(
+        out.items.last().map(|i| (i.offset, i.verdict.clone())),
+        Some((Some(4), Verdict::Skip(Skip::Duplicate)))
+    );
     assert!(v.gap().is_none());
 }
 
@@ -112,7 +115,10 @@ fn a_restart_resumes_from_the_stored_state() {
     let state = State::decode(&state.encode(), &c.genesis()).expect("state reads back");
     let mut v = Verifier::new(PACKAGE, state, 2);
     let out = v.push(bytes[2..].to_vec());
-    assert_eq!(applied(&out.items).iter().map(|a| a.0).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        applied(&out.items).iter().map(|a| a.0).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
     // Another chain's committee does not read it.
     let other = Chain::new(4);
     assert!(State::decode(&v.state().encode(), &other.genesis()).is_err());
