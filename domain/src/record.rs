@@ -703,6 +703,7 @@ mod tests {
                 operator: Address([1; 32]),
                 node_name: "n".into(),
                 timestamp_ms: 3,
+                seq: 4,
             })
             .to_bcs(),
         );
