@@ -6,7 +6,7 @@
 
 mod support;
 
-use daas_domain::{Body, LogEntry, record::Proof};
+use daas_domain::{Body, LogEntry, LogPosition, record::Proof};
 use daas_testkit::{Stack, TestChain, TestTopic, free_addr, read_log, workload::test_seed};
 use support::{epoch_chain, epoch_ends, indexer, onchain, proofs::check_log, wait_count};
 
@@ -30,27 +30,42 @@ fn sizes(log: &[LogEntry]) -> (usize, usize, usize) {
     (with, without, events.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_workload_on_chain_is_logged_with_proofs_that_verify() -> anyhow::Result<()> {
-    let seed = test_seed("workload on chain");
+/// A running chain and the folder it lives in.
+type Chain = (TestChain, tempfile::TempDir);
+
+/// The workload's first `records` replayed on a fresh dev chain (sealing
+/// every `per_checkpoint` transactions), indexed into a fresh topic: the
+/// chain (to stop) and its folder, its events, and the log.
+async fn index_workload(
+    what: &str,
+    records: usize,
+    per_checkpoint: usize,
+) -> anyhow::Result<(Chain, Vec<(LogPosition, Vec<u8>)>, Vec<LogEntry>)> {
+    let seed = test_seed(what);
     let stack = Stack::from_env()?;
     let topic = TestTopic::new(&stack).await?;
     let dir = tempfile::tempdir()?;
-    // Checkpoints are sealed by the replay (every 8 transactions), not by time.
+    // Checkpoints are sealed by the replay, not by time.
     let chain = TestChain::start(dir.path(), free_addr()?, 3_600_000, 0).await?;
     let node = chain.node.clone();
-    tokio::task::spawn_blocking(move || onchain::replay(&node, RECORDS, seed, 8)).await??;
+    tokio::task::spawn_blocking(move || onchain::replay(&node, records, seed, per_checkpoint))
+        .await??;
     let expected = chain.events();
-    assert!(
-        expected.len() > RECORDS,
-        "the workload's events and the stakes"
-    );
     let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
     wait_count(&stack.kafka_brokers, &topic.name, expected.len()).await?;
     child.kill()?;
     child.wait()?;
-
     let log = read_log(&stack.kafka_brokers, &topic.name)?;
+    Ok(((chain, dir), expected, log))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workload_on_chain_is_logged_with_proofs_that_verify() -> anyhow::Result<()> {
+    let ((chain, _dir), expected, log) = index_workload("workload on chain", RECORDS, 8).await?;
+    assert!(
+        expected.len() > RECORDS,
+        "the workload's events and the stakes"
+    );
     let got: Vec<_> = log.iter().map(|e| (e.position, e.bcs.clone())).collect();
     assert!(
         got == expected,
@@ -159,21 +174,10 @@ async fn every_epoch_that_ended_without_our_events_gets_a_proved_epoch_change() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkpoint_whose_contents_exceed_a_megabyte_is_logged() -> anyhow::Result<()> {
-    let seed = test_seed("one large checkpoint");
-    let stack = Stack::from_env()?;
-    let topic = TestTopic::new(&stack).await?;
-    let dir = tempfile::tempdir()?;
-    let chain = TestChain::start(dir.path(), free_addr()?, 3_600_000, 0).await?;
-    let node = chain.node.clone();
     // 7,000 transactions in one checkpoint: contents of about 1.2 MB on its
     // first record, above librdkafka's default record limit of 1 MB.
-    tokio::task::spawn_blocking(move || onchain::replay(&node, 7_000, seed, 7_000)).await??;
-    let expected = chain.events();
-    let mut child = indexer(&chain.url, &stack.kafka_brokers, &topic.name)?;
-    wait_count(&stack.kafka_brokers, &topic.name, expected.len()).await?;
-    child.kill()?;
-    child.wait()?;
-    let log = read_log(&stack.kafka_brokers, &topic.name)?;
+    let ((chain, _dir), expected, log) =
+        index_workload("one large checkpoint", 7_000, 7_000).await?;
     let largest = log
         .iter()
         .map(|e| e.encode().len())
