@@ -1,6 +1,7 @@
 //! The Kafka side of the indexer: the only module that talks to the broker.
 //!
-//! One idempotent producer (`acks=all`, LZ4, batches of up to 64 KiB) writes
+//! One idempotent producer (`acks=all`, LZ4, batches of up to 64 KiB, records
+//! of up to 16 MiB) writes
 //! the log topic's single partition in order. The last record already in the
 //! topic tells where to resume: exactly once without Kafka transactions (which
 //! the local broker lacks).
@@ -207,6 +208,10 @@ impl Sink {
             .set("compression.type", "lz4")
             .set("linger.ms", "5")
             .set("batch.size", "65536")
+            // A checkpoint's first record carries its contents (about 170
+            // bytes per transaction of the checkpoint, ours or not): room for
+            // large checkpoints. The broker's limit must be as large.
+            .set("message.max.bytes", "16777216")
             .set("message.timeout.ms", "0") // retry forever: never drop a record
             .create()?;
         Ok(Self {

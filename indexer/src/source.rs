@@ -44,6 +44,11 @@ const FULL_CHECKPOINT: [&str; 6] = [
 /// What an ended epoch's last checkpoint is read with (as `sui_rpc::light_client` does).
 const SUMMARY_ONLY: [&str; 2] = ["summary.bcs", "signature"];
 
+/// The largest answer read from the node: a checkpoint with every
+/// transaction's effects and events is about 1.7 KB per transaction (12 MB
+/// for 7,000), far above tonic's default of 4 MiB.
+const MAX_RESPONSE_BYTES: usize = 256 << 20;
+
 /// Full checkpoints kept: events arrive in checkpoint order, so a few suffice.
 const CACHED_CHECKPOINTS: usize = 4;
 
@@ -108,8 +113,9 @@ pub struct Source {
 impl Source {
     /// Connects (lazily) to the node.
     pub fn new(args: &SourceArgs) -> Result<Self, SourceError> {
-        let client =
-            Client::new(args.node_url.clone()).map_err(|e| SourceError::Config(e.to_string()))?;
+        let client = Client::new(args.node_url.clone())
+            .map_err(|e| SourceError::Config(e.to_string()))?
+            .with_max_decoding_message_size(MAX_RESPONSE_BYTES);
         let package = args
             .package
             .parse()

@@ -79,7 +79,7 @@ async fn sigkill_at_random_points_loses_and_duplicates_nothing() -> anyhow::Resu
     // each transaction in the log carries its proof (also when a restart
     // fell in the middle of one), and every proof checks out.
     let log = daas_testkit::read_log(&stack.kafka_brokers, &topic.name)?;
-    let checked = support::proofs::check_log(&log)?;
+    let checked = support::proofs::check_log(&log, &chain.validators())?;
     assert_eq!(checked.events, expected.len());
     chain.stop().await;
     Ok(())

@@ -6,11 +6,10 @@
 pub mod onchain;
 pub mod proofs;
 
-use std::{path::Path, process::Child, sync::Arc, time::Duration};
+use std::{path::Path, process::Child, time::Duration};
 
-use daas_devnet::node::{Node, NodeConfig};
-use daas_testkit::{high_watermark, service, wait_for};
-use tokio_util::sync::CancellationToken;
+use daas_devnet::{committee::DEFAULT_VALIDATORS, node::NodeConfig};
+use daas_testkit::{TestChain, high_watermark, service, wait_for};
 
 /// Starts the indexer binary against `node_url`, writing `topic`.
 pub fn indexer(node_url: &str, brokers: &str, topic: &str) -> std::io::Result<Child> {
@@ -62,79 +61,29 @@ pub fn log_of(
         .collect())
 }
 
-/// A dev chain with short epochs (`epoch_ms`), sealing every `checkpoint_ms`,
-/// served on a free loopback port; dropping the token stops it.
-pub struct EpochChain {
-    /// The node.
-    pub node: Arc<Node>,
-    /// Its gRPC URL.
-    pub url: String,
-    stop: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+/// A dev chain with short epochs (`epoch_ms`), sealing every `checkpoint_ms`.
+pub async fn epoch_chain(
+    dir: &Path,
+    checkpoint_ms: u64,
+    epoch_ms: u64,
+) -> anyhow::Result<TestChain> {
+    let config = NodeConfig {
+        data_dir: dir.to_path_buf(),
+        checkpoint_interval: Duration::from_millis(checkpoint_ms),
+        epoch_duration_ms: epoch_ms,
+        lowest_available_checkpoint: 0,
+        validators: DEFAULT_VALIDATORS,
+    };
+    TestChain::start_with(config, daas_testkit::free_addr()?).await
 }
 
-impl EpochChain {
-    /// Creates the chain in `dir` and serves it.
-    pub async fn start(dir: &Path, checkpoint_ms: u64, epoch_ms: u64) -> anyhow::Result<Self> {
-        let node = Node::open(NodeConfig {
-            data_dir: dir.to_path_buf(),
-            checkpoint_interval: Duration::from_millis(checkpoint_ms),
-            epoch_duration_ms: epoch_ms,
-            validators: 4,
-            lowest_available_checkpoint: 0,
-        })?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let stop = CancellationToken::new();
-        let (n, s) = (node.clone(), stop.clone());
-        let server = tokio::spawn(async move {
-            let _ = daas_devnet::rpc::serve(listener, n, s).await;
-        });
-        let (n, s) = (node.clone(), stop.clone());
-        let sealer = tokio::spawn(async move {
-            let _ = n.run_checkpoints(s).await;
-        });
-        Ok(Self {
-            node,
-            url,
-            stop,
-            tasks: vec![server, sealer],
-        })
-    }
-
-    /// Stops serving and sealing.
-    pub async fn stop(self) {
-        self.stop.cancel();
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-
-    /// Every event of the sealed checkpoints: (position, BCS contents).
-    pub fn events(&self) -> Vec<(daas_domain::LogPosition, Vec<u8>)> {
-        self.node.read(|c| {
-            let at = |e: &daas_devnet::chain::IndexedEvent| {
-                daas_domain::LogPosition::new(
-                    e.checkpoint,
-                    e.transaction_index,
-                    e.event_index.into(),
-                )
-            };
-            c.events
-                .iter()
-                .map(|e| (at(e), e.event.contents.clone()))
-                .collect()
-        })
-    }
-
-    /// The chain's epoch ends: (last checkpoint, epoch) of every ended epoch.
-    pub fn epoch_ends(&self) -> Vec<(u64, u64)> {
-        self.node.read(|c| {
-            c.checkpoints
-                .iter()
-                .filter(|cp| cp.summary.end_of_epoch_data.is_some())
-                .map(|cp| (cp.summary.sequence_number, cp.summary.epoch))
-                .collect()
-        })
-    }
+/// The chain's epoch ends: (last checkpoint, epoch) of every ended epoch.
+pub fn epoch_ends(chain: &TestChain) -> Vec<(u64, u64)> {
+    chain.node.read(|c| {
+        c.checkpoints
+            .iter()
+            .filter(|cp| cp.summary.end_of_epoch_data.is_some())
+            .map(|cp| (cp.summary.sequence_number, cp.summary.epoch))
+            .collect()
+    })
 }

@@ -1,11 +1,19 @@
 //! Independent checks of the proofs in a log, with sui-sdk-types' own
-//! decoders and digests (not the indexer's code): every record's event is in
-//! a transaction whose effects are in a checkpoint's contents whose digest is
-//! in the checkpoint's summary, and each epoch change is an end-of-epoch summary.
+//! decoders and digests and sui-crypto's BLS verifier (not the indexer's
+//! code): every checkpoint summary is signed by a quorum of the dev chain's
+//! committee of its epoch; every record's event is in a transaction whose
+//! effects are in a checkpoint's contents whose digest is in the summary; each
+//! epoch change is an end-of-epoch summary.
 
 use anyhow::{Context, bail, ensure};
+use daas_devnet::committee::Validators;
+use daas_domain::record::CheckpointProofBytes;
 use daas_domain::{Body, LogEntry};
-use sui_sdk_types::{CheckpointContents, CheckpointSummary, TransactionEffects, TransactionEvents};
+use sui_crypto::bls12381::ValidatorCommitteeSignatureVerifier;
+use sui_sdk_types::{
+    CheckpointContents, CheckpointSummary, TransactionEffects, TransactionEvents,
+    ValidatorAggregatedSignature,
+};
 
 /// What the proof checks saw.
 #[derive(Debug, Default)]
@@ -21,8 +29,8 @@ pub struct Checked {
 }
 
 /// The proofs of the current checkpoint and transaction while walking the log.
-#[derive(Default)]
-struct Walk {
+struct Walk<'a> {
+    validators: &'a Validators,
     checkpoint: Option<(u64, CheckpointSummary, CheckpointContents)>,
     transaction: Option<((u64, u64), TransactionEvents)>,
 }
@@ -30,14 +38,20 @@ struct Walk {
 /// Checks every record of `log` (in log order) against the proofs it and the
 /// records before it carry; the rule is "first record of each checkpoint /
 /// transaction in the log carries the proof, no other does".
-pub fn check_log(log: &[LogEntry]) -> anyhow::Result<Checked> {
-    let mut walk = Walk::default();
+/// `validators` are the chain's (from its seed), the committees the
+/// signatures must verify against.
+pub fn check_log(log: &[LogEntry], validators: &Validators) -> anyhow::Result<Checked> {
+    let mut walk = Walk {
+        validators,
+        checkpoint: None,
+        transaction: None,
+    };
     let mut checked = Checked::default();
     for (i, e) in log.iter().enumerate() {
         let at = e.position;
         let r = if let Body::EpochChange { epoch } = e.body {
             checked.epoch_changes.push((at.checkpoint, epoch));
-            check_epoch_change(e, epoch)
+            check_epoch_change(e, epoch, validators)
         } else {
             walk.check_event(e, &mut checked)
         };
@@ -46,13 +60,26 @@ pub fn check_log(log: &[LogEntry]) -> anyhow::Result<Checked> {
     Ok(checked)
 }
 
-fn check_epoch_change(e: &LogEntry, epoch: u64) -> anyhow::Result<()> {
+/// The summary in `proof`, once its signature verifies against the committee of its epoch.
+fn certified(
+    proof: &CheckpointProofBytes,
+    validators: &Validators,
+) -> anyhow::Result<CheckpointSummary> {
+    let summary: CheckpointSummary = bcs::from_bytes(&proof.summary_bcs)?;
+    let signature: ValidatorAggregatedSignature = bcs::from_bytes(&proof.signature_bcs)?;
+    ValidatorCommitteeSignatureVerifier::new(validators.committee(summary.epoch))?
+        .verify_checkpoint_summary(&summary, &signature)
+        .context("the summary's signature")?;
+    Ok(summary)
+}
+
+fn check_epoch_change(e: &LogEntry, epoch: u64, validators: &Validators) -> anyhow::Result<()> {
     let proof = e
         .proof
         .checkpoint
         .as_ref()
         .context("an epoch change without its summary")?;
-    let summary: CheckpointSummary = bcs::from_bytes(&proof.summary_bcs)?;
+    let summary = certified(proof, validators)?;
     ensure!(
         summary.sequence_number == e.position.checkpoint,
         "another checkpoint's summary"
@@ -77,7 +104,7 @@ fn check_epoch_change(e: &LogEntry, epoch: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-impl Walk {
+impl Walk<'_> {
     fn check_event(&mut self, e: &LogEntry, checked: &mut Checked) -> anyhow::Result<()> {
         let at = e.position;
         let new_checkpoint = self
@@ -86,7 +113,7 @@ impl Walk {
             .is_none_or(|c| c.0 != at.checkpoint);
         match (&e.proof.checkpoint, new_checkpoint) {
             (Some(p), true) => {
-                let summary: CheckpointSummary = bcs::from_bytes(&p.summary_bcs)?;
+                let summary = certified(p, self.validators)?;
                 let contents: CheckpointContents = bcs::from_bytes(&p.contents_bcs)?;
                 ensure!(
                     summary.sequence_number == at.checkpoint,
