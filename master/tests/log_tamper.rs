@@ -1,0 +1,349 @@
+//! Tampering with the log, on the real stack: a certifying dev chain runs
+//! the scenario workload, the indexer writes the honest log with its proofs,
+//! and each test writes a changed copy of it to its own topic and applies it
+//! with verification on (pinned genesis committee) into its own etcd prefix.
+//! Expected: the kube objects the honest log makes (applied the same way),
+//! never anything a forger wrote.
+
+#[path = "../../indexer/tests/support/onchain.rs"]
+mod onchain;
+mod support;
+
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+
+use daas_domain::{Address, Body, Event, LogEntry};
+use daas_master::{
+    apply::Engine,
+    metrics::Metrics,
+    pipeline::{LogArgs, Until, apply_log},
+    verification::VerifyArgs,
+};
+use daas_proto::v1;
+use daas_testkit::{Stack, TestChain, TestEtcd, TestTopic, high_watermark, read_topic, wait_for};
+use prost::Message;
+use tokio_util::sync::CancellationToken;
+
+/// The honest run: the chain, its log, and what applying it makes.
+struct Honest {
+    _dir: tempfile::TempDir,
+    stack: Stack,
+    chain: TestChain,
+    records: Vec<Vec<u8>>,
+    objects: BTreeMap<String, Vec<u8>>,
+}
+
+/// What one application of a log left.
+struct Applied {
+    objects: BTreeMap<String, Vec<u8>>,
+    metrics: Metrics,
+}
+
+async fn honest(seed: u64) -> anyhow::Result<Honest> {
+    let stack = Stack::from_env()?;
+    let dir = tempfile::tempdir()?;
+    let addr: SocketAddr = daas_testkit::free_addr()?;
+    let chain = TestChain::start(dir.path(), addr, 60_000, 0).await?;
+    let node = chain.node.clone();
+    tokio::task::spawn_blocking(move || onchain::replay(&node, 40, seed, 8)).await??;
+    let topic = TestTopic::new(&stack).await?;
+    index(&stack, &chain, &topic.name).await?;
+    let records = read_topic(&stack.kafka_brokers, &topic.name)?;
+    let mut h = Honest {
+        _dir: dir,
+        stack,
+        chain,
+        records,
+        objects: BTreeMap::new(),
+    };
+    h.objects = h.apply(&h.records.clone()).await?.objects;
+    anyhow::ensure!(
+        h.objects.len() > 5,
+        "the honest log makes objects ({} made)",
+        h.objects.len()
+    );
+    Ok(h)
+}
+
+/// Runs the indexer in this process until the topic holds every event.
+async fn index(stack: &Stack, chain: &TestChain, topic: &str) -> anyhow::Result<()> {
+    let events = chain.events().len() as i64;
+    let source = daas_indexer::source::SourceArgs {
+        node_url: chain.url.clone(),
+        package: daas_devnet::chain::PACKAGE_ID.to_string(),
+        start_checkpoint: 0,
+    };
+    let broker = daas_indexer::sink::BrokerArgs {
+        brokers: stack.kafka_brokers.clone(),
+        topic: topic.to_owned(),
+    };
+    let stop = CancellationToken::new();
+    let run = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            daas_indexer::pipeline::run(&source, &broker, 64, Default::default(), stop).await
+        })
+    };
+    let (brokers, t) = (stack.kafka_brokers.clone(), topic.to_owned());
+    wait_for(
+        "the indexer to log every event",
+        Duration::from_secs(120),
+        || {
+            let (b, t) = (brokers.clone(), t.clone());
+            async move { Ok((high_watermark(&b, &t)? >= events).then_some(())) }
+        },
+    )
+    .await?;
+    stop.cancel();
+    run.await??;
+    Ok(())
+}
+
+impl Honest {
+    /// Applies `records` (verification on) into a fresh prefix.
+    async fn apply(&self, records: &[Vec<u8>]) -> anyhow::Result<Applied> {
+        let topic = TestTopic::new(&self.stack).await?;
+        daas_testkit::produce(&self.stack.kafka_brokers, &topic.name, records).await?;
+        let etcd = TestEtcd::new(&self.stack).await?;
+        let mut cfg = support::config(&etcd.prefix);
+        cfg.cluster = self.cluster();
+        let log = LogArgs {
+            verify: VerifyArgs::pinned(self.chain.genesis_committee_file()),
+            ..support::log_args(&self.stack.kafka_brokers, &topic.name, "")
+        };
+        let metrics = Metrics::default();
+        let engine = Engine::open(etcd.client.clone(), cfg).await?;
+        let stop = CancellationToken::new();
+        // Until every record is read: a gap leaves the rest held, unapplied.
+        apply_log(
+            engine,
+            &log,
+            &metrics,
+            None,
+            Until::Offset(records.len() as i64),
+            None,
+            &stop,
+        )
+        .await?;
+        let mut client = etcd.client.clone();
+        let registry = format!("{}registry/", etcd.prefix);
+        let objects = daas_master::state::range(&mut client, &registry)
+            .await?
+            .into_iter()
+            .filter(|kv| !kv.key_str().unwrap_or("").contains("/minions/"))
+            .map(|kv| {
+                (
+                    kv.key_str().unwrap_or("").replace(&etcd.prefix, ""),
+                    kv.value().to_vec(),
+                )
+            })
+            .collect();
+        Ok(Applied { objects, metrics })
+    }
+
+    fn cluster(&self) -> Address {
+        let id = self
+            .chain
+            .node
+            .read(|c| c.default_cluster)
+            .expect("a default cluster");
+        Address(id.into_inner())
+    }
+
+    fn proto(&self, i: usize) -> v1::LogRecord {
+        v1::LogRecord::decode(self.records[i].as_slice()).expect("the indexer's record decodes")
+    }
+
+    /// Indexes of K8sAPIRequest records that made an object.
+    fn requests(&self) -> Vec<usize> {
+        (0..self.records.len())
+            .filter(|&i| {
+                matches!(
+                    LogEntry::decode(&self.records[i]).map(|e| e.body),
+                    Ok(Body::Event(Event::K8sApiRequest(r))) if r.verb == "apply" || r.verb == "create"
+                )
+            })
+            .collect()
+    }
+}
+
+fn quarantined(m: &Metrics, reason: &'static str) -> u64 {
+    m.verify
+        .quarantined
+        .get_or_create(&vec![("reason", reason)])
+        .get()
+}
+
+impl Honest {
+    /// What the honest log up to (not including) record `i` makes: the
+    /// state a log held back at `i` must equal.
+    async fn prefix(&self, i: usize) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+        Ok(self.apply(&self.records[..i]).await?.objects)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_manifest_copy_applies_the_certified_one() -> anyhow::Result<()> {
+    let h = honest(11).await?;
+    let i = h.requests()[1];
+    let mut records = h.records.clone();
+    let mut r = h.proto(i);
+    let last = r.bcs.len() - 20;
+    r.bcs[last] ^= 0x20;
+    if let Some(v1::log_record::Event::K8sApiRequest(req)) = &mut r.event {
+        req.manifest = b"{\"kind\":\"ConfigMap\",\"data\":{\"forged\":\"yes\"}}".to_vec();
+    }
+    records[i] = r.encode_to_vec();
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_manifest_in_the_proof_is_quarantined_and_holds_its_stream() -> anyhow::Result<()>
+{
+    let h = honest(12).await?;
+    let i = *h.requests().last().expect("requests");
+    let mut records = h.records.clone();
+    let mut r = h.proto(i);
+    let proof = r
+        .transaction_proof
+        .as_mut()
+        .expect("a request's record carries its transaction's proof");
+    let n = proof.events_bcs.len() - 20;
+    proof.events_bcs[n] ^= 0x20;
+    records[i] = r.encode_to_vec();
+    let applied = h.apply(&records).await?;
+    assert_eq!(quarantined(&applied.metrics, "events_digest"), 1);
+    assert_eq!(applied.metrics.verify.gap.get(), 1);
+    assert_eq!(applied.objects, h.prefix(i).await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_request_record_is_quarantined() -> anyhow::Result<()> {
+    let h = honest(13).await?;
+    let i = h.requests()[0];
+    let mut forged = h.proto(i);
+    // A later position, the tenant's address, a ConfigMap never submitted.
+    let last = h.proto(h.records.len() - 1);
+    forged.position = last.position.map(|mut p| {
+        p.checkpoint += 1;
+        p
+    });
+    forged.checkpoint_proof = None;
+    forged.transaction_proof = None;
+    if let Some(v1::log_record::Event::K8sApiRequest(req)) = &mut forged.event {
+        req.name = "forged".into();
+        req.manifest =
+            b"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"forged\"}}"
+                .to_vec();
+        req.request_id += 1000;
+    }
+    let mut records = h.records.clone();
+    records.push(forged.encode_to_vec());
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    // Kept aside until a proof for it comes (none will), blocking nothing.
+    assert_eq!(applied.metrics.verify.parked.get(), 1);
+    assert_eq!(applied.metrics.verify.gap.get(), 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_record_holds_the_log_until_it_arrives() -> anyhow::Result<()> {
+    let h = honest(14).await?;
+    // A request that does not carry its checkpoint's proof (so only its
+    // own absence counts).
+    let i = *h
+        .requests()
+        .iter()
+        .find(|&&i| h.proto(i).checkpoint_proof.is_none())
+        .expect("a request inside a checkpoint");
+    let mut records = h.records.clone();
+    let dropped = records.remove(i);
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.metrics.verify.gap.get(), 1);
+    assert_eq!(applied.objects, h.prefix(i).await?, "nothing past the gap is applied");
+    // It arrives at the end of the log: the master goes on by itself.
+    records.push(dropped);
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    assert_eq!(applied.metrics.verify.gap.get(), 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn swapped_records_are_applied_in_chain_order() -> anyhow::Result<()> {
+    let h = honest(15).await?;
+    let r = h.requests();
+    let mut records = h.records.clone();
+    records.swap(r[1], r[3]);
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_record_replayed_at_the_end_changes_nothing() -> anyhow::Result<()> {
+    let h = honest(16).await?;
+    let mut records = h.records.clone();
+    records.push(h.records[h.requests()[0]].clone());
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    assert_eq!(applied.metrics.verify.duplicates.get(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_of_another_chain_is_quarantined() -> anyhow::Result<()> {
+    let h = honest(17).await?;
+    let other = honest(17).await?;
+    let mut records = h.records.clone();
+    // The other chain's first request, with its proofs, after ours.
+    let mut r = other.proto(other.requests()[0]);
+    let last = h.proto(h.records.len() - 1);
+    let first_of_checkpoint = (0..other.records.len())
+        .find(|&j| {
+            other.proto(j).position.map(|p| p.checkpoint) == r.position.map(|p| p.checkpoint)
+        })
+        .expect("its checkpoint's first record");
+    r.checkpoint_proof = other.proto(first_of_checkpoint).checkpoint_proof;
+    let _ = last;
+    records.push(r.encode_to_vec());
+    let applied = h.apply(&records).await?;
+    assert_eq!(applied.objects, h.objects);
+    let refused = quarantined(&applied.metrics, "bad_signature")
+        + quarantined(&applied.metrics, "conflicting_summary");
+    assert_eq!(refused, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_summary_without_quorum_is_quarantined() -> anyhow::Result<()> {
+    let h = honest(18).await?;
+    let i = h.requests()[0];
+    let mut r = h.proto(i);
+    let seq = r.position.map(|p| p.checkpoint).unwrap_or_default();
+    // Re-sign checkpoint `seq` with 2 of the 4 validators only, on the first
+    // record of that checkpoint (where the proof is).
+    let first = (0..h.records.len())
+        .find(|&j| h.proto(j).position.map(|p| p.checkpoint) == Some(seq))
+        .expect("its checkpoint's first record");
+    r = h.proto(first);
+    let proof = r
+        .checkpoint_proof
+        .as_mut()
+        .expect("the first record carries the proof");
+    let summary: sui_sdk_types::CheckpointSummary = bcs::from_bytes(&proof.summary_bcs)?;
+    let validators = h.chain.validators();
+    let keys = validators.keys(summary.epoch);
+    let committee = validators.committee(summary.epoch);
+    let two = daas_devnet::committee::certify(&committee, &keys, &[0, 1], &summary)?;
+    proof.signature_bcs = bcs::to_bytes(&two)?;
+    let mut records = h.records.clone();
+    records[first] = r.encode_to_vec();
+    let applied = h.apply(&records).await?;
+    assert_eq!(quarantined(&applied.metrics, "bad_signature"), 1);
+    assert_eq!(applied.objects, h.prefix(first).await?);
+    Ok(())
+}
