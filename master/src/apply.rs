@@ -322,7 +322,7 @@ impl Engine {
         metrics: &Metrics,
     ) -> Result<Self, EngineError> {
         let found = match state_mac::load(&mut client, &cfg.layout, &cfg.state_key).await? {
-            Loaded::Authentic(found) => found,
+            Loaded::Authentic(found) => *found,
             Loaded::Tampered(t) => {
                 metrics.state_tampered.inc();
                 Self::rebuild(&mut client, &cfg, &t).await?

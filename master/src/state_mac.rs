@@ -259,7 +259,7 @@ pub struct Tampered {
 #[derive(Debug)]
 pub enum Loaded {
     /// Every tag and the commitment match.
-    Authentic(Authentic),
+    Authentic(Box<Authentic>),
     /// Something does not.
     Tampered(Tampered),
 }
@@ -319,7 +319,7 @@ pub async fn load(
         ));
     }
     if problems.is_empty() {
-        return Ok(Loaded::Authentic(found));
+        return Ok(Loaded::Authentic(Box::new(found)));
     }
     Ok(Loaded::Tampered(Tampered {
         problems,
