@@ -202,7 +202,9 @@ async fn a_changed_manifest_copy_applies_the_certified_one() -> anyhow::Result<(
 async fn a_changed_manifest_in_the_proof_is_quarantined_and_holds_its_stream() -> anyhow::Result<()>
 {
     let h = honest(12).await?;
-    let i = *h.requests().last().expect("requests");
+    // A request in the middle: later records of its cluster's stream come.
+    let r = h.requests();
+    let i = r[r.len() / 2];
     let mut records = h.records.clone();
     let mut r = h.proto(i);
     let proof = r
@@ -263,7 +265,11 @@ async fn a_dropped_record_holds_the_log_until_it_arrives() -> anyhow::Result<()>
     let dropped = records.remove(i);
     let applied = h.apply(&records).await?;
     assert_eq!(applied.metrics.verify.gap.get(), 1);
-    assert_eq!(applied.objects, h.prefix(i).await?, "nothing past the gap is applied");
+    assert_eq!(
+        applied.objects,
+        h.prefix(i).await?,
+        "nothing past the gap is applied"
+    );
     // It arrives at the end of the log: the master goes on by itself.
     records.push(dropped);
     let applied = h.apply(&records).await?;
@@ -321,15 +327,13 @@ async fn a_record_of_another_chain_is_quarantined() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_summary_without_quorum_is_quarantined() -> anyhow::Result<()> {
     let h = honest(18).await?;
-    let i = h.requests()[0];
-    let mut r = h.proto(i);
-    let seq = r.position.map(|p| p.checkpoint).unwrap_or_default();
-    // Re-sign checkpoint `seq` with 2 of the 4 validators only, on the first
-    // record of that checkpoint (where the proof is).
+    // The log's last checkpoint: no later summary links to it, so only its
+    // own signature can certify it. Re-signed by 2 of the 4 validators.
     let first = (0..h.records.len())
-        .find(|&j| h.proto(j).position.map(|p| p.checkpoint) == Some(seq))
-        .expect("its checkpoint's first record");
-    r = h.proto(first);
+        .rev()
+        .find(|&j| h.proto(j).checkpoint_proof.is_some())
+        .expect("a proof-carrying record");
+    let mut r = h.proto(first);
     let proof = r
         .checkpoint_proof
         .as_mut()

@@ -506,20 +506,53 @@ impl Verifier {
             Gap::Stream {
                 stream, expected, ..
             } => {
-                let found = rest.into_iter().enumerate().find_map(|(i, c)| match c {
-                    Certified::Entry(e) if Sequences::fills(&e, stream, *expected) => Some((i, e)),
-                    _ => None,
-                });
-                let Some((i, entry)) = found else {
+                if !rest.iter().any(
+                    |c| matches!(c, Certified::Entry(e) if Sequences::fills(e, stream, *expected)),
+                ) {
                     return false;
-                };
-                if let Some(h) = self.held.get_mut(i) {
-                    h.injected = true;
                 }
-                self.inject(*entry, out);
-                true
+                self.release_in_chain_order(rest, out)
             }
         }
+    }
+
+    /// The record a gap waits for is among the held ones: releases the
+    /// held entries that come before the gap's front in chain order, in
+    /// chain order, ahead of their places, while each is the next of its
+    /// stream (so records of other streams keep their order around it).
+    fn release_in_chain_order(&mut self, rest: Vec<Certified>, out: &mut Output) -> bool {
+        let front = self
+            .held
+            .front()
+            .and_then(|h| h.raw.as_ref().ok())
+            .map(|r| r.position);
+        let mut candidates: Vec<(usize, LogEntry)> = rest
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Certified::Entry(e) if !self.held.get(i).is_some_and(|h| h.injected) => {
+                    Some((i, *e))
+                }
+                _ => None,
+            })
+            .filter(|(_, e)| front.is_none_or(|f| e.position < f))
+            .collect();
+        candidates.sort_by_key(|(_, e)| e.position);
+        let mut released = false;
+        for (i, entry) in candidates {
+            match self.sequences.order(&entry) {
+                Order::Next => {
+                    if let Some(h) = self.held.get_mut(i) {
+                        h.injected = true;
+                    }
+                    self.inject(entry, out);
+                    released = true;
+                }
+                Order::Duplicate => {}
+                Order::Gap { .. } => break,
+            }
+        }
+        released
     }
 }
 
