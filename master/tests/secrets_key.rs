@@ -74,6 +74,7 @@ async fn insecure_plaintext_secrets_is_warned_and_exported() -> anyhow::Result<(
     let mut child = master(
         &[
             "run",
+            "--insecure-no-verify",
             "--insecure-plaintext-secrets",
             "--sealing-key-dir",
             &support::sealing_key_dir(),
