@@ -355,6 +355,35 @@ fn check_clean_end_state(s: &EndState, output: &str) {
     assert!(output.contains("state roots equal"), "{output}");
 }
 
+/// The master applied the log verified (genesis committee pinned by the
+/// services script): it certified checkpoints, refused nothing, and holds
+/// nothing back.
+async fn check_verified(run: &Run) -> anyhow::Result<()> {
+    let listen = run
+        .env()?
+        .get("DAAS_MASTER_METRICS_LISTEN")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no master metrics address"))?;
+    let text = reqwest::get(format!("http://{listen}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        value("master_verify_last_checkpoint ") > 0.0,
+        "the master certified no checkpoint:\n{text}"
+    );
+    assert!(value("master_verify_signatures_total") > 0.0, "{text}");
+    assert_eq!(value("master_verify_quarantined_total"), 0.0, "{text}");
+    assert_eq!(value("master_verify_gap "), 0.0, "{text}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -> anyhow::Result<()>
 {
@@ -367,6 +396,7 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
     let clean_took = began.elapsed();
     let clean_state = end_state(&clean).await?;
     check_clean_end_state(&clean_state, &output);
+    check_verified(&clean).await?;
     plaintext::assert_nowhere_in_clear(clean.path(), &clean.env()?).await?;
     drop(clean);
 
