@@ -37,13 +37,18 @@ const EXAMPLES: &str = "\
 Examples:
   # Apply the local stack's log to its etcd (settings from the env file; the
   # cluster id is the dev chain's default cluster, in .stack/devnet/devnet.json;
-  # the sealing keys' directory is made, with version 1, on first start):
+  # the sealing keys' directory is made, with version 1, on first start;
+  # every record is checked against checkpoints certified from the pinned
+  # genesis committee, which the dev chain writes to its data folder):
   set -a; . .stack/env; set +a
   export DAAS_MASTER_SEALING_KEY_DIR=/var/lib/daas/sealing-keys
-  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64)
+  master run --cluster-id 0x5f3c… --encryption-key key1:$(head -c 32 /dev/urandom | base64) \
+    --genesis-committee ./devnet-data/genesis-committee.json
 
-  # A throwaway development master that stores Secrets unencrypted (warned):
-  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets --sealing-key-dir ./keys
+  # A throwaway development master that stores Secrets unencrypted and applies
+  # a log without proofs (both warned):
+  master run --cluster-id 0x5f3c… --insecure-plaintext-secrets --sealing-key-dir ./keys \
+    --insecure-no-verify
 
   # The sealing key tenants' Secrets are sealed to, and its registration on
   # chain by the cluster's admin:
