@@ -99,12 +99,13 @@ impl Committees {
         let Some(committee) = self.known.get(&summary.epoch) else {
             return Err(bad("that epoch's committee is not known".into()));
         };
-        if !self.checkers.contains_key(&summary.epoch) {
-            let checker = ValidatorCommitteeSignatureVerifier::new(committee.clone())
-                .map_err(|e| bad(e.to_string()))?;
-            self.checkers.insert(summary.epoch, checker);
-        }
-        let checker = &self.checkers[&summary.epoch];
+        let checker = match self.checkers.entry(summary.epoch) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                ValidatorCommitteeSignatureVerifier::new(committee.clone())
+                    .map_err(|e| bad(e.to_string()))?,
+            ),
+        };
         checker
             .verify_checkpoint_summary(summary, signature)
             .map_err(|e| bad(e.to_string()))
