@@ -8,16 +8,11 @@ mod support;
 
 use std::sync::Arc;
 
-use daas_devnet::{bench::list_events_paged, calls, chain::PACKAGE_ID, node::Node, rpc};
+use daas_devnet::{calls, chain::PACKAGE_ID, node::Node};
 use daas_domain::{Decoded, Event, events};
-use sui_rpc::{
-    Client,
-    proto::sui::rpc::v2::{EventTypeFilter, ListEventsRequest, event_literal::Predicate},
-};
+use sui_rpc::proto::sui::rpc::v2::{EventTypeFilter, ListEventsRequest, event_literal::Predicate};
 use sui_sdk_types::{ExecutionError, ExecutionStatus, ObjectReference};
 use support::{Chain, chain, filter};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 impl Chain {
     /// The genesis admin (holder of the cluster's `AdminCap`) registers `key`.
@@ -41,22 +36,12 @@ impl Chain {
 
 /// Every `SealingKeyRegistered` of the chain, through its gRPC `ListEvents`.
 async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<events::SealingKeyRegistered>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn({
-        let s = shutdown.clone();
-        async move {
-            let _ = rpc::serve(listener, node, s).await;
-        }
-    });
-    let client = Client::new(format!("http://{addr}"))?;
     let mut t = EventTypeFilter::default();
     t.event_type = Some(format!("{PACKAGE_ID}::enclave::SealingKeyRegistered"));
     let mut req = ListEventsRequest::default();
     req.filter = Some(filter(Predicate::EventType(t)));
     let mut out = Vec::new();
-    let listing = list_events_paged(&client, req, |e| {
+    support::list_served(node, req, |e| {
         let contents = e.contents.and_then(|b| b.value).unwrap_or_default();
         match events::decode("enclave", "SealingKeyRegistered", &contents)? {
             Decoded::Known(Event::SealingKeyRegistered(k)) => out.push(k),
@@ -64,10 +49,8 @@ async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<events::SealingKeyRegiste
         }
         Ok(())
     })
-    .await;
-    shutdown.cancel();
-    let _ = server.await;
-    listing.map(|()| out)
+    .await?;
+    Ok(out)
 }
 
 fn abort_of(status: &ExecutionStatus) -> Option<(String, u64)> {

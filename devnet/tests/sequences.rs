@@ -11,22 +11,15 @@ mod support;
 use std::{collections::BTreeMap, sync::Arc};
 
 use daas_devnet::{
-    bench::list_events_paged,
     calls::{self, Arg},
     chain::PACKAGE_ID,
     node::Node,
-    rpc,
 };
 use daas_domain::{Decoded, Event, Stream, events, record::split_event_type};
 use sui_crypto::ed25519::Ed25519PrivateKey;
-use sui_rpc::{
-    Client,
-    proto::sui::rpc::v2::{EmitModuleFilter, ListEventsRequest, event_literal::Predicate},
-};
+use sui_rpc::proto::sui::rpc::v2::{EmitModuleFilter, ListEventsRequest, event_literal::Predicate};
 use sui_sdk_types::{Address, ExecutionStatus, ObjectReference};
 use support::{Chain, chain, filter};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 const SUI: u64 = 1_000_000_000;
 
@@ -209,16 +202,6 @@ fn enclave_and_slash(c: &Chain, operator: Address, second: (Address, u64)) {
 /// Every event of our package, in chain order, through gRPC `ListEvents`
 /// (pages of 4), decoded by the domain.
 async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<Event>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn({
-        let s = shutdown.clone();
-        async move {
-            let _ = rpc::serve(listener, node, s).await;
-        }
-    });
-    let client = Client::new(format!("http://{addr}"))?;
     let mut m = EmitModuleFilter::default();
     m.module = Some(PACKAGE_ID.to_string());
     let mut req = ListEventsRequest::default();
@@ -227,7 +210,7 @@ async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<Event>> {
     opts.limit = Some(4);
     req.options = Some(opts);
     let mut out = Vec::new();
-    let listing = list_events_paged(&client, req, |e| {
+    support::list_served(node, req, |e| {
         let ty = e.event_type.clone().unwrap_or_default();
         let (module, name) = split_event_type(&ty).ok_or_else(|| anyhow::anyhow!("{ty}"))?;
         let contents = e.contents.and_then(|b| b.value).unwrap_or_default();
@@ -237,10 +220,8 @@ async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<Event>> {
         }
         Ok(())
     })
-    .await;
-    shutdown.cancel();
-    let _ = server.await;
-    listing.map(|()| out)
+    .await?;
+    Ok(out)
 }
 
 #[tokio::test]

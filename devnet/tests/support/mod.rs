@@ -63,3 +63,26 @@ pub fn filter(predicate: Predicate) -> EventFilter {
     f.terms = vec![term];
     f
 }
+
+/// Serves `node` on a free loopback port while listing the events `request`
+/// selects through gRPC `ListEvents` (page by page), calling `each` on each.
+pub async fn list_served(
+    node: Arc<Node>,
+    request: sui_rpc::proto::sui::rpc::v2::ListEventsRequest,
+    each: impl FnMut(sui_rpc::proto::sui::rpc::v2::Event) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn({
+        let s = shutdown.clone();
+        async move {
+            let _ = daas_devnet::rpc::serve(listener, node, s).await;
+        }
+    });
+    let client = sui_rpc::Client::new(format!("http://{addr}"))?;
+    let listing = daas_devnet::bench::list_events_paged(&client, request, each).await;
+    shutdown.cancel();
+    let _ = server.await;
+    listing
+}
