@@ -472,3 +472,12 @@ fn wrap(chain: &Chain, cp: usize, t: usize, mut entry: LogEntry) -> Vec<u8> {
     };
     entry.encode()
 }
+
+/// Encoded records as (offset, bytes) from offset `from`.
+pub fn encode_bytes(records: &[Vec<u8>], from: i64) -> Vec<(i64, Vec<u8>)> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (from + i as i64, r.clone()))
+        .collect()
+}
