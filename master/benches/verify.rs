@@ -56,10 +56,8 @@ async fn main() -> anyhow::Result<()> {
         with - without,
         with / without
     );
-    let genesis = std::env::temp_dir().join(format!(
-        "daas-bench-genesis-{}.json",
-        std::process::id()
-    ));
+    let genesis =
+        std::env::temp_dir().join(format!("daas-bench-genesis-{}.json", std::process::id()));
     log.chain.write_genesis(&genesis)?;
     let topic = TestTopic::new(&stack).await?;
     produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
@@ -86,7 +84,10 @@ async fn main() -> anyhow::Result<()> {
         batch_ms: 20,
         verify,
     };
-    let (on, off) = (args(VerifyArgs::pinned(genesis.clone())), args(VerifyArgs::off()));
+    let (on, off) = (
+        args(VerifyArgs::pinned(genesis.clone())),
+        args(VerifyArgs::off()),
+    );
     // An untimed pass warms what both sides share (etcd's pages, the
     // broker's cache of the topic).
     let c = &etcd.client;
@@ -135,6 +136,11 @@ async fn run(
 fn quarantined(m: &Metrics) -> u64 {
     daas_verify::Refusal::LABELS
         .iter()
-        .map(|l| m.verify.quarantined.get_or_create(&vec![("reason", *l)]).get())
+        .map(|l| {
+            m.verify
+                .quarantined
+                .get_or_create(&vec![("reason", *l)])
+                .get()
+        })
         .sum()
 }
