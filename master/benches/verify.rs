@@ -128,7 +128,12 @@ async fn run(
     )
     .await?;
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    anyhow::ensure!(engine.next_offset() == n as i64, "replay stopped early");
+    let at = engine.next_offset();
+    let verified = log.verify.genesis_committee.is_some();
+    anyhow::ensure!(
+        at == n as i64,
+        "replay (verified: {verified}) stopped at {at} of {n}"
+    );
     Ok((rate, metrics))
 }
 

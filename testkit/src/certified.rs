@@ -377,7 +377,11 @@ pub struct CertifiedLog {
 /// the proofs the indexer puts on the first record of a checkpoint and of a
 /// transaction. Every `epoch_len` checkpoints (when not 0) the checkpoint
 /// ends its epoch and the next committee takes over. Any other record
-/// (junk) is kept as it is, in place: a verifier quarantines it.
+/// (junk) is kept as it is, in place: a verifier quarantines it. A record
+/// that would exceed [`MAX_RECORD_BYTES`] with its proofs (the workload's
+/// oversize manifests, carried in the typed event, its `bcs` copy and the
+/// certified events) is written without the typed copy (`Unknown`): only a
+/// verifying consumer applies it.
 pub fn certify(records: &[Vec<u8>], validators: usize, epoch_len: usize) -> CertifiedLog {
     let mut chain = Chain::new(validators);
     let mut slots: Vec<Result<(usize, LogEntry), Vec<u8>>> = Vec::with_capacity(records.len());
@@ -470,8 +474,19 @@ fn wrap(chain: &Chain, cp: usize, t: usize, mut entry: LogEntry) -> Vec<u8> {
             events_bcs: bcs::to_bytes(&tx.events).expect("bcs"),
         }),
     };
+    let bytes = entry.encode();
+    if bytes.len() <= MAX_RECORD_BYTES {
+        return bytes;
+    }
+    // Too big for the broker with three copies of the event: drop the typed
+    // one (a verifier reads only the certified bytes).
+    entry.body = daas_domain::Body::Unknown;
     entry.encode()
 }
+
+/// The broker's message limit (1 MB), less room for the record's envelope:
+/// a record above it loses its typed copy of the event (see [`certify`]).
+pub const MAX_RECORD_BYTES: usize = 1_000_000 - 4_096;
 
 /// Encoded records as (offset, bytes) from offset `from`.
 pub fn encode_bytes(records: &[Vec<u8>], from: i64) -> Vec<(i64, Vec<u8>)> {
