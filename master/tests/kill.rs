@@ -44,13 +44,10 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
         .map(|_| 1 + rng.below(RECORDS as u64 - 1) as i64)
         .collect();
     targets.sort();
+    let topics = [&*stack.kafka_brokers, &*log.name, &*out.name];
+    let start = || verified_master(&endpoint, &live, topics, &genesis);
     for target in targets {
-        let mut m = verified_master(
-            &endpoint,
-            &live,
-            [&stack.kafka_brokers, &log.name, &out.name],
-            &genesis,
-        )?;
+        let mut m = start()?;
         wait_position(&etcd.client, &live, target).await?;
         kill9(&mut m)?;
         eprintln!(
@@ -58,12 +55,7 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
             position(&etcd.client, &live).await
         );
     }
-    let mut m = verified_master(
-        &endpoint,
-        &live,
-        [&stack.kafka_brokers, &log.name, &out.name],
-        &genesis,
-    )?;
+    let mut m = start()?;
     wait_position(&etcd.client, &live, RECORDS as i64).await?;
     daas_testkit::wait_for(
         "every outcome on the topic",

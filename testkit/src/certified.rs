@@ -451,7 +451,7 @@ fn usable(bytes: &[u8]) -> Option<(LogEntry, Ev)> {
 
 fn seal(chain: &mut Chain, pending: &mut Vec<Tx>, epoch_len: usize) {
     let n = chain.checkpoints.len() + 1;
-    let end = epoch_len > 0 && n % epoch_len == 0;
+    let end = epoch_len > 0 && n.is_multiple_of(epoch_len);
     chain.checkpoint(std::mem::take(pending), end);
 }
 

@@ -107,7 +107,11 @@ fn changed_events_in_a_proof_are_refused() {
     let mut records = log(&c, &[0]);
     let mut events = c.checkpoints[0].txs[0].events.clone();
     events.0[1].contents = b"changed manifest".to_vec();
-    records[0].transaction_proof.as_mut().unwrap().events_bcs = bcs::to_bytes(&events).unwrap();
+    records[0]
+        .transaction_proof
+        .as_mut()
+        .expect("test fixture")
+        .events_bcs = bcs::to_bytes(&events).expect("test fixture");
     let out = verifier(&c).push(encode(&records, 0));
     // Both records of that transaction are refused; the other tx is applied.
     assert_eq!(
@@ -122,7 +126,7 @@ fn a_forged_record_without_proof_is_refused() {
     let c = three();
     let mut records = log(&c, &[0]);
     let mut forged = records[2].clone();
-    forged.position.as_mut().unwrap().checkpoint = 7;
+    forged.position.as_mut().expect("test fixture").checkpoint = 7;
     forged.checkpoint_proof = None;
     forged.transaction_proof = None;
     records.push(forged);
@@ -136,11 +140,15 @@ fn a_forged_transaction_in_a_real_checkpoint_is_refused() {
     let mut records = log(&c, &[0]);
     let fake = tx(9, 0, vec![unknown_event(9)]);
     let mut forged = records[2].clone();
-    forged.position.as_mut().unwrap().transaction_index = 2;
+    forged
+        .position
+        .as_mut()
+        .expect("test fixture")
+        .transaction_index = 2;
     forged.transaction_digest = fake.digest.inner().to_vec();
     forged.transaction_proof = Some(daas_proto::v1::TransactionProof {
-        effects_bcs: bcs::to_bytes(&fake.effects).unwrap(),
-        events_bcs: bcs::to_bytes(&fake.events).unwrap(),
+        effects_bcs: bcs::to_bytes(&fake.effects).expect("test fixture"),
+        events_bcs: bcs::to_bytes(&fake.events).expect("test fixture"),
     });
     records.push(forged);
     let out = verifier(&c).push(encode(&records, 0));
@@ -272,7 +280,11 @@ fn hostile_bytes_are_refused_not_panicked_on() {
     let mut records = encode(&log(&c, &[0]), 0);
     records.push((3, vec![0xff; 40]));
     let mut bad_proof = log(&c, &[2]);
-    bad_proof[0].checkpoint_proof.as_mut().unwrap().summary_bcs = vec![1, 2, 3];
+    bad_proof[0]
+        .checkpoint_proof
+        .as_mut()
+        .expect("test fixture")
+        .summary_bcs = vec![1, 2, 3];
     records.push((4, bad_proof[0].encode_to_vec()));
     let out = verifier(&c).push(records);
     assert_eq!(refusals(&out.items), vec!["malformed", "malformed_proof"]);
