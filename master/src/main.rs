@@ -18,6 +18,7 @@ use daas_master::{
     state_mac::{Loaded, StateKey},
     state_root::state_root,
     store::{self, EtcdArgs},
+    verification::VerifyArgs,
 };
 use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -68,7 +69,11 @@ Examples:
 
   # Check etcd, and that the master's state there is authentic (its tags
   # and commitment, under the state key in the key directory):
-  master check --etcd https://etcd-0:2379,https://etcd-1:2379 --sealing-key-dir /var/lib/daas/sealing-keys";
+  master check --etcd https://etcd-0:2379,https://etcd-1:2379 --sealing-key-dir /var/lib/daas/sealing-keys
+
+  # The pinned committee, the epoch the verifier reached, the last verified
+  # checkpoint, the streams' next numbers and the resume offset:
+  master check --genesis-committee /etc/daas/genesis-committee.json";
 
 const SEALING_KEY_EXAMPLES: &str = "\
 Examples:
@@ -298,6 +303,57 @@ struct CheckArgs {
     /// (not created by `check`).
     #[arg(long, env = "DAAS_MASTER_SEALING_KEY_DIR")]
     sealing_key_dir: Option<PathBuf>,
+    /// The pinned genesis committee (as for `run`): printed, with how far
+    /// the verifier state under the state prefix got from it.
+    #[arg(long, env = "DAAS_GENESIS_COMMITTEE", value_name = "FILE")]
+    genesis_committee: Option<PathBuf>,
+}
+
+/// `master check`'s lines about verification: the pinned committee and the
+/// verifier state stored under the state prefix (its payload, read here
+/// without the state key; `--sealing-key-dir` authenticates it).
+async fn check_verifier(args: &CheckArgs, file: &std::path::Path) -> anyhow::Result<()> {
+    let setup = VerifyArgs::pinned(file.to_path_buf())
+        .setup()?
+        .context("a pinned committee")?;
+    let g = &setup.genesis;
+    let total: u64 = g.members.iter().map(|m| m.stake).sum();
+    println!(
+        "verify: pinned genesis committee: epoch {}, {} members, total stake {total}, quorum {}",
+        g.epoch,
+        g.members.len(),
+        (total.saturating_sub(1) / 3) * 2 + 1
+    );
+    for (i, m) in g.members.iter().enumerate() {
+        let key = hex::encode(m.public_key.inner());
+        println!(
+            "verify:   member {i}: {}…{} stake {}",
+            &key[..16],
+            &key[key.len() - 8..],
+            m.stake
+        );
+    }
+    let mut client = store::connect(&args.etcd).await?;
+    let layout = Layout::new(&args.etcd.prefix, &args.state_prefix);
+    let got = client.get(layout.verifier(), None).await?;
+    let Some(kv) = got.kvs().first() else {
+        println!(
+            "verify: no verifier state under {} yet (nothing verified)",
+            args.state_prefix
+        );
+        return Ok(());
+    };
+    let state = daas_verify::State::decode(daas_master::state_mac::payload(kv.value()), g)?;
+    println!("verify: epoch reached {}", state.epoch());
+    match &state.last_verified {
+        Some((seq, digest)) => println!("verify: last verified checkpoint {seq} digest {digest}"),
+        None => println!("verify: last verified checkpoint none"),
+    }
+    for (stream, next) in &state.sequences.expected {
+        println!("verify: stream {stream} next {next}");
+    }
+    println!("verify: resume offset {}", state.resume_from);
+    Ok(())
 }
 
 /// `master check`'s lines about the master's state.
@@ -505,6 +561,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Check(args) => {
             let report = store::check(&args.etcd).await.context("master check")?;
             println!("master: {report}");
+            if let Some(file) = &args.genesis_committee {
+                check_verifier(&args, file).await.context("master check")?;
+            }
             if let Some(dir) = &args.sealing_key_dir {
                 let ok = check_state(&args, dir).await.context("master check")?;
                 anyhow::ensure!(ok, "master check: the master's state is not authentic");

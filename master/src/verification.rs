@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::Args;
 use daas_verify::{
     State, Verifier,
-    verifier::{Item, Output, Report, Verdict},
+    verifier::{Item, Mark, Output, Report, Verdict},
 };
 use prometheus_client::{
     metrics::{counter::Counter, gauge::Gauge},
@@ -139,7 +139,7 @@ pub enum Stage {
     /// Records decoded as they are.
     Off,
     /// Records verified.
-    On(Box<Verifier>),
+    On(Box<Verifier>, StateEncoder),
 }
 
 impl Stage {
@@ -165,12 +165,12 @@ impl Stage {
         };
         let from = state.resume_from.min(engine.next_offset());
         let verifier = Verifier::new(setup.package, state, engine.next_offset());
-        Ok((Stage::On(Box::new(verifier)), from))
+        Ok((Stage::On(Box::new(verifier), StateEncoder::default()), from))
     }
 
     /// Whether reading should pause (records held behind a gap fill memory).
     pub fn is_full(&self) -> bool {
-        matches!(self, Stage::On(v) if v.is_full())
+        matches!(self, Stage::On(v, _) if v.is_full())
     }
 
     /// The records for the engine from the next records of the log.
@@ -180,17 +180,55 @@ impl Stage {
                 .iter()
                 .map(|(_, bytes)| Incoming::unverified(bytes))
                 .collect(),
-            Stage::On(v) => {
+            Stage::On(v, enc) => {
                 let out = v.push(records);
                 report(&out, v, m);
-                out.items.into_iter().map(|i| incoming(i, v)).collect()
+                enc.begin(v);
+                out.items.into_iter().map(|i| incoming(i, enc)).collect()
             }
         }
     }
 }
 
-fn incoming(item: Item, v: &Verifier) -> Incoming {
-    let verifier = Some(v.state_at(&item.mark).encode());
+/// Encodes the verifier's state after each item, byte for byte as
+/// [`State::encode`] does, without cloning and re-encoding the committees
+/// for every record: their JSON is kept until a new epoch is reached (the
+/// only way they change), and the last verified checkpoint's is made once
+/// per batch of records.
+#[derive(Debug, Default)]
+pub struct StateEncoder {
+    /// The epoch reached and the committees' JSON then.
+    committees: Option<(u64, String)>,
+    /// The last verified checkpoint's JSON after the batch.
+    last_verified: String,
+}
+
+impl StateEncoder {
+    /// Prepares for the items of `v`'s latest batch.
+    pub fn begin(&mut self, v: &Verifier) {
+        let epoch = v.epoch();
+        if self.committees.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let state = v.state();
+            let json = serde_json::to_string(&state.committees).unwrap_or_default();
+            self.committees = Some((epoch, json));
+        }
+        self.last_verified = serde_json::to_string(&v.last_verified()).unwrap_or_default();
+    }
+
+    /// `State::encode()` of the state after the item carrying `mark`.
+    pub fn encode(&self, mark: &Mark) -> Vec<u8> {
+        let committees = self.committees.as_ref().map_or("", |(_, c)| c.as_str());
+        let sequences = serde_json::to_string(&mark.sequences).unwrap_or_default();
+        format!(
+            "{{\"committees\":{committees},\"sequences\":{sequences},\"last_verified\":{},\"resume_from\":{}}}",
+            self.last_verified, mark.resume_from
+        )
+        .into_bytes()
+    }
+}
+
+fn incoming(item: Item, enc: &StateEncoder) -> Incoming {
+    let verifier = Some(enc.encode(&item.mark));
     let advances = item.offset.is_some();
     let entry = match item.verdict {
         Verdict::Apply(e) => Some(*e),
@@ -320,5 +358,37 @@ impl VerifyMetrics {
             "Certified records that arrived after later positions were applied",
             self.late.clone(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use daas_testkit::{certified, workload::Workload};
+    use daas_verify::{State, Verifier};
+
+    use super::StateEncoder;
+
+    /// The encoder's bytes are `State::encode`'s after every item, across
+    /// epoch changes and batches.
+    #[test]
+    fn the_encoder_writes_what_state_encode_writes() {
+        let log = certified::certify(&Workload::new(5, 20).records(300), 4, 6);
+        let mut v = Verifier::new(certified::PACKAGE, State::genesis(log.chain.genesis()), 0);
+        let mut enc = StateEncoder::default();
+        let mut items = 0;
+        for (i, batch) in log.records.chunks(37).enumerate() {
+            let out = v.push(certified::encode_bytes(batch, (i * 37) as i64));
+            enc.begin(&v);
+            for item in &out.items {
+                let want = v.state_at(&item.mark).encode();
+                assert_eq!(
+                    String::from_utf8_lossy(&enc.encode(&item.mark)),
+                    String::from_utf8_lossy(&want)
+                );
+                items += 1;
+            }
+        }
+        assert_eq!(items, log.records.len());
+        assert!(v.epoch() >= 2);
     }
 }

@@ -9,6 +9,7 @@
 //! - [`TestTopic`]: a unique one-partition topic;
 //! - [`TestChain`]: an in-process dev chain serving the Sui gRPC API;
 //! - [`workload`]: a deterministic, realistic log without a chain;
+//! - [`certified`]: a log wrapped in a hand-built certified chain;
 //! - [`hostile`]: the hostile values the workload mixes in;
 //! - [`sealing`]: the test sealing key and Secrets sealed to it;
 //! - [`at_rest`]: kube-apiserver's at-rest envelope, opened independently.
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod at_rest;
+pub mod certified;
 mod chain;
 mod db;
 mod etcd;

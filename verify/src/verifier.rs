@@ -192,6 +192,11 @@ impl Verifier {
         }
     }
 
+    /// The newest checkpoint certified so far (as in [`State`]).
+    pub fn last_verified(&self) -> Option<(u64, String)> {
+        self.certifier.last_verified()
+    }
+
     /// The state once every item returned so far is applied.
     pub fn state(&self) -> State {
         self.state_at(&self.mark())

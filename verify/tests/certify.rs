@@ -1,11 +1,9 @@
 //! The verifier against a hand-built certified chain: honest records pass,
 //! every kind of tampering is refused or held, never applied.
 
-mod support;
-
+use daas_testkit::certified::{Chain, Ev, PACKAGE, encode, tx};
 use daas_verify::{Refusal, State, Verdict, Verifier, verifier::Report};
 use prost::Message;
-use support::{Chain, Ev, PACKAGE, encode, tx};
 
 fn unknown_event(n: u8) -> Ev {
     // An event type of ours the domain does not know: no stream, so the
@@ -236,7 +234,7 @@ fn a_committee_change_the_old_committee_did_not_sign_is_refused() {
     c.checkpoint(vec![tx(1, 0, vec![unknown_event(1)])], false);
     // Checkpoint 1 claims to end epoch 0 with a committee of the forger's,
     // and is signed by that new committee only.
-    let forged = support::Validators::new(1, 4);
+    let forged = daas_testkit::certified::Validators::new(1, 4);
     let summary = c.summary(&[tx(2, 0, vec![])], Some(&forged));
     let sig = forged.sign(&summary, &[0, 1, 2, 3]);
     c.push(summary, sig, vec![tx(2, 0, vec![])], Some(forged));

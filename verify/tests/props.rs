@@ -2,14 +2,12 @@
 //! the verifier never panics and never releases an entry the chain did not
 //! certify.
 
-mod support;
-
 use std::collections::HashSet;
 
+use daas_testkit::certified::{Chain, Ev, PACKAGE, encode, tx};
 use daas_verify::{State, Verdict, Verifier};
 use proptest::prelude::*;
 use prost::Message;
-use support::{Chain, Ev, PACKAGE, encode, tx};
 
 fn chain() -> Chain {
     let mut c = Chain::new(4);

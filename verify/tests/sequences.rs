@@ -2,14 +2,12 @@
 //! arrives; swapped records are applied in chain order; an old record
 //! replayed is a duplicate.
 
-mod support;
-
 use daas_domain::{Address, Event, events::StakeDeposited};
+use daas_testkit::certified::{Chain, Ev, PACKAGE, encode, tx};
 use daas_verify::{
     State, Verifier,
     verifier::{Report, Skip, Verdict},
 };
-use support::{Chain, Ev, PACKAGE, encode, tx};
 
 fn deposit(seq: u64) -> Ev {
     let e = Event::StakeDeposited(StakeDeposited {

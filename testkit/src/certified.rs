@@ -1,9 +1,22 @@
-//! A hand-built certified chain for the verifier's tests: committees of
-//! BLS keys, signed summaries chained by digest, contents, effects and
-//! events made with `sui-sdk-types` and signed with `sui-crypto` directly
-//! (not with the dev chain's or the indexer's code).
+//! A hand-built certified chain: committees of BLS keys, signed summaries
+//! chained by digest, contents, effects and events made with
+//! `sui-sdk-types` and signed with `sui-crypto` directly (not with the dev
+//! chain's or the indexer's code), for the verifier's own tests and for
+//! consumers' tests and benchmarks of a verified log.
+//!
+//! [`certify`] wraps a [`Workload`](crate::workload::Workload)'s records in
+//! such a chain: each usable record becomes the one event of its own
+//! transaction, [`PER_CHECKPOINT`] transactions a checkpoint, with the
+//! proofs on the first record of each checkpoint and transaction as the
+//! indexer writes them. [`Chain::write_genesis`] writes the genesis
+//! committee in the form `--genesis-committee` reads.
 
-#![allow(dead_code)]
+use std::path::Path;
+
+use daas_domain::{
+    LogEntry, LogPosition,
+    record::{CheckpointProofBytes, Proof, TransactionProofBytes},
+};
 
 use daas_proto::v1;
 use prost::Message;
@@ -21,11 +34,14 @@ pub const PACKAGE: Address =
 
 /// A committee with its private keys, in committee order.
 pub struct Validators {
+    /// The committee.
     pub committee: ValidatorCommittee,
+    /// Its private keys, in committee order.
     pub keys: Vec<Bls12381PrivateKey>,
 }
 
 impl Validators {
+    /// A fresh committee of `n` (random keys, stake 1 each) for `epoch`.
     pub fn new(epoch: u64, n: usize) -> Self {
         let mut keys: Vec<_> = (0..n)
             .map(|_| Bls12381PrivateKey::generate(rand_core::OsRng))
@@ -72,18 +88,23 @@ impl Validators {
 /// One event to put in a transaction: module, struct name, contents.
 #[derive(Clone)]
 pub struct Ev {
+    /// The emitting package.
     pub package: Address,
-    pub module: &'static str,
-    pub name: &'static str,
+    /// Module.
+    pub module: String,
+    /// Struct name.
+    pub name: String,
+    /// BCS contents.
     pub contents: Vec<u8>,
 }
 
 impl Ev {
-    pub fn ours(module: &'static str, name: &'static str, contents: Vec<u8>) -> Self {
+    /// An event of [`PACKAGE`].
+    pub fn ours(module: &str, name: &str, contents: Vec<u8>) -> Self {
         Self {
             package: PACKAGE,
-            module,
-            name,
+            module: module.into(),
+            name: name.into(),
             contents,
         }
     }
@@ -91,32 +112,48 @@ impl Ev {
 
 /// A transaction with its events.
 pub struct Tx {
+    /// Transaction digest.
     pub digest: Digest,
+    /// Sender.
     pub sender: Address,
+    /// Its effects.
     pub effects: TransactionEffects,
+    /// Its events.
     pub events: TransactionEvents,
 }
 
+/// Transaction `[n; 32]` of sender `[0xaa; 32]` (module and struct names
+/// must be Move identifiers).
 pub fn tx(n: u8, epoch: u64, events: Vec<Ev>) -> Tx {
-    let digest = Digest::new([n; 32]);
-    let sender = Address::new([0xaa; 32]);
-    let events = TransactionEvents(
-        events
-            .into_iter()
-            .map(|e| Event {
-                package_id: e.package,
-                module: Identifier::new(e.module).expect("module"),
-                sender,
-                type_: StructTag::new(
-                    e.package,
-                    Identifier::new(e.module).expect("module"),
-                    Identifier::new(e.name).expect("name"),
-                    vec![],
-                ),
-                contents: e.contents,
-            })
-            .collect(),
-    );
+    let events = events
+        .into_iter()
+        .map(|e| event(e, Address::new([0xaa; 32])).expect("Move identifiers"))
+        .collect();
+    tx_of(
+        Digest::new([n; 32]),
+        Address::new([0xaa; 32]),
+        epoch,
+        events,
+    )
+}
+
+/// The Sui event for `e`; `None` when its module or name is not a Move
+/// identifier.
+pub fn event(e: Ev, sender: Address) -> Option<Event> {
+    let module = Identifier::new(e.module).ok()?;
+    let name = Identifier::new(e.name).ok()?;
+    Some(Event {
+        package_id: e.package,
+        module: module.clone(),
+        sender,
+        type_: StructTag::new(e.package, module, name, vec![]),
+        contents: e.contents,
+    })
+}
+
+/// A successful transaction with `events`.
+pub fn tx_of(digest: Digest, sender: Address, epoch: u64, events: Vec<Event>) -> Tx {
+    let events = TransactionEvents(events);
     let effects = TransactionEffects::V2(Box::new(TransactionEffectsV2 {
         status: ExecutionStatus::Success,
         epoch,
@@ -140,20 +177,28 @@ pub fn tx(n: u8, epoch: u64, events: Vec<Ev>) -> Tx {
 
 /// A certified checkpoint with its transactions.
 pub struct Cp {
+    /// The summary.
     pub summary: CheckpointSummary,
+    /// Its signature.
     pub signature: ValidatorAggregatedSignature,
+    /// Its contents.
     pub contents: CheckpointContents,
+    /// Its transactions.
     pub txs: Vec<Tx>,
 }
 
 /// Builds a chain: checkpoints chained by digest.
 pub struct Chain {
+    /// Committees with their keys, by epoch.
     pub validators: Vec<Validators>,
+    /// Checkpoints, by sequence number.
     pub checkpoints: Vec<Cp>,
+    /// The current epoch.
     pub epoch: u64,
 }
 
 impl Chain {
+    /// A chain whose genesis committee has `n` validators.
     pub fn new(n: usize) -> Self {
         Self {
             validators: vec![Validators::new(0, n)],
@@ -162,8 +207,17 @@ impl Chain {
         }
     }
 
+    /// The pinned genesis committee.
     pub fn genesis(&self) -> ValidatorCommittee {
         self.validators[0].committee.clone()
+    }
+
+    /// Writes the genesis committee as `--genesis-committee` reads it
+    /// (`serde_json` of the `ValidatorCommittee`).
+    pub fn write_genesis(&self, path: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(&self.genesis())?;
+        std::fs::write(path, json)?;
+        Ok(())
     }
 
     /// Appends a checkpoint holding `txs`, signed by everyone; `end` ends the epoch.
@@ -175,6 +229,7 @@ impl Chain {
         self.push(summary, signature, txs, next)
     }
 
+    /// The summary a checkpoint holding `txs` would have next (`next`: the committee it hands over to).
     pub fn summary(&self, txs: &[Tx], next: Option<&Validators>) -> CheckpointSummary {
         let contents = contents(txs);
         let prev = self.checkpoints.last();
@@ -196,6 +251,7 @@ impl Chain {
         }
     }
 
+    /// Appends a made checkpoint (its summary may be signed any way); returns its index.
     pub fn push(
         &mut self,
         summary: CheckpointSummary,
@@ -251,6 +307,7 @@ impl Chain {
         out
     }
 
+    /// The checkpoint proof of checkpoint `i`.
     pub fn checkpoint_proof(&self, i: usize) -> v1::CheckpointProof {
         let cp = &self.checkpoints[i];
         v1::CheckpointProof {
@@ -281,6 +338,7 @@ impl Chain {
     }
 }
 
+/// The contents of a checkpoint holding `txs`.
 pub fn contents(txs: &[Tx]) -> CheckpointContents {
     CheckpointContents::new_v1(
         txs.iter()
@@ -295,5 +353,146 @@ pub fn encode(records: &[v1::LogRecord], from: i64) -> Vec<(i64, Vec<u8>)> {
         .iter()
         .enumerate()
         .map(|(i, r)| (from + i as i64, r.encode_to_vec()))
+        .collect()
+}
+
+/// Transactions per checkpoint in [`certify`]'s chain (as the workload's).
+pub const PER_CHECKPOINT: usize = 8;
+
+/// A log wrapped in a certified chain.
+pub struct CertifiedLog {
+    /// The chain whose proofs the records carry.
+    pub chain: Chain,
+    /// The records (encoded `daas.v1.LogRecord`s), in the input's order.
+    pub records: Vec<Vec<u8>>,
+    /// How many of them are certified (the rest are kept as they came).
+    pub certified: usize,
+}
+
+/// Wraps `records` (a workload's) in a certified chain of `validators`
+/// validators: every record that decodes to a [`LogEntry`] whose event type
+/// is a Move type becomes the only event of a transaction of its sender,
+/// [`PER_CHECKPOINT`] transactions a checkpoint, numbered from checkpoint
+/// 0; its position, digest and timestamp become the chain's, and it carries
+/// the proofs the indexer puts on the first record of a checkpoint and of a
+/// transaction. Every `epoch_len` checkpoints (when not 0) the checkpoint
+/// ends its epoch and the next committee takes over. Any other record
+/// (junk) is kept as it is, in place: a verifier quarantines it. A record
+/// that would exceed [`MAX_RECORD_BYTES`] with its proofs (the workload's
+/// oversize manifests, carried in the typed event, its `bcs` copy and the
+/// certified events) is written without the typed copy (`Unknown`): only a
+/// verifying consumer applies it.
+pub fn certify(records: &[Vec<u8>], validators: usize, epoch_len: usize) -> CertifiedLog {
+    let mut chain = Chain::new(validators);
+    let mut slots: Vec<Result<(usize, LogEntry), Vec<u8>>> = Vec::with_capacity(records.len());
+    let mut pending: Vec<Tx> = vec![];
+    let mut certified = 0;
+    for bytes in records {
+        let Some((entry, ev)) = usable(bytes) else {
+            slots.push(Err(bytes.clone()));
+            continue;
+        };
+        let sender = Address::new(entry.sender.0);
+        // Unique per transaction (junk records share theirs).
+        let mut digest = entry.transaction_digest;
+        digest[..8].copy_from_slice(&(certified as u64).to_be_bytes());
+        let digest = Digest::new(digest);
+        let Some(ev) = event(ev, sender) else {
+            slots.push(Err(bytes.clone()));
+            continue;
+        };
+        pending.push(tx_of(digest, sender, chain.epoch, vec![ev]));
+        slots.push(Ok((chain.checkpoints.len(), entry)));
+        certified += 1;
+        if pending.len() == PER_CHECKPOINT {
+            seal(&mut chain, &mut pending, epoch_len);
+        }
+    }
+    if !pending.is_empty() {
+        seal(&mut chain, &mut pending, epoch_len);
+    }
+    let records = slots
+        .into_iter()
+        .scan(None, |last: &mut Option<(usize, usize)>, slot| {
+            Some(match slot {
+                Err(bytes) => bytes,
+                Ok((cp, entry)) => {
+                    let t = match *last {
+                        Some((c, t)) if c == cp => t + 1,
+                        _ => 0,
+                    };
+                    *last = Some((cp, t));
+                    wrap(&chain, cp, t, entry)
+                }
+            })
+        })
+        .collect();
+    CertifiedLog {
+        chain,
+        records,
+        certified,
+    }
+}
+
+/// The entry and its event when `bytes` is a record with a Move event type.
+fn usable(bytes: &[u8]) -> Option<(LogEntry, Ev)> {
+    let entry = LogEntry::decode(bytes).ok()?;
+    let mut parts = entry.event_type.splitn(3, "::");
+    let package: Address = parts.next()?.parse().ok()?;
+    let (module, name) = (parts.next()?, parts.next()?);
+    let ev = Ev {
+        package,
+        module: module.into(),
+        name: name.into(),
+        contents: entry.bcs.clone(),
+    };
+    Some((entry, ev))
+}
+
+fn seal(chain: &mut Chain, pending: &mut Vec<Tx>, epoch_len: usize) {
+    let n = chain.checkpoints.len() + 1;
+    let end = epoch_len > 0 && n.is_multiple_of(epoch_len);
+    chain.checkpoint(std::mem::take(pending), end);
+}
+
+/// `entry` as transaction `t` of checkpoint `cp`, with its proofs.
+fn wrap(chain: &Chain, cp: usize, t: usize, mut entry: LogEntry) -> Vec<u8> {
+    let c = &chain.checkpoints[cp];
+    let tx = &c.txs[t];
+    entry.position = LogPosition::new(cp as u64, t as u64, 0);
+    entry.transaction_digest = tx.digest.into_inner();
+    entry.checkpoint_timestamp_ms = c.summary.timestamp_ms;
+    let cproof = (t == 0).then(|| chain.checkpoint_proof(cp));
+    entry.proof = Proof {
+        checkpoint: cproof.map(|p| CheckpointProofBytes {
+            summary_bcs: p.summary_bcs,
+            signature_bcs: p.signature_bcs,
+            contents_bcs: p.contents_bcs,
+        }),
+        transaction: Some(TransactionProofBytes {
+            effects_bcs: bcs::to_bytes(&tx.effects).expect("bcs"),
+            events_bcs: bcs::to_bytes(&tx.events).expect("bcs"),
+        }),
+    };
+    let bytes = entry.encode();
+    if bytes.len() <= MAX_RECORD_BYTES {
+        return bytes;
+    }
+    // Too big for the broker with three copies of the event: drop the typed
+    // one (a verifier reads only the certified bytes).
+    entry.body = daas_domain::Body::Unknown;
+    entry.encode()
+}
+
+/// The broker's message limit (1 MB), less room for the record's envelope:
+/// a record above it loses its typed copy of the event (see [`certify`]).
+pub const MAX_RECORD_BYTES: usize = 1_000_000 - 4_096;
+
+/// Encoded records as (offset, bytes) from offset `from`.
+pub fn encode_bytes(records: &[Vec<u8>], from: i64) -> Vec<(i64, Vec<u8>)> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (from + i as i64, r.clone()))
         .collect()
 }
