@@ -52,8 +52,9 @@ use crate::{
 
 /// etcd's default `--max-txn-ops`.
 const MAX_TXN_OPS: usize = 128;
-/// Ops kept free for the position, the outcome batch and the outcome prune.
-const RESERVED_OPS: usize = 3;
+/// Ops kept free for the position, the outcome batch, the outcome prune and
+/// the verifier's state (written once per Txn, after its records).
+const RESERVED_OPS: usize = 4;
 /// Value bytes per Txn (etcd refuses requests over 1.5 MiB).
 const MAX_TXN_BYTES: usize = 1024 * 1024;
 /// Records one Txn takes at most (rejections and skips cost no operations).
@@ -537,6 +538,7 @@ impl Engine {
             // The next Txn of a record applied across several.
             self.plan_units(&mut batch).await?;
             self.account(records, 0, &mut batch);
+            self.store_verifier(records, &mut batch);
             return Ok(self.seal(batch));
         }
         // More records than one Txn can take are not looked at.
@@ -552,18 +554,26 @@ impl Engine {
                 break;
             }
         }
+        self.store_verifier(records, &mut batch);
         Ok(self.seal(batch))
     }
 
     /// Once record `i` of `records` is completely planned: whether it moves
-    /// the position, and the verifier state it leaves, stored with it.
+    /// the position.
     fn account(&self, records: &[Incoming], i: usize, batch: &mut BatchPlan) {
         if batch.consumed != i + 1 {
             return;
         }
-        let Some(item) = records.get(i) else { return };
-        batch.advanced += usize::from(item.advances);
-        if let Some(v) = &item.verifier {
+        if let Some(item) = records.get(i) {
+            batch.advanced += usize::from(item.advances);
+        }
+    }
+
+    /// Stores the verifier state the batch's last completely planned record
+    /// leaves (the states of earlier records are superseded in the same Txn).
+    fn store_verifier(&self, records: &[Incoming], batch: &mut BatchPlan) {
+        let last = batch.consumed.checked_sub(1).and_then(|i| records.get(i));
+        if let Some(v) = last.and_then(|item| item.verifier.as_ref()) {
             batch.state_write(self.cfg.layout.verifier(), Some(v.clone()));
         }
     }

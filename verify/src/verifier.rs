@@ -484,15 +484,19 @@ impl Verifier {
         }
     }
 
-    /// Where a restart must read from once `held` is applied: its
-    /// checkpoint's proof record, or the next record.
+    /// Where a restart must read from once `held` is applied: the record
+    /// that carried its checkpoint's proof. A record with no certified
+    /// checkpoint (refused, parked) leaves it where it was, so the records
+    /// after it in the same checkpoint still find their proof after a restart.
     fn resume_after(&mut self, held: &Held) {
         let proof = held
             .raw
             .as_ref()
             .ok()
             .and_then(|r| self.certifier.proof_offset(r.position.checkpoint));
-        self.resume_from = proof.unwrap_or(held.offset + 1).min(held.offset + 1);
+        if let Some(proof) = proof {
+            self.resume_from = proof.min(held.offset + 1);
+        }
     }
 
     /// Looks for the record `gap` waits for among the held ones (`rest`,

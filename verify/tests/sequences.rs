@@ -144,7 +144,7 @@ fn records_before_their_proof_wait_aside_and_are_released_when_it_comes() {
     assert_eq!(v.parked(), 2);
     assert!(v.gap().is_none(), "parked records block nothing");
     // A restart now would read them again.
-    assert_eq!(out.items.last().map(|i| i.mark.resume_from), Some(1));
+    assert!(out.items.last().is_some_and(|i| i.mark.resume_from <= 1));
     // The proof-carrying record comes: it, then the parked ones, in order.
     let out = v.push(encode(&records[..1], 3));
     assert_eq!(
