@@ -1,6 +1,9 @@
 //! The verifier against a hand-built certified chain: honest records pass,
 //! every kind of tampering is refused or held, never applied.
 
+mod common;
+
+use common::applied;
 use daas_testkit::certified::{Chain, Ev, PACKAGE, encode, tx};
 use daas_verify::{Refusal, State, Verdict, Verifier, verifier::Report};
 use prost::Message;
@@ -13,21 +16,6 @@ fn unknown_event(n: u8) -> Ev {
 
 fn verifier(chain: &Chain) -> Verifier {
     Verifier::new(PACKAGE, State::genesis(chain.genesis()), 0)
-}
-
-fn applied(items: &[daas_verify::Item]) -> Vec<(u64, u64, u64, Vec<u8>)> {
-    items
-        .iter()
-        .filter_map(|i| match &i.verdict {
-            Verdict::Apply(e) => Some((
-                e.position.checkpoint,
-                e.position.transaction_index,
-                e.position.event_index,
-                e.bcs.clone(),
-            )),
-            _ => None,
-        })
-        .collect()
 }
 
 fn refusals(items: &[daas_verify::Item]) -> Vec<&'static str> {

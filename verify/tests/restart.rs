@@ -3,31 +3,15 @@
 //! point) applies the same entries, in the same order, as one that never
 //! stopped.
 
+mod common;
+
+use common::{Applied, applied, assert_same};
 use daas_testkit::{certified, workload::Workload};
-use daas_verify::{State, Verdict, Verifier};
-
-type Applied = Vec<((u64, u64, u64), Vec<u8>)>;
-
-fn applied(items: &[daas_verify::Item]) -> Applied {
-    items
-        .iter()
-        .filter_map(|i| match &i.verdict {
-            Verdict::Apply(e) => Some((
-                (
-                    e.position.checkpoint,
-                    e.position.transaction_index,
-                    e.position.event_index,
-                ),
-                e.bcs.clone(),
-            )),
-            _ => None,
-        })
-        .collect()
-}
+use daas_verify::{State, Verifier};
 
 /// Applies `log` stopping once after the item at offset `cut - 1` (as the
 /// engine would after committing it) and restarting from the stored state.
-fn with_restart(log: &[(i64, Vec<u8>)], genesis: &State, cut: i64) -> Applied {
+fn with_restart(log: &[(i64, Vec<u8>)], genesis: &State, cut: i64) -> Vec<Applied> {
     let mut v = Verifier::new(certified::PACKAGE, genesis.clone(), 0);
     let out = v.push(log.to_vec());
     // The engine commits items in order; stop after the last item that
@@ -62,36 +46,10 @@ fn a_restart_after_any_record_applies_the_same_entries_in_the_same_order() {
     for chunk in bytes.chunks(137) {
         chunked.extend(applied(&v.push(chunk.to_vec()).items));
     }
-    if chunked != once {
-        let first = chunked
-            .iter()
-            .zip(&once)
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!(
-            "chunked: {} vs {}; first difference {first}: {:?} vs {:?}",
-            chunked.len(),
-            once.len(),
-            chunked.get(first).map(|a| a.0),
-            once.get(first).map(|a| a.0)
-        );
-    }
+    assert_same("small pushes", &chunked, &once);
     assert!(once.len() > 2_000, "{} applied", once.len());
     for cut in (1..bytes.len() as i64).step_by(97) {
         let restarted = with_restart(&bytes, &genesis, cut);
-        if restarted != once {
-            let first = restarted
-                .iter()
-                .zip(&once)
-                .position(|(a, b)| a != b)
-                .unwrap_or(restarted.len().min(once.len()));
-            panic!(
-                "restart after offset {cut}: {} applied vs {}; first difference at entry {first}: {:?} vs {:?}",
-                restarted.len(),
-                once.len(),
-                restarted.get(first).map(|a| a.0),
-                once.get(first).map(|a| a.0)
-            );
-        }
+        assert_same(&format!("restart after offset {cut}"), &restarted, &once);
     }
 }
