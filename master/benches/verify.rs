@@ -34,12 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
+    let env = daas_testkit::bench_param;
     let n = env("MASTER_BENCH_RECORDS", 20_000);
     let runs = env("MASTER_BENCH_RUNS", 3);
     let stack = Stack::from_env()?;

@@ -26,12 +26,7 @@ const BATCH: usize = 5_000;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
+    let env = daas_testkit::bench_param;
     let n = env("PROJECTOR_BENCH_RECORDS", 100_000);
     let runs = env("PROJECTOR_BENCH_RUNS", 2);
     let stack = Stack::from_env()?;

@@ -51,6 +51,15 @@ pub use topic::{
 };
 pub use wait::wait_for;
 
+/// A benchmark's size knob: the environment variable `key` as a number, or
+/// `default` when it is unset or not a number.
+pub fn bench_param(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A short unique suffix for names of databases, prefixes and topics.
 pub fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
