@@ -36,11 +36,7 @@ pub struct VerifyArgs {
     #[arg(long, env = "DAAS_GENESIS_COMMITTEE", value_name = "FILE")]
     pub genesis_committee: Option<PathBuf>,
     /// Our Move package: events of any other package are refused.
-    #[arg(
-        long,
-        env = "DAAS_PACKAGE_ID",
-        default_value = "0x000000000000000000000000000000000000000000000000000000000000da45"
-    )]
+    #[arg(long, env = "DAAS_PACKAGE_ID", default_value = DEFAULT_PACKAGE)]
     pub package: String,
     /// Apply records without checking them against the validators (anyone
     /// who can write to the topic then controls the cluster). For the
@@ -95,7 +91,7 @@ impl VerifyArgs {
     pub fn pinned(genesis: PathBuf) -> Self {
         Self {
             genesis_committee: Some(genesis),
-            package: format!("{}", daas_domain::Address(DEFAULT_PACKAGE)),
+            package: DEFAULT_PACKAGE.to_owned(),
             insecure_no_verify: false,
         }
     }
@@ -127,12 +123,7 @@ impl VerifyArgs {
 }
 
 /// Our package's id on the dev chain.
-const DEFAULT_PACKAGE: [u8; 32] = {
-    let mut b = [0u8; 32];
-    b[30] = 0xda;
-    b[31] = 0x45;
-    b
-};
+const DEFAULT_PACKAGE: &str = "0x000000000000000000000000000000000000000000000000000000000000da45";
 
 /// The stage between the log and the engine.
 pub enum Stage {
@@ -208,8 +199,7 @@ impl StateEncoder {
     pub fn begin(&mut self, v: &Verifier) {
         let epoch = v.epoch();
         if self.committees.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            let state = v.state();
-            let json = serde_json::to_string(&state.committees).unwrap_or_default();
+            let json = serde_json::to_string(v.committees()).unwrap_or_default();
             self.committees = Some((epoch, json));
         }
         self.last_verified = serde_json::to_string(&v.last_verified()).unwrap_or_default();
@@ -285,7 +275,7 @@ fn report(out: &Output, v: &Verifier, m: &VerifyMetrics) {
     m.signatures
         .inner()
         .store(v.signatures(), std::sync::atomic::Ordering::Relaxed);
-    if let Some((seq, _)) = v.state().last_verified {
+    if let Some((seq, _)) = v.last_verified() {
         m.last_verified.set(seq as i64);
     }
 }

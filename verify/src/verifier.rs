@@ -197,6 +197,11 @@ impl Verifier {
         self.certifier.last_verified()
     }
 
+    /// Every committee reached, by epoch.
+    pub fn committees(&self) -> &std::collections::BTreeMap<u64, ValidatorCommittee> {
+        self.certifier.committees.known()
+    }
+
     /// The state once every item returned so far is applied.
     pub fn state(&self) -> State {
         self.state_at(&self.mark())
