@@ -295,13 +295,15 @@ pub enum Stream {
     Cluster(ObjectId),
 }
 
+/// The stream's stable name, as the verifier's stored state, its reports and
+/// `master check` write it: `pool`, `nodes`, `enclave`, `cluster:0x…`.
 impl std::fmt::Display for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Stream::Pool => f.write_str("pool"),
             Stream::Nodes => f.write_str("nodes"),
             Stream::Enclave => f.write_str("enclave"),
-            Stream::Cluster(id) => write!(f, "cluster {id}"),
+            Stream::Cluster(id) => write!(f, "cluster:{id}"),
         }
     }
 }

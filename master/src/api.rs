@@ -2,9 +2,11 @@
 //!
 //! - `GET /v1/requests/{id}`: one request's outcome (404 until it is decided);
 //! - `GET /v1/transactions/{digest}`: the outcomes of a transaction's requests
-//!   (base58 digest, as Sui prints it).
+//!   (base58 digest, as Sui prints it);
+//! - `GET /v1/verification`: how far the log's verification got
+//!   ([`VerifyView`]: epoch, last certified checkpoint, the gap if one holds).
 //!
-//! Answers are [`OutcomeView`] JSON. Inside an enclave these answers would be
+//! Outcome answers are [`OutcomeView`] JSON. Inside an enclave these answers would be
 //! signed with the enclave key; for now they are plain (see docs/decisions/0008).
 
 use std::sync::Arc;
@@ -18,14 +20,25 @@ use axum::{
 };
 use daas_domain::outcome::OutcomeView;
 
-use crate::lookup::OutcomeIndex;
+use crate::{
+    lookup::OutcomeIndex,
+    verify_status::{VerifyStatus, VerifyView},
+};
 
-/// The routes, over `index`.
-pub fn routes(index: Arc<OutcomeIndex>) -> Router {
+/// The routes, over `index` and the verifier's `status`.
+pub fn routes(index: Arc<OutcomeIndex>, status: VerifyStatus) -> Router {
+    let verification = Router::new()
+        .route("/v1/verification", get(verification))
+        .with_state(status);
     Router::new()
         .route("/v1/requests/{id}", get(request))
         .route("/v1/transactions/{digest}", get(transaction))
         .with_state(index)
+        .merge(verification)
+}
+
+async fn verification(State(status): State<VerifyStatus>) -> Json<VerifyView> {
+    Json(status.view())
 }
 
 fn not_found(what: String) -> Response {

@@ -15,13 +15,14 @@ use daas_master::{
     replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore, SealingKeys},
     state::Layout,
-    state_mac::{Loaded, StateKey},
+    state_mac::StateKey,
     state_root::state_root,
     store::{self, EtcdArgs},
-    verification::VerifyArgs,
 };
 use daas_service::{metrics::track_lag, shutdown_on_signals, spawn_http};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+
+mod check;
 
 /// The k3s-daas control plane: applies tenants' requests from the ordered log
 /// to Kubernetes objects in etcd, authorised by a ledger derived from the same log.
@@ -73,7 +74,11 @@ Examples:
 
   # The pinned committee, the epoch the verifier reached, the last verified
   # checkpoint, the streams' next numbers and the resume offset:
-  master check --genesis-committee /etc/daas/genesis-committee.json";
+  master check --genesis-committee /etc/daas/genesis-committee.json
+
+  # What the running master waits for: its epoch, last verified checkpoint,
+  # and the missing record when a gap holds the log back:
+  master check --api http://127.0.0.1:9187";
 
 const SEALING_KEY_EXAMPLES: &str = "\
 Examples:
@@ -281,7 +286,7 @@ enum Command {
     /// Connect to etcd, print its version, revision and key count under the
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
     /// against its state key (exits non-zero when it is not authentic).
-    Check(CheckArgs),
+    Check(check::CheckArgs),
     /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
     /// sealed to (its public half registered on chain by the cluster admin).
     #[command(after_help = SEALING_KEY_EXAMPLES)]
@@ -289,114 +294,6 @@ enum Command {
         #[command(subcommand)]
         command: SealingKeyCommand,
     },
-}
-
-/// What `master check` checks.
-#[derive(Args, Clone, Debug)]
-struct CheckArgs {
-    #[command(flatten)]
-    etcd: EtcdArgs,
-    /// Root of the master's own keys.
-    #[arg(long, env = "DAAS_ETCD_STATE_PREFIX", default_value = "/daas")]
-    state_prefix: String,
-    /// The master's key directory: its `state-key` authenticates the state
-    /// (not created by `check`).
-    #[arg(long, env = "DAAS_MASTER_SEALING_KEY_DIR")]
-    sealing_key_dir: Option<PathBuf>,
-    /// The pinned genesis committee (as for `run`): printed, with how far
-    /// the verifier state under the state prefix got from it.
-    #[arg(long, env = "DAAS_GENESIS_COMMITTEE", value_name = "FILE")]
-    genesis_committee: Option<PathBuf>,
-}
-
-/// `master check`'s lines about verification: the pinned committee and the
-/// verifier state stored under the state prefix (its payload, read here
-/// without the state key; `--sealing-key-dir` authenticates it).
-async fn check_verifier(args: &CheckArgs, file: &std::path::Path) -> anyhow::Result<()> {
-    let setup = VerifyArgs::pinned(file.to_path_buf())
-        .setup()?
-        .context("a pinned committee")?;
-    let g = &setup.genesis;
-    let total: u64 = g.members.iter().map(|m| m.stake).sum();
-    println!(
-        "verify: pinned genesis committee: epoch {}, {} members, total stake {total}, quorum {}",
-        g.epoch,
-        g.members.len(),
-        (total.saturating_sub(1) / 3) * 2 + 1
-    );
-    for (i, m) in g.members.iter().enumerate() {
-        let key = hex::encode(m.public_key.inner());
-        println!(
-            "verify:   member {i}: {}…{} stake {}",
-            &key[..16],
-            &key[key.len() - 8..],
-            m.stake
-        );
-    }
-    let mut client = store::connect(&args.etcd).await?;
-    let layout = Layout::new(&args.etcd.prefix, &args.state_prefix);
-    let got = client.get(layout.verifier(), None).await?;
-    let Some(kv) = got.kvs().first() else {
-        println!(
-            "verify: no verifier state under {} yet (nothing verified)",
-            args.state_prefix
-        );
-        return Ok(());
-    };
-    let state = daas_verify::State::decode(daas_master::state_mac::payload(kv.value()), g)?;
-    println!("verify: epoch reached {}", state.epoch());
-    match &state.last_verified {
-        Some((seq, digest)) => println!("verify: last verified checkpoint {seq} digest {digest}"),
-        None => println!("verify: last verified checkpoint none"),
-    }
-    for (stream, next) in &state.sequences.expected {
-        println!("verify: stream {stream} next {next}");
-    }
-    println!("verify: resume offset {}", state.resume_from);
-    Ok(())
-}
-
-/// `master check`'s lines about the master's state.
-async fn check_state(args: &CheckArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
-    let file = dir.join(daas_master::state_mac::STATE_KEY_FILE);
-    if !file.exists() {
-        println!("master: state not checked: no {} yet", file.display());
-        return Ok(true);
-    }
-    let key = StateKey::load_or_make(&FileKeyStore::new(dir)).context("state key")?;
-    let mut client = store::connect(&args.etcd).await?;
-    let layout = Layout::new(&args.etcd.prefix, &args.state_prefix);
-    match daas_master::state_mac::load(&mut client, &layout, &key).await? {
-        Loaded::Authentic(a) => {
-            println!(
-                "master: state under {} authentic: position {}, {} ledger and eviction keys \
-                 (digest {}), {} outcome batches",
-                args.state_prefix,
-                a.position.cursor.encode(),
-                a.set.count(),
-                hex::encode(a.set.digest()),
-                a.outcome_batches
-            );
-            if a.position.rebuild_until > a.position.cursor.offset {
-                println!(
-                    "master: a rebuild from the log is under way up to offset {}",
-                    a.position.rebuild_until
-                );
-            }
-            Ok(true)
-        }
-        Loaded::Tampered(t) => {
-            println!(
-                "master: state under {} NOT AUTHENTIC ({} problems); `master run` rebuilds it from the log",
-                args.state_prefix,
-                t.problems.len()
-            );
-            for (key, reason) in &t.problems {
-                println!("master:   {key}: {reason}");
-            }
-            Ok(false)
-        }
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -501,7 +398,7 @@ async fn main() -> anyhow::Result<()> {
             let metrics_task = spawn_http(
                 metrics_listen,
                 registry,
-                api::routes(index.clone()).merge(health.router()),
+                api::routes(index.clone(), metrics.verify.status.clone()).merge(health.router()),
                 shutdown.clone(),
             )
             .await?;
@@ -558,17 +455,7 @@ async fn main() -> anyhow::Result<()> {
                 state.etcd.prefix, state.state_prefix
             );
         }
-        Command::Check(args) => {
-            let report = store::check(&args.etcd).await.context("master check")?;
-            println!("master: {report}");
-            if let Some(file) = &args.genesis_committee {
-                check_verifier(&args, file).await.context("master check")?;
-            }
-            if let Some(dir) = &args.sealing_key_dir {
-                let ok = check_state(&args, dir).await.context("master check")?;
-                anyhow::ensure!(ok, "master check: the master's state is not authentic");
-            }
-        }
+        Command::Check(args) => check::run(&args).await.context("master check")?,
         Command::SealingKey { command } => sealing_key(command)?,
     }
     Ok(())

@@ -268,6 +268,7 @@ fn report(out: &Output, v: &Verifier, m: &VerifyMetrics) {
             }
         }
     }
+    m.status.update(v);
     m.parked.set(v.parked() as i64);
     m.gap.set(i64::from(v.gap().is_some()));
     m.held.set(v.held() as i64);
@@ -301,6 +302,8 @@ pub struct VerifyMetrics {
     pub duplicates: Counter,
     /// Certified records that came after later positions were applied.
     pub late: Counter,
+    /// Where the verifier is, for the status API (not a metric).
+    pub status: crate::verify_status::VerifyStatus,
 }
 
 impl VerifyMetrics {

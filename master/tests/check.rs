@@ -4,8 +4,12 @@
 
 mod support;
 
-use daas_master::verification::VerifyArgs;
-use daas_testkit::{certified, workload::Workload};
+use std::time::Duration;
+
+use anyhow::Context;
+use daas_domain::{Body, Event, LogEntry};
+use daas_master::{verification::VerifyArgs, verify_status::VerifyView};
+use daas_testkit::{Running, certified, terminate, wait_for, workload::Workload};
 use support::*;
 
 #[tokio::test]
@@ -78,4 +82,101 @@ async fn check_prints_the_pinned_committee_and_how_far_verification_got() -> any
         "{stdout}"
     );
     Ok(())
+}
+
+/// A certified log with one record dropped, applied by the real master:
+/// `GET /v1/verification` and `master check --api` name the stream and the
+/// number that is missing (both read from the dropped record itself), and
+/// once the record is appended the master goes on by itself and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_the_missing_record_of_a_gap_and_sees_it_close() -> anyhow::Result<()> {
+    let slice = Slice::new("check-gap").await?;
+    let log = certified::certify(&Workload::new(22, 30).records(400), 4, 12);
+    let dir = tempfile::tempdir()?;
+    let genesis = dir.path().join("genesis-committee.json");
+    log.chain.write_genesis(&genesis)?;
+    let (i, stream, seq) = droppable(&log.records).context("a record to drop")?;
+    let mut records = log.records.clone();
+    let dropped = records.remove(i);
+    slice.produce(&records).await?;
+
+    let addr = daas_testkit::free_addr()?.to_string();
+    let endpoints = slice.stack.etcd_endpoints.join(",");
+    let keys = workload_key_dir()?;
+    let mut master = Running::spawn(&mut master_command(
+        &endpoints,
+        &slice.prefix,
+        slice.topics(),
+        &addr,
+        &keys,
+        Some(&genesis),
+    ))?;
+    let url = format!("http://{addr}");
+    let gap = wait_for(
+        "the gap on /v1/verification",
+        Duration::from_secs(60),
+        || {
+            let url = url.clone();
+            async move { Ok(verification(&url).await.ok().and_then(|v| v.gap)) }
+        },
+    )
+    .await?;
+    assert_eq!((gap.stream.as_str(), gap.missing), (stream.as_str(), seq));
+    let lines = check_api(&url, &endpoints)?;
+    let want = format!("live: GAP: stream {stream}: record {seq} is missing");
+    assert!(
+        lines.iter().any(|l| l.starts_with(&want)),
+        "no {want:?} in {lines:?}"
+    );
+
+    slice.produce(&[dropped]).await?;
+    wait_for("the gap closed", Duration::from_secs(60), || {
+        let url = url.clone();
+        async move {
+            let v = verification(&url).await.ok();
+            Ok(v.filter(|v| v.gap.is_none() && v.held == 0).map(|_| ()))
+        }
+    })
+    .await?;
+    assert!(check_api(&url, &endpoints)?.contains(&"live: no gap".to_owned()));
+    assert!(terminate(&mut master.0)?.success());
+    Ok(())
+}
+
+/// The first record that does not carry its checkpoint's proof and whose
+/// stream has a later record: its index, stream and number.
+fn droppable(records: &[Vec<u8>]) -> Option<(usize, String, u64)> {
+    let entries: Vec<Option<LogEntry>> = records.iter().map(|r| LogEntry::decode(r).ok()).collect();
+    let event = |e: &Option<LogEntry>| match e.as_ref().map(|e| &e.body) {
+        Some(Body::Event(ev)) if !matches!(ev, Event::ClusterCreated(_)) => Some(ev.clone()),
+        _ => None,
+    };
+    entries.iter().enumerate().skip(10).find_map(|(i, e)| {
+        let ev = event(e)?;
+        let bare = e.as_ref()?.proof.checkpoint.is_none();
+        let later = entries[i + 1..]
+            .iter()
+            .any(|l| event(l).is_some_and(|x| x.stream() == ev.stream()));
+        (bare && later).then(|| (i, ev.stream().to_string(), ev.seq()))
+    })
+}
+
+async fn verification(url: &str) -> anyhow::Result<VerifyView> {
+    Ok(reqwest::get(format!("{url}/v1/verification"))
+        .await?
+        .json()
+        .await?)
+}
+
+/// `master check --api URL`'s lines.
+fn check_api(url: &str, etcd: &str) -> anyhow::Result<Vec<String>> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_master"))
+        .args(["check", "--etcd", etcd])
+        .args(["--api", url])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "{out:?}");
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }

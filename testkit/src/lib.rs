@@ -44,7 +44,7 @@ pub use chain::{TestChain, fill, fill_hostile, free_addr, register_sealing_key};
 pub use db::{MIGRATOR, TestDb};
 pub use etcd::{PrivateEtcd, TestEtcd};
 pub use postgres::PrivatePostgres;
-pub use process::{kill9, service, terminate};
+pub use process::{Running, kill9, service, terminate};
 pub use stack::Stack;
 pub use topic::{
     TestTopic, high_watermark, produce, raw_consume_rate, read_log, read_outcomes, read_topic,

@@ -32,3 +32,25 @@ pub fn terminate(child: &mut Child) -> anyhow::Result<ExitStatus> {
     anyhow::ensure!(status.success(), "kill -TERM failed");
     Ok(child.wait()?)
 }
+
+/// A service child that is SIGKILLed when dropped, so a test that fails
+/// half-way leaves no process behind (holding the test's output pipes open
+/// or the stack's resources).
+#[derive(Debug)]
+pub struct Running(pub Child);
+
+impl Running {
+    /// Spawns `command`.
+    pub fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        command.spawn().map(Running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}

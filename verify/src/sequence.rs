@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use daas_domain::{Body, LogEntry, LogPosition, events::Stream};
+use daas_domain::{Body, LogEntry, LogPosition};
 
 /// The stream an entry belongs to, as a stable key, and its number. Entries
 /// that are not events of ours (unknown types, poison) carry none.
@@ -13,13 +13,7 @@ pub fn stream_of(entry: &LogEntry) -> Option<(String, u64)> {
     let Body::Event(event) = &entry.body else {
         return None;
     };
-    let key = match event.stream() {
-        Stream::Pool => "pool".to_owned(),
-        Stream::Nodes => "nodes".to_owned(),
-        Stream::Enclave => "enclave".to_owned(),
-        Stream::Cluster(id) => format!("cluster:{id}"),
-    };
-    Some((key, event.seq()))
+    Some((event.stream().to_string(), event.seq()))
 }
 
 /// Where an entry stands in its stream.
