@@ -190,7 +190,8 @@ impl Node {
         f(&self.lock().chain)
     }
 
-    /// A receiver that changes whenever a checkpoint is sealed (value: the new height).
+    /// A receiver that changes whenever a checkpoint is sealed (value: the new
+    /// height, which only goes up).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.sealed.subscribe()
     }
@@ -268,10 +269,14 @@ impl Node {
         inner.wal.append(&record)?;
         inner.chain.apply(record)?;
         let (height, epoch) = (inner.chain.checkpoint_height(), inner.chain.epoch());
-        drop(inner);
+        // Published before the lock is released: seals from several threads
+        // (the timer, explicit seals) publish their heights in the order they
+        // sealed, so the watch, and every subscription that follows it, never
+        // goes back to a lower height.
         self.metrics.checkpoint_height.set(height as i64);
         self.metrics.epoch.set(epoch as i64);
         self.sealed.send_replace(height);
+        drop(inner);
         Ok(height)
     }
 

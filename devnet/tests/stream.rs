@@ -4,97 +4,27 @@
 
 mod support;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::time::Duration;
 
-use daas_devnet::{
-    bench::list_events_paged,
-    calls,
-    chain::PACKAGE_ID,
-    node::{Node, NodeConfig},
-    rpc,
-};
+use daas_devnet::{bench::list_events_paged, node::Node};
 use futures::StreamExt;
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use sui_rpc::{
     Client,
     client::{EventStreamRequest, EventStreamStart},
     field::{FieldMask, FieldMaskUtil},
-    proto::sui::rpc::v2::{
-        EmitModuleFilter, Event, EventFilter, ListEventsRequest, event_literal::Predicate,
-    },
+    proto::sui::rpc::v2::{Event, ListEventsRequest},
 };
-use sui_sdk_types::{Address, ObjectReference};
-use support::filter;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use support::{our_package, start};
 
-struct Running {
-    node: Arc<Node>,
-    shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
+/// The dev chain's checkpoint interval in these tests.
+const INTERVAL: Duration = Duration::from_millis(50);
 
-async fn start(dir: &std::path::Path, addr: SocketAddr) -> anyhow::Result<Running> {
-    let node = Node::open(NodeConfig {
-        data_dir: dir.to_path_buf(),
-        checkpoint_interval: Duration::from_millis(50),
-        epoch_duration_ms: 3_600_000,
-        lowest_available_checkpoint: 0,
-        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
-    })?;
-    let listener = TcpListener::bind(addr).await?;
-    let shutdown = CancellationToken::new();
-    let tasks = vec![
-        tokio::spawn({
-            let (n, s) = (node.clone(), shutdown.clone());
-            async move {
-                let _ = n.run_checkpoints(s).await;
-            }
-        }),
-        tokio::spawn({
-            let (n, s) = (node.clone(), shutdown.clone());
-            async move {
-                let _ = rpc::serve(listener, n, s).await;
-            }
-        }),
-    ];
-    Ok(Running {
-        node,
-        shutdown,
-        tasks,
-    })
-}
-
-impl Running {
-    async fn stop(self) {
-        self.shutdown.cancel();
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-}
-
-fn gas_of(node: &Node, owner: Address) -> ObjectReference {
-    node.read(|c| c.largest_coin(&owner))
-        .expect("a funded account has a coin")
-}
-
-/// Makes `n` accounts stake, one event each.
+/// Makes each account of `keys` stake, one event each.
 fn stake_many(node: &Node, keys: &[Ed25519PrivateKey]) {
-    let ids = node.read(|c| c.world.ids.clone());
     for key in keys {
-        let who = key.public_key().derive_address();
-        node.faucet(who, 2_000_000_000).expect("faucet");
-        let (tx, sig) = calls::stake(key, &ids, gas_of(node, who), 500_000_000, 0);
-        let done = node.execute(tx, vec![sig]).expect("stake");
-        assert_eq!(done.events.len(), 1);
+        support::stake(node, key);
     }
-}
-
-fn our_package() -> EventFilter {
-    let mut m = EmitModuleFilter::default();
-    m.module = Some(PACKAGE_ID.to_string());
-    filter(Predicate::EmitModule(m))
 }
 
 /// Where `e` stands in the chain, and its type.
@@ -117,7 +47,7 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
     let keys: Vec<Ed25519PrivateKey> = (0..40)
         .map(|_| Ed25519PrivateKey::generate(rand_core::OsRng))
         .collect();
-    let running = start(dir.path(), addr).await?;
+    let running = start(dir.path(), addr, INTERVAL).await?;
     stake_many(&running.node, &keys[..20]);
 
     let client = Client::new(format!("http://{addr}"))?;
@@ -139,7 +69,7 @@ async fn stream_events_is_exactly_once_across_a_restart() -> anyhow::Result<()> 
     }
 
     running.stop().await;
-    let running = start(dir.path(), addr).await?;
+    let running = start(dir.path(), addr, INTERVAL).await?;
     stake_many(&running.node, &keys[20..]);
 
     while seen.len() < 41 {
@@ -180,7 +110,7 @@ async fn stream_checkpoints_chains_digests_and_headers_describe_the_chain() -> a
     let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = probe.local_addr()?;
     drop(probe);
-    let running = start(dir.path(), addr).await?;
+    let running = start(dir.path(), addr, INTERVAL).await?;
     let client = Client::new(format!("http://{addr}"))?;
 
     let mut stream = Box::pin(

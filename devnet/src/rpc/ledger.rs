@@ -18,7 +18,7 @@ use sui_rpc::{field::FieldMaskTree, merge::Merge};
 use sui_sdk_types::Digest;
 use tonic::{Request, Response, Status};
 
-use super::{Rpc, checkpoints, events, objects};
+use super::{Rpc, checkpoints, events, follow, objects};
 use crate::{
     chain::{Chain, SealedCheckpoint},
     executor::{Executed, REFERENCE_GAS_PRICE},
@@ -350,36 +350,27 @@ impl SubscriptionService for Rpc {
         }
         let mask = checkpoint_mask(req.read_mask.as_ref());
         let node = self.node.clone();
-        let mut sealed = node.subscribe();
+        let sealed = node.subscribe();
+        // The stream begins at the latest checkpoint, then follows each new one.
+        let first = *sealed.borrow();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let mut next = *sealed.borrow_and_update();
-        let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let height = *sealed.borrow_and_update();
-                // The stream begins at the latest checkpoint, then follows each new one.
-                while next <= height {
-                    let cp = node.read(|c| {
-                        c.checkpoints
-                            .get(next as usize)
-                            .map(|cp| checkpoint_to_proto_masked(cp, &mask))
-                    });
-                    let Some(cp) = cp else { return };
-                    if tx
-                        .send(Ok(checkpoints::subscription_frame(cp, next)))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    next += 1;
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    changed = sealed.changed() => if changed.is_err() { return },
-                }
-            }
-        });
+        let frames_of = move |n: u64| {
+            node.read(|c| {
+                let cp = c.checkpoints.get(n as usize)?;
+                Some(vec![checkpoints::subscription_frame(
+                    checkpoint_to_proto_masked(cp, &mask),
+                    n,
+                )])
+            })
+        };
+        let heights = follow::heights(sealed);
+        tokio::spawn(follow::follow(
+            heights,
+            first,
+            frames_of,
+            tx,
+            self.shutdown.clone(),
+        ));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
@@ -392,31 +383,21 @@ impl SubscriptionService for Rpc {
         let req = request.into_inner();
         let filter = events::Filter::compile(req.filter.as_ref())?;
         let node = self.node.clone();
-        let mut sealed = node.subscribe();
-        // Bounded: a slow subscriber holds this task, never the chain.
+        let sealed = node.subscribe();
+        // It begins with a progress frame at the latest checkpoint, then
+        // streams each new one. Bounded: a slow subscriber holds this task,
+        // never the chain.
+        let first = *sealed.borrow();
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let mut last = *sealed.borrow_and_update();
+        let frames_of = move |c: u64| {
+            Some(node.read(|chain| events::subscription_frames(&chain.events, c, &filter)))
+        };
+        let heights = follow::heights(sealed);
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
-            if tx.send(Ok(events::progress(last))).await.is_err() {
-                return;
-            }
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    changed = sealed.changed() => if changed.is_err() { return },
-                }
-                let height = *sealed.borrow_and_update();
-                for c in last + 1..=height {
-                    let frames =
-                        node.read(|chain| events::subscription_frames(&chain.events, c, &filter));
-                    for f in frames {
-                        if tx.send(Ok(f)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                last = height;
+            if tx.send(Ok(events::progress(first))).await.is_ok() {
+                let next = first.saturating_add(1);
+                follow::follow(heights, next, frames_of, tx, shutdown).await;
             }
         });
         Ok(Response::new(Box::pin(

@@ -10,6 +10,7 @@ pub mod balances;
 pub mod checkpoints;
 pub mod events;
 pub mod execution;
+pub mod follow;
 pub mod ledger;
 pub mod objects;
 

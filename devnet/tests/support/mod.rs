@@ -86,3 +86,81 @@ pub async fn list_served(
     let _ = server.await;
     listing
 }
+
+/// A node serving gRPC on `addr` and sealing on its timer, until [`Running::stop`].
+pub struct Running {
+    pub node: Arc<Node>,
+    /// Where it serves.
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens (or reopens) the chain in `dir`, sealing every `checkpoint_interval`
+/// (one-hour epochs), and serves it on `addr`.
+pub async fn start(
+    dir: &std::path::Path,
+    addr: std::net::SocketAddr,
+    checkpoint_interval: Duration,
+) -> anyhow::Result<Running> {
+    let node = Node::open(NodeConfig {
+        data_dir: dir.to_path_buf(),
+        checkpoint_interval,
+        epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: 0,
+        validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let tasks = vec![
+        tokio::spawn({
+            let (n, s) = (node.clone(), shutdown.clone());
+            async move {
+                let _ = n.run_checkpoints(s).await;
+            }
+        }),
+        tokio::spawn({
+            let (n, s) = (node.clone(), shutdown.clone());
+            async move {
+                let _ = daas_devnet::rpc::serve(listener, n, s).await;
+            }
+        }),
+    ];
+    Ok(Running {
+        node,
+        addr,
+        shutdown,
+        tasks,
+    })
+}
+
+impl Running {
+    /// Stops sealing and serving, and waits for both.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Funds the account of `key` from the faucet, then makes it stake (one event).
+pub fn stake(node: &Node, key: &sui_crypto::ed25519::Ed25519PrivateKey) {
+    let ids = node.read(|c| c.world.ids.clone());
+    let who = key.public_key().derive_address();
+    node.faucet(who, 2_000_000_000).expect("faucet");
+    let gas = node
+        .read(|c| c.largest_coin(&who))
+        .expect("a funded account has a coin");
+    let (tx, sig) = daas_devnet::calls::stake(key, &ids, gas, 500_000_000, 0);
+    let done = node.execute(tx, vec![sig]).expect("stake");
+    assert_eq!(done.events.len(), 1);
+}
+
+/// The filter selecting the events of the dev chain's package.
+pub fn our_package() -> EventFilter {
+    let mut m = sui_rpc::proto::sui::rpc::v2::EmitModuleFilter::default();
+    m.module = Some(daas_devnet::chain::PACKAGE_ID.to_string());
+    filter(Predicate::EmitModule(m))
+}
