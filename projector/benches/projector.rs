@@ -104,6 +104,7 @@ async fn write_path(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
                 to: from + chunk.len() as i64,
             },
             outcomes: None,
+            verifier: None,
         };
         if let Some(h) = in_flight.take() {
             h.await??;
@@ -244,10 +245,11 @@ async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::
         outcome_topic: String::new(),
         batch_records: BATCH,
         batch_ms: 200,
+        verify: daas_verify::VerifyArgs::off(),
     };
     let (metrics, shutdown) = (Metrics::default(), CancellationToken::new());
     let start = Instant::now();
-    let mut p = Projector::open(&pool, &args, &metrics, &shutdown).await?;
+    let mut p = Projector::open(&pool, &args, None, &metrics, &shutdown).await?;
     p.run_until(
         &Until::Reached {
             log: n as i64,

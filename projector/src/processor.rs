@@ -217,6 +217,11 @@ pub struct Rows {
     pub outcomes: Vec<OutcomeRow>,
     /// Quarantined records.
     pub quarantine: Vec<QuarantineRow>,
+    /// Log records verification refused. Unlike `quarantine` these may be
+    /// written again after a restart (a refused record can lie past the
+    /// stored position, behind a gap), so a second row for one offset is
+    /// ignored rather than an error.
+    pub refused: Vec<QuarantineRow>,
 }
 
 impl Rows {
@@ -230,6 +235,7 @@ impl Rows {
             + self.requests.len()
             + self.outcomes.len()
             + self.quarantine.len()
+            + self.refused.len()
     }
 
     /// True when there are no rows.
@@ -247,6 +253,7 @@ impl Rows {
         self.requests.append(&mut other.requests);
         self.outcomes.append(&mut other.outcomes);
         self.quarantine.append(&mut other.quarantine);
+        self.refused.append(&mut other.refused);
     }
 }
 
@@ -317,23 +324,30 @@ impl Processor {
     /// with values stored escaped or shortened, and a quarantine row saying so
     /// beside the exact bytes).
     pub fn process(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
-        let entry = match LogEntry::decode(bytes) {
-            Ok(e) => e,
+        match LogEntry::decode(bytes) {
+            Ok(entry) => self.process_entry(offset, &entry, bytes, rows),
             Err(e) => {
                 let reason = format!("not a log record: {e}");
-                return quarantine(rows, Stream::Log, offset, &reason, bytes);
+                quarantine(rows, Stream::Log, offset, &reason, bytes)
             }
-        };
+        }
+    }
+
+    /// Processes `entry`, decoded (or, when verified, rebuilt from certified
+    /// bytes) from the record at `offset` whose bytes are `raw`; as
+    /// [`Processor::process`] from there.
+    pub fn process_entry(&mut self, offset: i64, entry: &LogEntry, raw: &[u8], rows: &mut Rows) {
+        let bytes = raw;
         self.last_position = Some(entry.position);
         // An epoch change carries no event: nothing to store (its position counts).
         if let Body::EpochChange { .. } = entry.body {
             return;
         }
-        let event = match usable_event(&entry) {
+        let event = match usable_event(entry) {
             Ok(e) => e,
             Err(reason) => return quarantine(rows, Stream::Log, offset, &reason, bytes),
         };
-        let mut record = RecordRows::new(&entry);
+        let mut record = RecordRows::new(entry);
         self.apply(event, &mut record);
         record.finish(offset, bytes, rows);
     }
@@ -405,6 +419,17 @@ impl Processor {
             | Change::Enclave { .. } => {}
         }
     }
+}
+
+/// A row for the log record at `offset` that verification refused; the
+/// reason may quote tenant bytes, so it is escaped.
+pub fn refuse(rows: &mut Rows, offset: i64, reason: &str, raw: &[u8]) {
+    rows.refused.push(QuarantineRow {
+        stream: Stream::Log,
+        offset,
+        reason: storable::escape(reason),
+        raw: raw.to_vec(),
+    });
 }
 
 /// The event of a decoded record, or why it cannot be used.

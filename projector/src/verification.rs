@@ -1,0 +1,283 @@
+//! The projector's use of `daas-verify`: the stage between reading the log
+//! and the processor.
+//!
+//! With verification on (the default), the processor sees only entries the
+//! verifier rebuilt from bytes certified by Sui's validators, from the
+//! pinned genesis committee on. A refused record gets a quarantine row with
+//! its reason (`projector_verify_quarantined_total{reason}`, a log line);
+//! at a gap nothing past it is projected (`projector_verify_gap`, a log line
+//! naming the missing stream and number) until the missing record arrives;
+//! parked and duplicate records change nothing. `--insecure-no-verify`
+//! decodes records as they are and says so.
+//!
+//! The verifier always starts from genesis at offset 0: the projector reads
+//! the log from offset 0 on start anyway (its ledger is not stored), so the
+//! restored ledger is built from verified entries only, by the same pushes
+//! a run without restarts makes. The state stored with each batch is then
+//! compared with the restored verifier's: a projection made without
+//! verification (no state) or over a log that has changed since is refused.
+
+use std::collections::BTreeMap;
+
+use daas_domain::LogEntry;
+use daas_verify::{
+    RawRecord, Setup, SetupError, State, Verifier,
+    verifier::{Mark, Report, Skip, Verdict},
+};
+use prometheus_client::{
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+use crate::processor::{self, Processor, Rows};
+
+/// Between the log and the processor.
+pub struct Stage {
+    on: Option<Box<Verified>>,
+    metrics: VerifyMetrics,
+    /// Whether reports are logged, counted and recorded (not while the
+    /// ledger is restored: those were when first read).
+    pub quiet: bool,
+}
+
+struct Verified {
+    verifier: Verifier,
+    /// The state the projection was stored with, until the restore is checked.
+    stored: Option<State>,
+    /// The mark of the last item applied.
+    last: Option<Mark>,
+    /// Records read whose own item has not come (held behind a gap), or
+    /// kept aside for their proof (parked): the bytes behind an item
+    /// released ahead of its place, or a refusal reported later.
+    aside: BTreeMap<i64, Vec<u8>>,
+}
+
+impl Stage {
+    /// The stage for a projection stored up to `next_log` with `stored`
+    /// verifier state (`None` in `setup` = verification off).
+    pub fn open(
+        setup: Option<&Setup>,
+        stored: Option<&[u8]>,
+        next_log: i64,
+        metrics: VerifyMetrics,
+    ) -> Result<Self, SetupError> {
+        let Some(setup) = setup else {
+            return Ok(Self {
+                on: None,
+                metrics,
+                quiet: false,
+            });
+        };
+        let stored = match stored {
+            Some(b) => Some(
+                State::decode(b, &setup.genesis).map_err(|e| SetupError::Stored(e.to_string()))?,
+            ),
+            None if next_log == 0 => None,
+            // Projected before without verification: nothing says which of
+            // those records the chain certified.
+            None => {
+                return Err(SetupError::Stored(format!(
+                    "the projection was made up to offset {next_log} without verification; rebuild it with `projector rebuild`"
+                )));
+            }
+        };
+        let verifier = Verifier::new(setup.package, State::genesis(setup.genesis.clone()), 0);
+        Ok(Self {
+            on: Some(Box::new(Verified {
+                verifier,
+                stored,
+                last: None,
+                aside: BTreeMap::new(),
+            })),
+            metrics,
+            quiet: false,
+        })
+    }
+
+    /// Whether reading the log should pause (records held behind a gap
+    /// fill memory).
+    pub fn is_full(&self) -> bool {
+        self.on.as_ref().is_some_and(|v| v.verifier.is_full())
+    }
+
+    /// After the restore: the restored verifier's streams must be the
+    /// stored state's (the same records were certified and applied).
+    pub fn check_restored(&mut self) -> Result<(), SetupError> {
+        let Some(v) = self.on.as_mut() else {
+            return Ok(());
+        };
+        let Some(stored) = v.stored.take() else {
+            return Ok(());
+        };
+        let now = v.verifier.state();
+        if now.sequences != stored.sequences {
+            return Err(SetupError::Stored(
+                "the log before the stored position no longer verifies to the streams stored with the projection (was it rewritten?); rebuild it with `projector rebuild`".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The state to store with the rows fed so far (`None` when off).
+    pub fn encoded(&self) -> Option<Vec<u8>> {
+        let v = self.on.as_ref()?;
+        let state = match &v.last {
+            Some(mark) => v.verifier.state_at(mark),
+            None => v.verifier.state(),
+        };
+        Some(state.encode())
+    }
+
+    /// Feeds the record at `offset` through the verifier to `processor`,
+    /// appending rows to `rows`. Returns the next log offset the rows now
+    /// reach, if they moved it (a record held behind a gap does not).
+    pub fn feed(
+        &mut self,
+        offset: i64,
+        bytes: &[u8],
+        processor: &mut Processor,
+        rows: &mut Rows,
+    ) -> Option<i64> {
+        let Some(v) = self.on.as_mut() else {
+            processor.process(offset, bytes, rows);
+            return Some(offset + 1);
+        };
+        let out = v.verifier.push(vec![(offset, bytes.to_vec())]);
+        v.aside.insert(offset, bytes.to_vec());
+        for r in &out.reports {
+            if !self.quiet {
+                report(r, &v.aside, &self.metrics, rows);
+            }
+            if let Report::Quarantined { offset, .. } = r {
+                v.aside.remove(offset);
+            }
+        }
+        let mut next = None;
+        for item in out.items {
+            // A parked record stays aside: its item may come again later.
+            let own = match (item.offset, &item.verdict) {
+                (Some(_), Verdict::Skip(Skip::Parked)) | (None, _) => None,
+                (Some(o), _) => v.aside.remove(&o).map(|raw| (o, raw)),
+            };
+            next = item.offset.map(|o| o + 1).or(next);
+            if let Verdict::Apply(entry) = &item.verdict {
+                let (o, raw) = own
+                    .or_else(|| v.origin(entry))
+                    .unwrap_or_else(|| (offset, entry.encode()));
+                processor.process_entry(o, entry, &raw, rows);
+            }
+            v.last = Some(item.mark);
+        }
+        v.prune();
+        self.gauges();
+        next
+    }
+
+    fn gauges(&self) {
+        let Some(v) = self.on.as_ref() else {
+            return;
+        };
+        let m = &self.metrics;
+        m.gap.set(i64::from(v.verifier.gap().is_some()));
+        m.held.set(v.verifier.held() as i64);
+        m.parked.set(v.verifier.parked() as i64);
+        m.epoch.set(v.verifier.epoch() as i64);
+    }
+}
+
+impl Verified {
+    /// Forgets records before the last item's resume offset: a record held
+    /// or parked is never before it (parked ones lower it), so those left
+    /// aside were parked and then dropped as already applied.
+    fn prune(&mut self) {
+        if let Some(mark) = &self.last {
+            self.aside = self.aside.split_off(&mark.resume_from);
+        }
+    }
+
+    /// The record kept aside whose position is `entry`'s: the one released
+    /// ahead of its place (taken out).
+    fn origin(&mut self, entry: &LogEntry) -> Option<(i64, Vec<u8>)> {
+        let offset = *self.aside.iter().find_map(|(o, b)| {
+            RawRecord::decode(b)
+                .is_ok_and(|r| r.position == entry.position)
+                .then_some(o)
+        })?;
+        self.aside.remove(&offset).map(|b| (offset, b))
+    }
+}
+
+/// Logs and counts one report; a refusal also gets its quarantine row.
+fn report(r: &Report, aside: &BTreeMap<i64, Vec<u8>>, m: &VerifyMetrics, rows: &mut Rows) {
+    match r {
+        Report::Quarantined {
+            offset,
+            position,
+            refusal,
+        } => {
+            tracing::warn!(offset, ?position, reason = refusal.label(), error = %refusal, "record quarantined: not projected");
+            m.quarantined
+                .get_or_create(&vec![("reason", refusal.label())])
+                .inc();
+            let raw = aside.get(offset).map_or(&[][..], Vec::as_slice);
+            let reason = format!("not verified ({}): {refusal}", refusal.label());
+            processor::refuse(rows, *offset, &reason, raw);
+        }
+        Report::Gap(gap) => {
+            tracing::error!(%gap, "gap in the log: nothing past it is projected until the missing record arrives");
+        }
+        Report::GapFilled => tracing::info!("gap filled; projecting again"),
+        Report::Late(position) => tracing::warn!(
+            ?position,
+            "a certified record arrived after later positions were projected"
+        ),
+        Report::Duplicate(offset) => tracing::info!(offset, "record already projected; skipped"),
+        Report::Parked(offset) => tracing::warn!(
+            offset,
+            "record without a proof before it: kept aside until its proof comes"
+        ),
+    }
+}
+
+/// `projector_verify_*` metrics.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyMetrics {
+    /// Records refused, by `reason` (never projected).
+    pub quarantined: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// 1 while a gap holds records back.
+    pub gap: Gauge,
+    /// Records held behind the gap.
+    pub held: Gauge,
+    /// Records kept aside until their proof comes.
+    pub parked: Gauge,
+    /// The newest epoch whose committee was reached.
+    pub epoch: Gauge,
+}
+
+impl VerifyMetrics {
+    /// Registers them under `<prefix>_verify_`.
+    pub fn register(&self, registry: &mut Registry) {
+        let r = registry.sub_registry_with_prefix("verify");
+        r.register(
+            "quarantined",
+            "Log records refused by verification, by reason (never projected)",
+            self.quarantined.clone(),
+        );
+        r.register(
+            "gap",
+            "1 while a missing record holds the log back",
+            self.gap.clone(),
+        );
+        r.register("held", "Records held behind a gap", self.held.clone());
+        r.register(
+            "parked",
+            "Records kept aside until a proof for them comes",
+            self.parked.clone(),
+        );
+        r.register(
+            "epoch",
+            "Newest epoch whose committee was reached",
+            self.epoch.clone(),
+        );
+    }
+}
