@@ -605,7 +605,12 @@ async fn restore(
             _ = shutdown.cancelled() => break,
             m = log.recv() => m?,
         };
-        stage.feed(m.offset(), m.payload().unwrap_or_default(), processor, &mut scratch);
+        stage.feed(
+            m.offset(),
+            m.payload().unwrap_or_default(),
+            processor,
+            &mut scratch,
+        );
         scratch = Rows::default();
         offset = m.offset() + 1;
     }
