@@ -11,8 +11,9 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use daas_domain::{Body, Event, LogEntry, record::Proof};
 use daas_projector::{
     metrics::Metrics,
-    pipeline::{self, LogArgs},
-    store,
+    pipeline::{self, LogArgs, Projector, ProjectorError},
+    rebuild::rebuild,
+    store::{self, DatabaseArgs},
 };
 use daas_testkit::{
     Stack, TestDb, TestTopic,
@@ -20,7 +21,7 @@ use daas_testkit::{
     produce, wait_for,
     workload::{self, Rng, Workload},
 };
-use daas_verify::VerifyArgs;
+use daas_verify::{SetupError, VerifyArgs};
 use sqlx::PgPool;
 use support::*;
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,8 @@ struct Run {
     metrics: Metrics,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), pipeline::ProjectorError>>,
-    _db: TestDb,
+    args: LogArgs,
+    db: TestDb,
     _topic: TestTopic,
 }
 
@@ -95,7 +97,8 @@ impl Run {
         };
         let (metrics, stop) = (Metrics::default(), CancellationToken::new());
         let task = {
-            let (pool, metrics, stop) = (pool.clone(), metrics.clone(), stop.clone());
+            let (pool, args, metrics, stop) =
+                (pool.clone(), args.clone(), metrics.clone(), stop.clone());
             tokio::spawn(async move { pipeline::run(&pool, &args, &metrics, stop).await })
         };
         Ok(Self {
@@ -104,7 +107,8 @@ impl Run {
             metrics,
             stop,
             task,
-            _db: db,
+            args,
+            db,
             _topic: topic,
         })
     }
@@ -116,21 +120,32 @@ impl Run {
     /// The tables, with this run's topic name written `log` (each run has
     /// its own topic).
     async fn dump(&self) -> anyhow::Result<Dump> {
-        let mut d = store::dump(&self.pool).await?;
-        for rows in d.values_mut() {
-            for row in rows.iter_mut() {
-                *row = row.replace(&self.topic, "log");
-            }
-        }
-        Ok(d)
+        dump_as_log(&self.pool, &self.topic).await
     }
 
-    /// Stops the projector (it must end without error) and dumps its tables.
-    async fn finish(mut self) -> anyhow::Result<(Dump, Metrics)> {
+    /// Stops the projector (it must end without error).
+    async fn halt(&mut self) -> anyhow::Result<()> {
         self.stop.cancel();
         (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Stops the projector and dumps its tables.
+    async fn finish(mut self) -> anyhow::Result<(Dump, Metrics)> {
+        self.halt().await?;
         Ok((self.dump().await?, self.metrics))
     }
+}
+
+/// The tables of `pool`, with the topic name `topic` written `log`.
+async fn dump_as_log(pool: &PgPool, topic: &str) -> anyhow::Result<Dump> {
+    let mut d = store::dump(pool).await?;
+    for rows in d.values_mut() {
+        for row in rows.iter_mut() {
+            *row = row.replace(topic, "log");
+        }
+    }
+    Ok(d)
 }
 
 /// The projection of `records`, verified or not, once its position is `end`.
@@ -336,8 +351,60 @@ async fn a_dropped_record_holds_later_rows_until_it_is_appended() -> anyhow::Res
     Ok(())
 }
 
-const KILL_RECORDS: usize = 4_000;
-const KILLS: usize = 4;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_projection_is_refused_and_rebuild_verifies() -> anyhow::Result<()> {
+    let f = Fixture::new(34, 600)?;
+    let i = f.requests()[2];
+    let real = LogEntry::decode(&f.log.records[i])?.position;
+    let (forgery, id) = forged(
+        &f.log.records[i],
+        daas_domain::LogPosition::new(real.checkpoint, real.transaction_index, 1),
+    )?;
+    let mut records = f.log.records.clone();
+    records.insert(i + 1, forgery);
+    let end = records.len() as i64;
+    let forged_row = format!("\"request_id\":{id},");
+    let has_forged = |d: &Dump| d["requests"].iter().any(|r| r.contains(&forged_row));
+
+    // Without verification the forged request gets its row.
+    let mut plain = Run::start(&f.stack, &records, VerifyArgs::off()).await?;
+    plain.reach(end).await?;
+    plain.halt().await?;
+    assert!(has_forged(&plain.dump().await?));
+
+    // Verifying on top of it is refused: nothing says what it was made of.
+    let mut args = plain.args.clone();
+    args.verify = f.verified();
+    let setup = args.verify.setup()?;
+    let (m, stop) = (Metrics::default(), CancellationToken::new());
+    let opened = Projector::open(&plain.pool, &args, setup.as_ref(), &m, &stop).await;
+    assert!(
+        matches!(opened, Err(ProjectorError::Verify(SetupError::Stored(_)))),
+        "{:?}",
+        opened.err()
+    );
+
+    // A verified rebuild replaces it with what a verified run makes.
+    let db = DatabaseArgs {
+        database_url: plain.db.url.clone(),
+        schema: "daas".into(),
+    };
+    let report = rebuild(&db, &args, false, &m, stop).await?;
+    assert!(report.swapped);
+    let pool = store::connect_schema(&plain.db.url, "daas").await?;
+    let rebuilt = dump_as_log(&pool, &plain.topic).await?;
+    assert!(!has_forged(&rebuilt));
+    let (want, _) = project(&f.stack, &records, f.verified(), end).await?;
+    assert_same(&rebuilt, &want);
+    // And the rebuilt projection goes on verified.
+    let stop = CancellationToken::new();
+    let opened = Projector::open(&pool, &args, setup.as_ref(), &m, &stop).await;
+    assert!(opened.is_ok(), "{:?}", opened.err());
+    Ok(())
+}
+
+const KILL_RECORDS: usize = 10_000;
+const KILLS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_seeded_points_over_a_certified_log_ends_as_a_clean_run() -> anyhow::Result<()> {
