@@ -20,13 +20,10 @@
 use std::collections::BTreeMap;
 
 use daas_domain::LogEntry;
+pub use daas_service::verification::VerifyMetrics;
 use daas_verify::{
     RawRecord, Setup, SetupError, State, Verifier,
     verifier::{Mark, Report, Skip, Verdict},
-};
-use prometheus_client::{
-    metrics::{counter::Counter, family::Family, gauge::Gauge},
-    registry::Registry,
 };
 
 use crate::processor::{self, Processor, Rows};
@@ -144,12 +141,19 @@ impl Stage {
         };
         let out = v.verifier.push(vec![(offset, bytes.to_vec())]);
         v.aside.insert(offset, bytes.to_vec());
+        if !self.quiet {
+            self.metrics.observe(&out.reports, "projected");
+        }
         for r in &out.reports {
-            if !self.quiet {
-                report(r, &v.aside, &self.metrics, rows);
-            }
-            if let Report::Quarantined { offset, .. } = r {
-                v.aside.remove(offset);
+            if let Report::Quarantined {
+                offset, refusal, ..
+            } = r
+            {
+                let raw = v.aside.remove(offset).unwrap_or_default();
+                if !self.quiet {
+                    let reason = format!("not verified ({}): {refusal}", refusal.label());
+                    processor::refuse(rows, *offset, &reason, &raw);
+                }
             }
         }
         let mut next = None;
@@ -169,19 +173,8 @@ impl Stage {
             v.last = Some(item.mark);
         }
         v.prune();
-        self.gauges();
+        self.metrics.gauges(&v.verifier);
         next
-    }
-
-    fn gauges(&self) {
-        let Some(v) = self.on.as_ref() else {
-            return;
-        };
-        let m = &self.metrics;
-        m.gap.set(i64::from(v.verifier.gap().is_some()));
-        m.held.set(v.verifier.held() as i64);
-        m.parked.set(v.verifier.parked() as i64);
-        m.epoch.set(v.verifier.epoch() as i64);
     }
 }
 
@@ -204,80 +197,5 @@ impl Verified {
                 .then_some(o)
         })?;
         self.aside.remove(&offset).map(|b| (offset, b))
-    }
-}
-
-/// Logs and counts one report; a refusal also gets its quarantine row.
-fn report(r: &Report, aside: &BTreeMap<i64, Vec<u8>>, m: &VerifyMetrics, rows: &mut Rows) {
-    match r {
-        Report::Quarantined {
-            offset,
-            position,
-            refusal,
-        } => {
-            tracing::warn!(offset, ?position, reason = refusal.label(), error = %refusal, "record quarantined: not projected");
-            m.quarantined
-                .get_or_create(&vec![("reason", refusal.label())])
-                .inc();
-            let raw = aside.get(offset).map_or(&[][..], Vec::as_slice);
-            let reason = format!("not verified ({}): {refusal}", refusal.label());
-            processor::refuse(rows, *offset, &reason, raw);
-        }
-        Report::Gap(gap) => {
-            tracing::error!(%gap, "gap in the log: nothing past it is projected until the missing record arrives");
-        }
-        Report::GapFilled => tracing::info!("gap filled; projecting again"),
-        Report::Late(position) => tracing::warn!(
-            ?position,
-            "a certified record arrived after later positions were projected"
-        ),
-        Report::Duplicate(offset) => tracing::info!(offset, "record already projected; skipped"),
-        Report::Parked(offset) => tracing::warn!(
-            offset,
-            "record without a proof before it: kept aside until its proof comes"
-        ),
-    }
-}
-
-/// `projector_verify_*` metrics.
-#[derive(Clone, Debug, Default)]
-pub struct VerifyMetrics {
-    /// Records refused, by `reason` (never projected).
-    pub quarantined: Family<Vec<(&'static str, &'static str)>, Counter>,
-    /// 1 while a gap holds records back.
-    pub gap: Gauge,
-    /// Records held behind the gap.
-    pub held: Gauge,
-    /// Records kept aside until their proof comes.
-    pub parked: Gauge,
-    /// The newest epoch whose committee was reached.
-    pub epoch: Gauge,
-}
-
-impl VerifyMetrics {
-    /// Registers them under `<prefix>_verify_`.
-    pub fn register(&self, registry: &mut Registry) {
-        let r = registry.sub_registry_with_prefix("verify");
-        r.register(
-            "quarantined",
-            "Log records refused by verification, by reason (never projected)",
-            self.quarantined.clone(),
-        );
-        r.register(
-            "gap",
-            "1 while a missing record holds the log back",
-            self.gap.clone(),
-        );
-        r.register("held", "Records held behind a gap", self.held.clone());
-        r.register(
-            "parked",
-            "Records kept aside until a proof for them comes",
-            self.parked.clone(),
-        );
-        r.register(
-            "epoch",
-            "Newest epoch whose committee was reached",
-            self.epoch.clone(),
-        );
     }
 }

@@ -8,7 +8,7 @@ mod support;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use daas_domain::{Body, Event, LogEntry, record::Proof};
+use daas_domain::{Body, Event, LogEntry, LogPosition, record::Proof};
 use daas_projector::{
     metrics::Metrics,
     pipeline::{self, LogArgs, Projector, ProjectorError},
@@ -231,9 +231,17 @@ async fn an_honest_log_projects_what_the_unverified_projection_does() -> anyhow:
     Ok(())
 }
 
-/// A copy of request record `i` with another request id and name and no
-/// proofs, at `position`.
-fn forged(record: &[u8], position: daas_domain::LogPosition) -> anyhow::Result<(Vec<u8>, u64)> {
+/// The second event of the transaction at `p` (the fixture's have one).
+fn second_event(p: LogPosition) -> LogPosition {
+    LogPosition::new(p.checkpoint, p.transaction_index, 1)
+}
+
+/// A copy of a request record with another request id and name and no
+/// proofs, at the position `at` makes of the record's.
+fn forged(
+    record: &[u8],
+    at: impl Fn(LogPosition) -> LogPosition,
+) -> anyhow::Result<(Vec<u8>, u64)> {
     let mut e = LogEntry::decode(record)?;
     let Body::Event(Event::K8sApiRequest(r)) = &mut e.body else {
         anyhow::bail!("not a request");
@@ -244,7 +252,7 @@ fn forged(record: &[u8], position: daas_domain::LogPosition) -> anyhow::Result<(
     if let Body::Event(ev) = &e.body {
         e.bcs = ev.to_bcs();
     }
-    e.position = position;
+    e.position = at(e.position);
     e.proof = Proof::default();
     Ok((e.encode(), id))
 }
@@ -253,14 +261,10 @@ fn forged(record: &[u8], position: daas_domain::LogPosition) -> anyhow::Result<(
 async fn a_forged_request_without_proof_gets_no_row() -> anyhow::Result<()> {
     let f = Fixture::new(32, 600)?;
     let i = f.requests()[3];
-    let real = LogEntry::decode(&f.log.records[i])?.position;
     // One claims a second event of a certified transaction (which has
     // one): refused. One claims a checkpoint no record proves: kept aside.
-    let (in_tx, in_tx_id) = forged(
-        &f.log.records[i],
-        daas_domain::LogPosition::new(real.checkpoint, real.transaction_index, 1),
-    )?;
-    let beyond = daas_domain::LogPosition::new(real.checkpoint + 10_000, 0, 0);
+    let (in_tx, in_tx_id) = forged(&f.log.records[i], second_event)?;
+    let beyond = |p: LogPosition| LogPosition::new(p.checkpoint + 10_000, 0, 0);
     let (aside, aside_id) = forged(&f.log.records[i], beyond)?;
     let honest_end = f.log.records.len() as i64;
     let mut records = f.log.records.clone();
@@ -355,11 +359,7 @@ async fn a_dropped_record_holds_later_rows_until_it_is_appended() -> anyhow::Res
 async fn an_unverified_projection_is_refused_and_rebuild_verifies() -> anyhow::Result<()> {
     let f = Fixture::new(34, 600)?;
     let i = f.requests()[2];
-    let real = LogEntry::decode(&f.log.records[i])?.position;
-    let (forgery, id) = forged(
-        &f.log.records[i],
-        daas_domain::LogPosition::new(real.checkpoint, real.transaction_index, 1),
-    )?;
+    let (forgery, id) = forged(&f.log.records[i], second_event)?;
     let mut records = f.log.records.clone();
     records.insert(i + 1, forgery);
     let end = records.len() as i64;
