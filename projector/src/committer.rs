@@ -38,10 +38,21 @@ pub struct Positions {
     pub log: Cursor,
     /// The outcome topic, when the projector follows it.
     pub outcomes: Option<Cursor>,
-    /// The verifier's state once the batch is applied (`State::encode`),
-    /// stored beside the log's position; `None` when the log is projected
-    /// without verification (the stored state is then cleared).
-    pub verifier: Option<Vec<u8>>,
+    /// The verifier after the batch, stored beside the log's position;
+    /// `None` when the log is projected without verification (the stored
+    /// state is then cleared).
+    pub verifier: Option<StoredVerifier>,
+}
+
+/// The verifier's durable part, stored with the log's position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVerifier {
+    /// `State::encode` of the state after the batch's last item.
+    pub state: Vec<u8>,
+    /// Next log offset pushed through the verifier: at or past the
+    /// position (records held behind a gap are read but not projected, and
+    /// may have released records ahead of their place whose rows are in).
+    pub read: i64,
 }
 
 impl Positions {
@@ -155,7 +166,6 @@ pub async fn commit(pool: &PgPool, rows: &Rows, positions: &Positions) -> Result
     write_requests(&mut tx, rows).await?;
     write_outcomes(&mut tx, rows, positions).await?;
     write_quarantine(&mut tx, rows, positions).await?;
-    write_refused(&mut tx, rows, positions).await?;
     for c in positions.cursors() {
         sqlx::query(
             "INSERT INTO consumer_positions (consumer, topic, partition, next_offset, updated_at)
@@ -168,33 +178,39 @@ pub async fn commit(pool: &PgPool, rows: &Rows, positions: &Positions) -> Result
         .execute(&mut *tx)
         .await?;
     }
+    let v = positions.verifier.as_ref();
     sqlx::query(
-        "UPDATE consumer_positions SET verifier_state = $3 WHERE consumer = $1 AND topic = $2 AND partition = 0",
+        "UPDATE consumer_positions SET verifier_state = $3, verifier_read = $4
+         WHERE consumer = $1 AND topic = $2 AND partition = 0",
     )
     .bind(&positions.consumer)
     .bind(&positions.log.topic)
-    .bind(positions.verifier.as_deref())
+    .bind(v.map(|v| v.state.as_slice()))
+    .bind(v.map(|v| v.read))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Reads the stored verifier state of the log topic (`None` when the
-/// consumer never committed, or committed without verification).
-pub async fn load_verifier_state<'e, E: sqlx::PgExecutor<'e>>(
+/// Reads the stored verifier of the log topic (`None` when the consumer
+/// never committed, or committed without verification).
+pub async fn load_verifier<'e, E: sqlx::PgExecutor<'e>>(
     db: E,
     consumer: &str,
     topic: &str,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let state: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-        "SELECT verifier_state FROM consumer_positions WHERE consumer = $1 AND topic = $2 AND partition = 0",
+) -> Result<Option<StoredVerifier>, sqlx::Error> {
+    let row: Option<(Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
+        "SELECT verifier_state, verifier_read FROM consumer_positions WHERE consumer = $1 AND topic = $2 AND partition = 0",
     )
     .bind(consumer)
     .bind(topic)
     .fetch_optional(db)
     .await?;
-    Ok(state.flatten())
+    Ok(match row {
+        Some((Some(state), Some(read))) => Some(StoredVerifier { state, read }),
+        _ => None,
+    })
 }
 
 async fn write_stakes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), sqlx::Error> {
@@ -495,29 +511,4 @@ async fn write_quarantine(
         &c,
     )
     .await
-}
-
-/// Verification's refusals: a second row for one offset (the record read
-/// again after a restart) is ignored.
-async fn write_refused(
-    tx: &mut Transaction<'_, Postgres>,
-    rows: &Rows,
-    positions: &Positions,
-) -> Result<(), sqlx::Error> {
-    let r = &rows.refused;
-    if r.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO quarantine (topic, kafka_offset, reason, raw)
-         SELECT $1, o, re, raw FROM UNNEST($2::int8[], $3::text[], $4::bytea[]) AS u(o, re, raw)
-         ON CONFLICT (topic, kafka_offset) DO NOTHING",
-    )
-    .bind(&positions.log.topic)
-    .bind(r.iter().map(|q| q.offset).collect::<Vec<_>>())
-    .bind(r.iter().map(|q| q.reason.clone()).collect::<Vec<_>>())
-    .bind(r.iter().map(|q| q.raw.clone()).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

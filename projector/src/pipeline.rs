@@ -33,7 +33,9 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    committer::{CommitError, Cursor, Positions, commit, load_position, load_verifier_state},
+    committer::{
+        CommitError, Cursor, Positions, StoredVerifier, commit, load_position, load_verifier,
+    },
     metrics::Metrics,
     processor::{Processor, Rows},
     store::{MIGRATOR, StoreError},
@@ -268,13 +270,20 @@ impl<'a> Projector<'a> {
             Some(t) => load_position(pool, CONSUMER, t).await?,
             None => 0,
         };
-        let stored = load_verifier_state(pool, CONSUMER, &log_args.topic).await?;
-        let mut stage = Stage::open(setup, stored.as_deref(), next_log, metrics.verify.clone())?;
+        let stored = load_verifier(pool, CONSUMER, &log_args.topic).await?;
+        let state = stored.as_ref().map(|s| s.state.as_slice());
+        let mut stage = Stage::open(setup, state, next_log, metrics.verify.clone())?;
+        // Verified, the pushes made before the commit are made again: the
+        // rows of records released ahead of their place are in.
+        let through = match (setup, &stored) {
+            (Some(_), Some(s)) => s.read.max(next_log),
+            _ => next_log,
+        };
         let log = consumer(&log_args.brokers, &log_args.topic, 0)?;
         let mut processor = Processor::default();
         let started = Instant::now();
-        let read = restore(&log, next_log, &mut stage, &mut processor, shutdown).await?;
-        if read >= next_log {
+        let read = restore(&log, through, &mut stage, &mut processor, shutdown).await?;
+        if read >= through {
             stage.check_restored()?;
         }
         // Only now: its prefetching would compete with the restore's reads.
@@ -468,7 +477,10 @@ impl<'a> Projector<'a> {
                 from: self.sealed.1,
                 to: self.offsets.1,
             }),
-            verifier: self.stage.encoded(),
+            verifier: self.stage.encoded().map(|state| StoredVerifier {
+                state,
+                read: self.read,
+            }),
         };
         self.settle().await?;
         let rows = std::mem::take(batch).rows;
@@ -587,12 +599,12 @@ async fn recv(
     }
 }
 
-/// Reads the log from offset 0 up to `next_log` through `stage` into
+/// Reads the log from offset 0 up to `through` through `stage` into
 /// `processor`, writing nothing: the ledger as the stored projection left
-/// it. Returns the next offset read (less than `next_log` only at shutdown).
+/// it. Returns the next offset read (less than `through` only at shutdown).
 async fn restore(
     log: &StreamConsumer,
-    next_log: i64,
+    through: i64,
     stage: &mut Stage,
     processor: &mut Processor,
     shutdown: &CancellationToken,
@@ -600,7 +612,7 @@ async fn restore(
     let mut scratch = Rows::default();
     let mut offset = 0;
     stage.quiet = true;
-    while offset < next_log {
+    while offset < through {
         let m = tokio::select! {
             _ = shutdown.cancelled() => break,
             m = log.recv() => m?,

@@ -217,11 +217,6 @@ pub struct Rows {
     pub outcomes: Vec<OutcomeRow>,
     /// Quarantined records.
     pub quarantine: Vec<QuarantineRow>,
-    /// Log records verification refused. Unlike `quarantine` these may be
-    /// written again after a restart (a refused record can lie past the
-    /// stored position, behind a gap), so a second row for one offset is
-    /// ignored rather than an error.
-    pub refused: Vec<QuarantineRow>,
 }
 
 impl Rows {
@@ -235,7 +230,6 @@ impl Rows {
             + self.requests.len()
             + self.outcomes.len()
             + self.quarantine.len()
-            + self.refused.len()
     }
 
     /// True when there are no rows.
@@ -253,7 +247,6 @@ impl Rows {
         self.requests.append(&mut other.requests);
         self.outcomes.append(&mut other.outcomes);
         self.quarantine.append(&mut other.quarantine);
-        self.refused.append(&mut other.refused);
     }
 }
 
@@ -334,10 +327,9 @@ impl Processor {
     }
 
     /// Processes `entry`, decoded (or, when verified, rebuilt from certified
-    /// bytes) from the record at `offset` whose bytes are `raw`; as
+    /// bytes) from the record at `offset` whose bytes are `bytes`; as
     /// [`Processor::process`] from there.
-    pub fn process_entry(&mut self, offset: i64, entry: &LogEntry, raw: &[u8], rows: &mut Rows) {
-        let bytes = raw;
+    pub fn process_entry(&mut self, offset: i64, entry: &LogEntry, bytes: &[u8], rows: &mut Rows) {
         self.last_position = Some(entry.position);
         // An epoch change carries no event: nothing to store (its position counts).
         if let Body::EpochChange { .. } = entry.body {
@@ -421,15 +413,9 @@ impl Processor {
     }
 }
 
-/// A row for the log record at `offset` that verification refused; the
-/// reason may quote tenant bytes, so it is escaped.
+/// A row for the log record at `offset` that verification refused.
 pub fn refuse(rows: &mut Rows, offset: i64, reason: &str, raw: &[u8]) {
-    rows.refused.push(QuarantineRow {
-        stream: Stream::Log,
-        offset,
-        reason: storable::escape(reason),
-        raw: raw.to_vec(),
-    });
+    quarantine(rows, Stream::Log, offset, reason, raw);
 }
 
 /// The event of a decoded record, or why it cannot be used.

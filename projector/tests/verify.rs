@@ -117,6 +117,22 @@ impl Run {
         wait_positions(&self.pool, &self.topic, log, "", 0).await
     }
 
+    /// Stops the projector and starts it again on the same topic and tables
+    /// (with fresh metrics).
+    async fn restart(&mut self) -> anyhow::Result<()> {
+        self.halt().await?;
+        self.metrics = Metrics::default();
+        self.stop = CancellationToken::new();
+        let (pool, args, metrics, stop) = (
+            self.pool.clone(),
+            self.args.clone(),
+            self.metrics.clone(),
+            self.stop.clone(),
+        );
+        self.task = tokio::spawn(async move { pipeline::run(&pool, &args, &metrics, stop).await });
+        Ok(())
+    }
+
     /// The tables, with this run's topic name written `log` (each run has
     /// its own topic).
     async fn dump(&self) -> anyhow::Result<Dump> {
@@ -400,6 +416,108 @@ async fn an_unverified_projection_is_refused_and_rebuild_verifies() -> anyhow::R
     let stop = CancellationToken::new();
     let opened = Projector::open(&pool, &args, setup.as_ref(), &m, &stop).await;
     assert!(opened.is_ok(), "{:?}", opened.err());
+    Ok(())
+}
+
+fn event(record: &[u8]) -> Option<Event> {
+    match LogEntry::decode(record).ok()?.body {
+        Body::Event(e) => Some(e),
+        _ => None,
+    }
+}
+
+fn has_checkpoint_proof(record: &[u8]) -> bool {
+    LogEntry::decode(record).is_ok_and(|e| e.proof.checkpoint.is_some())
+}
+
+fn is_pool(record: &[u8]) -> bool {
+    event(record).is_some_and(|e| e.stream() == daas_domain::events::Stream::Pool)
+}
+
+/// Where in `records` a request `r` (the second transaction of its
+/// checkpoint) follows the checkpoint's first record `p` (not of the
+/// cluster's stream), itself after a pool record `h` whose pool predecessor
+/// `g` carries no checkpoint proof: (g, h, p, r).
+fn parked_behind_gap(records: &[Vec<u8>]) -> Option<(usize, usize, usize, usize)> {
+    (2..records.len() - 1).find_map(|p| {
+        let (h, r) = (p - 1, p + 1);
+        let request = matches!(event(&records[r]), Some(Event::K8sApiRequest(_)));
+        let first = has_checkpoint_proof(&records[p])
+            && !has_checkpoint_proof(&records[r])
+            && !matches!(
+                event(&records[p]),
+                Some(
+                    Event::K8sApiRequest(_)
+                        | Event::NamespaceGranted(_)
+                        | Event::NamespaceRevoked(_)
+                )
+            );
+        if !(request && first && is_pool(&records[h])) {
+            return None;
+        }
+        let g = (0..h).rev().find(|&g| is_pool(&records[g]))?;
+        (!has_checkpoint_proof(&records[g])).then_some((g, h, p, r))
+    })
+}
+
+/// A record kept aside for its proof is released (ahead of its place)
+/// by that proof's record while the proof's record is itself held behind
+/// a gap: its rows are committed before the position reaches the proof.
+/// A restart then must neither project it twice nor refuse the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_released_behind_a_gap_survives_a_restart_once() -> anyhow::Result<()> {
+    let f = (40..60)
+        .map(|seed| Fixture::new(seed, 1_500))
+        .find(|f| {
+            f.as_ref()
+                .map_or(true, |f| parked_behind_gap(&f.log.records).is_some())
+        })
+        .expect("a fixture with the layout")?;
+    let (g, h, _, r) = parked_behind_gap(&f.log.records).expect("found above");
+    let end = f.log.records.len() as i64;
+    let (honest, _) = project(&f.stack, &f.log.records, f.verified(), end).await?;
+    // [.., R, H, P, ..] without G: R waits for P's proof; H opens a gap (G
+    // is missing); P, held behind it, proves R, which is released.
+    let mut records = f.log.records.clone();
+    let request = records.remove(r);
+    records.insert(h, request);
+    let dropped = records.remove(g);
+    let held_from = h; // H's offset: R moved before it, G gone before both
+    let mut run = Run::start(&f.stack, &records, f.verified()).await?;
+    let held = (records.len() - held_from) as i64;
+    let Some(Event::K8sApiRequest(req)) = event(&f.log.records[r]) else {
+        anyhow::bail!("not a request");
+    };
+    let row = format!("\"request_id\":{},", req.request_id);
+    for round in ["first run", "after a restart"] {
+        wait_for(
+            "the records after the gap to be held",
+            Duration::from_secs(120),
+            || async { Ok((run.metrics.verify.held.get() == held).then_some(())) },
+        )
+        .await?;
+        run.reach(held_from as i64).await?;
+        assert_eq!(run.metrics.verify.gap.get(), 1, "{round}");
+        let now = run.dump().await?;
+        assert!(
+            now["requests"].iter().filter(|x| x.contains(&row)).count() == 1,
+            "{round}: the released request has its row"
+        );
+        assert_eq!(run.metrics.restarts.get(), 0, "{round}: no failed start");
+        if round == "first run" {
+            run.restart().await?;
+        }
+    }
+    // The missing record comes: everything is projected, once.
+    produce(&f.stack.kafka_brokers, &run.topic, &[dropped]).await?;
+    run.reach(end).await?;
+    let (got, m) = run.finish().await?;
+    assert_eq!(m.verify.gap.get(), 0);
+    assert_eq!(m.restarts.get(), 0);
+    assert_same(
+        &without(&got, &["consumer_positions", "quarantine"]),
+        &without(&honest, &["consumer_positions", "quarantine"]),
+    );
     Ok(())
 }
 
