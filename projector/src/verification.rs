@@ -12,10 +12,12 @@
 //!
 //! The verifier always starts from genesis at offset 0: the projector reads
 //! the log from offset 0 on start anyway (its ledger is not stored), so the
-//! restored ledger is built from verified entries only, by the same pushes
-//! a run without restarts makes. The state stored with each batch is then
-//! compared with the restored verifier's: a projection made without
-//! verification (no state) or over a log that has changed since is refused.
+//! restored ledger is built from verified entries only, by the pushes made
+//! before the last commit (up to the stored read offset, which can be past
+//! the position: see [`crate::committer::StoredVerifier`]). The state stored
+//! with each batch is then compared with the restored verifier's: a
+//! projection made without verification (no state) or over a log that has
+//! changed since is refused.
 
 use std::collections::BTreeMap;
 
