@@ -1,15 +1,17 @@
 //! SIGKILL the master at random points while it applies over 20,000 requests
-//! (mixed verbs, some unauthorised, some malformed); after the restarts the
-//! state root equals a clean replay's, and every request has exactly one
+//! (mixed verbs, some unauthorised, some malformed), with proofs in the log
+//! and verification on (the workload wrapped in a certified chain, the
+//! master pinned to its genesis committee); after the restarts the state root
+//! equals a clean verified replay's, and every request has exactly one
 //! outcome on the topic.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, path::Path, process::Child};
 
-use daas_master::state_root::state_root;
+use daas_master::{state_root::state_root, verification::VerifyArgs};
 use daas_testkit::{
-    Stack, TestEtcd, TestTopic, high_watermark, produce,
+    Stack, TestEtcd, TestTopic, certified, high_watermark, produce,
     workload::{Rng, Workload, test_seed},
 };
 use support::*;
@@ -22,20 +24,32 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
     let (log, out) = (TestTopic::new(&stack).await?, TestTopic::new(&stack).await?);
     let etcd = TestEtcd::new(&stack).await?;
     let seed = test_seed("workload");
-    let records = Workload::new(seed, 200).records(RECORDS);
-    let requests = request_ids(&records);
+    let plain = Workload::new(seed, 200).records(RECORDS);
+    let requests = request_ids(&plain);
+    let certified = certified::certify(&plain, 4, 1_000);
+    let records = certified.records;
+    let dir = tempfile::tempdir()?;
+    let genesis = dir.path().join("genesis-committee.json");
+    certified.chain.write_genesis(&genesis)?;
     assert!(requests.len() >= 20_000, "{} requests", requests.len());
     produce(&stack.kafka_brokers, &log.name, &records).await?;
 
     let live = etcd.key("live/");
     let endpoint = stack.etcd_endpoints.join(",");
+    let topics = [&*stack.kafka_brokers, &*log.name, &*out.name];
+    let mut run = 0;
+    let mut start = || {
+        run += 1;
+        let stderr = dir.path().join(format!("master-{run}.log"));
+        verified_master(&endpoint, &live, topics, &genesis, &stderr)
+    };
     let mut rng = Rng::new(seed);
     let mut targets: Vec<i64> = (0..5)
         .map(|_| 1 + rng.below(RECORDS as u64 - 1) as i64)
         .collect();
     targets.sort();
     for target in targets {
-        let mut m = master(&endpoint, &live, &stack.kafka_brokers, &log.name, &out.name)?;
+        let mut m = start()?;
         wait_position(&etcd.client, &live, target).await?;
         kill9(&mut m)?;
         eprintln!(
@@ -43,7 +57,7 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
             position(&etcd.client, &live).await
         );
     }
-    let mut m = master(&endpoint, &live, &stack.kafka_brokers, &log.name, &out.name)?;
+    let mut m = start()?;
     wait_position(&etcd.client, &live, RECORDS as i64).await?;
     daas_testkit::wait_for(
         "every outcome on the topic",
@@ -71,13 +85,34 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
 
     // The same state as one clean run.
     let clean = etcd.key("clean/");
-    let args = log_args(&stack.kafka_brokers, &log.name, &out.name);
+    let mut args = log_args(&stack.kafka_brokers, &log.name, &out.name);
+    args.verify = VerifyArgs::pinned(genesis.clone());
     apply_to(&etcd.client, &clean, &args, RECORDS as i64).await?;
     let key = config(&live).secret_key;
     let mut c = etcd.client.clone();
     let (a, n) = state_root(&mut c, &layout(&live), key.as_ref()).await?;
     let (b, _) = state_root(&mut c, &layout(&clean), key.as_ref()).await?;
     assert!(n > 1_000, "{n} entries");
-    assert_eq!(a, b, "the killed run's state root equals the clean run's");
+    assert_eq!(
+        a,
+        b,
+        "the killed run's state root equals the clean run's (master logs in {})",
+        dir.keep().display()
+    );
     Ok(())
+}
+
+/// `master run` verifying the log against `genesis`, its log in `stderr`.
+fn verified_master(
+    etcd: &str,
+    prefix: &str,
+    topics: [&str; 3],
+    genesis: &Path,
+    stderr: &Path,
+) -> anyhow::Result<Child> {
+    let keys = workload_key_dir()?;
+    let mut c = master_command(etcd, prefix, topics, "127.0.0.1:0", &keys, Some(genesis));
+    c.env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(stderr)?);
+    Ok(c.spawn()?)
 }

@@ -261,7 +261,7 @@ async fn a_master_without_the_registered_key_logs_and_exports_it() -> anyhow::Re
     let logs = std::env::temp_dir().join(daas_testkit::unique_name("master-unheld"));
     let endpoints = slice.stack.etcd_endpoints.join(",");
     let (prefix, topics) = (&slice.prefix, slice.topics());
-    let mut child = master_command(&endpoints, prefix, topics, &addr.to_string(), &dir)
+    let mut child = master_command(&endpoints, prefix, topics, &addr.to_string(), &dir, None)
         .env("RUST_LOG", "info")
         .stderr(std::fs::File::create(&logs)?)
         .spawn()?;

@@ -154,49 +154,54 @@ pub fn master_at(
 ) -> std::io::Result<Child> {
     let topics = [brokers, topic, outcomes];
     let keys = workload_key_dir().map_err(std::io::Error::other)?;
-    master_command(etcd, prefix, topics, listen, &keys).spawn()
+    master_command(etcd, prefix, topics, listen, &keys, None).spawn()
 }
 
 /// `master run` for the workload's cluster, with the test Secrets key and
 /// the sealing keys in `key_dir`; `topics` = (brokers, log, outcomes).
+/// With `genesis` the master verifies the log against that committee;
+/// without, the log is one made by hand without proofs and is applied
+/// unverified.
 pub fn master_command(
     etcd: &str,
     prefix: &str,
     [brokers, topic, outcomes]: [&str; 3],
     listen: &str,
     key_dir: &str,
+    genesis: Option<&std::path::Path>,
 ) -> std::process::Command {
     let l = layout(prefix);
     let mut c = daas_testkit::service(env!("CARGO_BIN_EXE_master"));
-    // These logs are made by hand, without proofs (log_tamper.rs runs
-    // verified logs from a certifying chain).
-    c.arg("run")
-        .arg("--insecure-no-verify")
-        .args([
-            "--etcd",
-            etcd,
-            "--prefix",
-            &l.registry,
-            "--state-prefix",
-            &l.state,
-        ])
-        .args([
-            "--cluster-id",
-            &workload::CLUSTER.to_string(),
-            "--encryption-key",
-            KEY,
-            "--sealing-key-dir",
-            key_dir,
-        ])
-        .args([
-            "--brokers",
-            brokers,
-            "--topic",
-            topic,
-            "--outcome-topic",
-            outcomes,
-        ])
-        .args(["--metrics-listen", listen]);
+    c.arg("run");
+    match genesis {
+        Some(g) => c.arg("--genesis-committee").arg(g),
+        None => c.arg("--insecure-no-verify"),
+    };
+    c.args([
+        "--etcd",
+        etcd,
+        "--prefix",
+        &l.registry,
+        "--state-prefix",
+        &l.state,
+    ])
+    .args([
+        "--cluster-id",
+        &workload::CLUSTER.to_string(),
+        "--encryption-key",
+        KEY,
+        "--sealing-key-dir",
+        key_dir,
+    ])
+    .args([
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--outcome-topic",
+        outcomes,
+    ])
+    .args(["--metrics-listen", listen]);
     c
 }
 
