@@ -201,3 +201,78 @@ impl Verified {
         self.aside.remove(&offset).map(|b| (offset, b))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use daas_testkit::{certified, workload::Workload};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A certified log of workload records, made once.
+    fn honest() -> &'static certified::CertifiedLog {
+        static LOG: OnceLock<certified::CertifiedLog> = OnceLock::new();
+        LOG.get_or_init(|| certified::certify(&Workload::new(7, 10).records(200), 4, 5))
+    }
+
+    /// The rows of `records` fed one by one through a verifying stage, but
+    /// for the quarantine (whose offsets move when records are added).
+    fn rows_of(records: &[Vec<u8>]) -> Rows {
+        let setup = Setup {
+            genesis: honest().chain.genesis(),
+            package: certified::PACKAGE,
+        };
+        let metrics = VerifyMetrics::default();
+        let mut stage = Stage::open(Some(&setup), None, 0, metrics).expect("a fresh stage");
+        let (mut processor, mut rows) = (Processor::default(), Rows::default());
+        for (offset, bytes) in records.iter().enumerate() {
+            stage.feed(offset as i64, bytes, &mut processor, &mut rows);
+        }
+        rows.quarantine.clear();
+        rows
+    }
+
+    /// A record of the honest log with its proofs taken away, claiming a
+    /// checkpoint the chain has not made: the kind of record anyone can
+    /// write to the topic.
+    fn stripped(i: usize, checkpoint: u64) -> Vec<u8> {
+        let log = honest();
+        match LogEntry::decode(&log.records[i % log.records.len()]) {
+            Ok(mut e) => {
+                e.proof = Default::default();
+                e.position.checkpoint = checkpoint;
+                e.encode()
+            }
+            Err(_) => vec![0xff],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Records nobody certified, anywhere in the log (random bytes, or
+        /// real records without their proofs), change no row but the
+        /// quarantine's: the honest records project as they do alone.
+        #[test]
+        fn uncertified_records_change_no_row(
+            junk in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop_oneof![
+                    prop::collection::vec(any::<u8>(), 0..300),
+                    (any::<usize>(), 1_000u64..1_060).prop_map(|(i, c)| stripped(i, c)),
+                ]),
+                1..12,
+            )
+        ) {
+            let log = honest();
+            let mut records = log.records.clone();
+            for (at, bytes) in junk {
+                records.insert(at.index(records.len() + 1), bytes);
+            }
+            let want = rows_of(&log.records);
+            prop_assert!(!want.requests.is_empty());
+            prop_assert_eq!(rows_of(&records), want);
+        }
+    }
+}
