@@ -249,6 +249,28 @@ mod tests {
         }
     }
 
+    /// The names the README and the decision give.
+    #[test]
+    fn the_metrics_are_named_projector_verify() {
+        let m = crate::metrics::Metrics::default();
+        let mut registry = prometheus_client::registry::Registry::default();
+        m.register(&mut registry);
+        m.verify
+            .quarantined
+            .get_or_create(&vec![("reason", "events_digest")])
+            .inc();
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encodes");
+        for name in [
+            "projector_verify_quarantined_total{reason=\"events_digest\"} 1",
+            "projector_verify_gap 0",
+            "projector_verify_held 0",
+            "projector_verify_parked 0",
+        ] {
+            assert!(text.contains(name), "{name} in:\n{text}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
