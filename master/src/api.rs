@@ -20,10 +20,9 @@ use axum::{
 };
 use daas_domain::outcome::OutcomeView;
 
-use crate::{
-    lookup::OutcomeIndex,
-    verify_status::{VerifyStatus, VerifyView},
-};
+use daas_service::verify_status::{VerifyStatus, VerifyView};
+
+use crate::lookup::OutcomeIndex;
 
 /// The routes, over `index` and the verifier's `status`.
 pub fn routes(index: Arc<OutcomeIndex>, status: VerifyStatus) -> Router {

@@ -13,8 +13,8 @@ use daas_master::{
     state_mac::{Loaded, StateKey},
     store::{self, EtcdArgs},
     verification::VerifyArgs,
-    verify_status::VerifyView,
 };
+use daas_service::verify_status::VerifyView;
 
 /// Runs every check `args` asks for; fails when the state is not authentic
 /// or the running master cannot be asked.

@@ -14,8 +14,8 @@
 //! - [`state_root`]: the verifiable hash of the desired state;
 //! - [`store`]: etcd connection and `check`; [`metrics`];
 //! - [`verification`]: the log checked against Sui's validators (`daas-verify`)
-//!   before anything in it is applied, and [`verify_status`]: how far it got
-//!   (served as `/v1/verification`);
+//!   before anything in it is applied (how far it got is served as
+//!   `/v1/verification`);
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
@@ -35,4 +35,3 @@ pub mod state_root;
 pub mod store;
 pub mod unseal;
 pub mod verification;
-pub mod verify_status;

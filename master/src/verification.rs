@@ -9,121 +9,14 @@
 //! record arrives. `--insecure-no-verify` decodes records as they are (for
 //! the benchmark baseline and logs made without proofs) and says so.
 
-use std::path::PathBuf;
-
-use clap::Args;
+pub use daas_service::verification::VerifyMetrics;
+pub use daas_verify::args::{Setup, SetupError, VerifyArgs};
 use daas_verify::{
     State, Verifier,
-    verifier::{Item, Mark, Output, Report, Verdict},
-};
-use prometheus_client::{
-    metrics::{counter::Counter, gauge::Gauge},
-    registry::Registry,
-};
-use sui_sdk_types::{Address, ValidatorCommittee};
-
-use crate::{
-    apply::{Engine, Incoming},
-    metrics::CounterFamily,
+    verifier::{Item, Mark, Verdict},
 };
 
-/// How the master checks the log.
-#[derive(Args, Clone, Debug, Default)]
-pub struct VerifyArgs {
-    /// The genesis committee to trust (JSON, as `devnet committee` prints
-    /// it; a real network's is published with its genesis). Every later
-    /// committee is reached from it through certified epoch changes.
-    #[arg(long, env = "DAAS_GENESIS_COMMITTEE", value_name = "FILE")]
-    pub genesis_committee: Option<PathBuf>,
-    /// Our Move package: events of any other package are refused.
-    #[arg(long, env = "DAAS_PACKAGE_ID", default_value = DEFAULT_PACKAGE)]
-    pub package: String,
-    /// Apply records without checking them against the validators (anyone
-    /// who can write to the topic then controls the cluster). For the
-    /// benchmark baseline and logs written without proofs.
-    #[arg(long, env = "DAAS_INSECURE_NO_VERIFY")]
-    pub insecure_no_verify: bool,
-}
-
-/// What verification needs, read once at start.
-#[derive(Clone, Debug)]
-pub struct Setup {
-    /// The pinned genesis committee.
-    pub genesis: ValidatorCommittee,
-    /// Our package.
-    pub package: Address,
-}
-
-/// Why verification cannot be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    /// Neither a committee nor the insecure switch.
-    #[error(
-        "no genesis committee: pass --genesis-committee FILE (or DAAS_GENESIS_COMMITTEE), or --insecure-no-verify to apply an unverified log"
-    )]
-    NoCommittee,
-    /// The committee file.
-    #[error("genesis committee {path}: {reason}")]
-    Committee {
-        /// The file.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// The package id.
-    #[error("package {0}: not an address")]
-    Package(String),
-    /// The stored verifier state.
-    #[error("stored verifier state: {0}")]
-    Stored(String),
-}
-
-impl VerifyArgs {
-    /// Verification off (tests of the engine with hand-made logs).
-    pub fn off() -> Self {
-        Self {
-            insecure_no_verify: true,
-            ..Self::default()
-        }
-    }
-
-    /// Verification on, trusting `genesis`.
-    pub fn pinned(genesis: PathBuf) -> Self {
-        Self {
-            genesis_committee: Some(genesis),
-            package: DEFAULT_PACKAGE.to_owned(),
-            insecure_no_verify: false,
-        }
-    }
-
-    /// Reads the committee; `None` when verification is off.
-    pub fn setup(&self) -> Result<Option<Setup>, SetupError> {
-        if self.insecure_no_verify {
-            tracing::warn!(
-                "--insecure-no-verify: the log is applied without checking it against Sui's validators"
-            );
-            return Ok(None);
-        }
-        let path = self
-            .genesis_committee
-            .as_ref()
-            .ok_or(SetupError::NoCommittee)?;
-        let bad = |reason: String| SetupError::Committee {
-            path: path.display().to_string(),
-            reason,
-        };
-        let json = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let genesis = daas_verify::load_genesis_committee(&json).map_err(|e| bad(e.to_string()))?;
-        let package = self
-            .package
-            .parse()
-            .map_err(|_| SetupError::Package(self.package.clone()))?;
-        Ok(Some(Setup { genesis, package }))
-    }
-}
-
-/// Our package's id on the dev chain.
-const DEFAULT_PACKAGE: &str = "0x000000000000000000000000000000000000000000000000000000000000da45";
+use crate::apply::{Engine, Incoming};
 
 /// The stage between the log and the engine.
 pub enum Stage {
@@ -173,7 +66,8 @@ impl Stage {
                 .collect(),
             Stage::On(v, enc) => {
                 let out = v.push(records);
-                report(&out, v, m);
+                m.observe(&out.reports, "applied");
+                m.gauges(v);
                 enc.begin(v);
                 out.items.into_iter().map(|i| incoming(i, enc)).collect()
             }
@@ -228,129 +122,6 @@ fn incoming(item: Item, enc: &StateEncoder) -> Incoming {
         entry,
         advances,
         verifier,
-    }
-}
-
-/// Logs and counts what the verifier reported.
-fn report(out: &Output, v: &Verifier, m: &VerifyMetrics) {
-    for r in &out.reports {
-        match r {
-            Report::Quarantined {
-                offset,
-                position,
-                refusal,
-            } => {
-                tracing::warn!(offset, ?position, reason = refusal.label(), error = %refusal, "record quarantined: not applied");
-                m.quarantined
-                    .get_or_create(&vec![("reason", refusal.label())])
-                    .inc();
-            }
-            Report::Gap(gap) => {
-                tracing::error!(%gap, "gap in the log: nothing past it is applied until the missing record arrives");
-            }
-            Report::GapFilled => tracing::info!("gap filled; applying again"),
-            Report::Late(position) => {
-                tracing::warn!(
-                    ?position,
-                    "a certified record arrived after later positions were applied"
-                );
-                m.late.inc();
-            }
-            Report::Duplicate(offset) => {
-                tracing::info!(offset, "record already applied; skipped");
-                m.duplicates.inc();
-            }
-            Report::Parked(offset) => {
-                tracing::warn!(
-                    offset,
-                    "record without a proof before it: kept aside until its proof comes"
-                );
-            }
-        }
-    }
-    m.status.update(v);
-    m.parked.set(v.parked() as i64);
-    m.gap.set(i64::from(v.gap().is_some()));
-    m.held.set(v.held() as i64);
-    m.epoch.set(v.epoch() as i64);
-    m.signatures
-        .inner()
-        .store(v.signatures(), std::sync::atomic::Ordering::Relaxed);
-    if let Some((seq, _)) = v.last_verified() {
-        m.last_verified.set(seq as i64);
-    }
-}
-
-/// `master_verify_*` metrics.
-#[derive(Clone, Debug, Default)]
-pub struct VerifyMetrics {
-    /// Records refused, by `reason` (never applied).
-    pub quarantined: CounterFamily,
-    /// 1 while a gap holds records back.
-    pub gap: Gauge,
-    /// Records held behind the gap.
-    pub held: Gauge,
-    /// Records kept aside until their proof comes.
-    pub parked: Gauge,
-    /// The newest epoch whose committee was reached.
-    pub epoch: Gauge,
-    /// The newest certified checkpoint.
-    pub last_verified: Gauge,
-    /// Summary signatures checked.
-    pub signatures: Counter,
-    /// Records already applied that came again.
-    pub duplicates: Counter,
-    /// Certified records that came after later positions were applied.
-    pub late: Counter,
-    /// Where the verifier is, for the status API (not a metric).
-    pub status: crate::verify_status::VerifyStatus,
-}
-
-impl VerifyMetrics {
-    /// Registers them under `master_verify_`.
-    pub fn register(&self, registry: &mut Registry) {
-        let r = registry.sub_registry_with_prefix("verify");
-        r.register(
-            "quarantined",
-            "Log records refused by verification, by reason (never applied)",
-            self.quarantined.clone(),
-        );
-        r.register(
-            "gap",
-            "1 while a missing record holds the log back",
-            self.gap.clone(),
-        );
-        r.register("held", "Records held behind a gap", self.held.clone());
-        r.register(
-            "parked",
-            "Records kept aside until a proof for them comes",
-            self.parked.clone(),
-        );
-        r.register(
-            "epoch",
-            "Newest epoch whose committee was reached",
-            self.epoch.clone(),
-        );
-        r.register(
-            "last_checkpoint",
-            "Newest checkpoint certified",
-            self.last_verified.clone(),
-        );
-        r.register(
-            "signatures",
-            "Checkpoint signatures checked",
-            self.signatures.clone(),
-        );
-        r.register(
-            "duplicates",
-            "Records already applied that came again",
-            self.duplicates.clone(),
-        );
-        r.register(
-            "late",
-            "Certified records that arrived after later positions were applied",
-            self.late.clone(),
-        );
     }
 }
 

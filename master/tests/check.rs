@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use daas_domain::{Body, Event, LogEntry};
-use daas_master::{verification::VerifyArgs, verify_status::VerifyView};
+use daas_master::verification::VerifyArgs;
+use daas_service::verify_status::VerifyView;
 use daas_testkit::{Running, certified, terminate, wait_for, workload::Workload};
 use support::*;
 

@@ -4,11 +4,16 @@
 //!     Postgres, against a raw `COPY` of the same rows (pre-formatted) into
 //!     index-free copies of the same tables on the same server;
 //! (b) end to end: the same records read from the broker and projected,
-//!     against a raw `rdkafka` consume of the same topic.
+//!     against a raw `rdkafka` consume of the same topic;
+//! (c) verification (decision 0019): the same records in a certified chain
+//!     (`testkit::certified`), projected end to end verified against
+//!     `--insecure-no-verify`, and the restore at the end of the log
+//!     (reopening the projection) verified against unverified.
 //!
 //! `scripts/stack up && cargo bench -p daas-projector --bench projector`
 //! (`PROJECTOR_BENCH_RECORDS` sets the number of records, default 100,000;
-//! `PROJECTOR_BENCH_RUNS` the repetitions, default 2).
+//! `PROJECTOR_BENCH_RUNS` the repetitions, default 2;
+//! `PROJECTOR_BENCH_VERIFY_ONLY=1` runs (c) alone).
 
 use std::{fmt::Write as _, time::Instant};
 
@@ -19,7 +24,10 @@ use daas_projector::{
     processor::{AccessRow, Processor, Rows},
     store,
 };
-use daas_testkit::{Stack, TestDb, TestTopic, produce, raw_consume_rate, workload::Workload};
+use daas_testkit::{
+    Stack, TestDb, TestTopic, certified, produce, raw_consume_rate, workload::Workload,
+};
+use daas_verify::{Setup, VerifyArgs};
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 5_000;
@@ -47,6 +55,9 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var_os("PROJECTOR_BENCH_PROCESSOR_ONLY").is_some() {
         return Ok(());
     }
+    if std::env::var_os("PROJECTOR_BENCH_VERIFY_ONLY").is_some() {
+        return verification(&stack, &records, runs).await;
+    }
     // (a) first, before any broker client exists: librdkafka's threads would
     // take CPU from both sides of this comparison.
     for run in 1..=runs {
@@ -71,12 +82,41 @@ async fn main() -> anyhow::Result<()> {
     for run in 1..=runs {
         let consume = raw_consume_rate(&stack.kafka_brokers, &topic.name, n).await?;
         let db = TestDb::empty(&stack).await?;
-        let e2e = end_to_end(&db.url, &stack.kafka_brokers, &topic.name, n).await?;
+        let (e2e, _) = end_to_end(&db.url, &stack.kafka_brokers, &topic.name, n, None).await?;
         println!(
             "run {run} (b) end to end: {:.0} records/s; raw rdkafka consume: {:.0} records/s; ratio {:.2}",
             e2e,
             consume,
             e2e / consume
+        );
+    }
+    verification(&stack, &records, runs).await
+}
+
+/// (c): verified against unverified, end to end and restore.
+async fn verification(stack: &Stack, records: &[Vec<u8>], runs: usize) -> anyhow::Result<()> {
+    let log = certified::certify(records, 4, 100);
+    let n = log.records.len();
+    let dir = tempfile::tempdir()?;
+    let genesis = dir.path().join("genesis-committee.json");
+    log.chain.write_genesis(&genesis)?;
+    let setup = VerifyArgs::pinned(genesis).setup()?;
+    let topic = TestTopic::new(stack).await?;
+    produce(&stack.kafka_brokers, &topic.name, &log.records).await?;
+    for run in 1..=runs {
+        let mut rates = vec![];
+        for setup in [None, setup.as_ref()] {
+            let db = TestDb::empty(stack).await?;
+            rates.push(end_to_end(&db.url, &stack.kafka_brokers, &topic.name, n, setup).await?);
+        }
+        let ((plain, plain_restore), (verified, verified_restore)) = (rates[0], rates[1]);
+        println!(
+            "run {run} (c) certified log, end to end verified: {verified:.0} records/s; unverified: {plain:.0} records/s; ratio {:.2}",
+            verified / plain
+        );
+        println!(
+            "run {run} (c) restore at the end of the log, verified: {verified_restore:.0} records/s; unverified: {plain_restore:.0} records/s; ratio {:.2}",
+            verified_restore / plain_restore
         );
     }
     Ok(())
@@ -104,6 +144,7 @@ async fn write_path(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
                 to: from + chunk.len() as i64,
             },
             outcomes: None,
+            verifier: None,
         };
         if let Some(h) = in_flight.take() {
             h.await??;
@@ -235,7 +276,15 @@ async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::Result<f64> {
+/// Records per second projecting `n` records from the topic (verified with
+/// `setup`), then restoring at their end (reopening the projection).
+async fn end_to_end(
+    url: &str,
+    brokers: &str,
+    topic: &str,
+    n: usize,
+    setup: Option<&Setup>,
+) -> anyhow::Result<(f64, f64)> {
     let pool = store::connect_schema(url, "daas").await?;
     store::MIGRATOR.run(&pool).await?;
     let args = LogArgs {
@@ -244,10 +293,11 @@ async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::
         outcome_topic: String::new(),
         batch_records: BATCH,
         batch_ms: 200,
+        verify: VerifyArgs::off(),
     };
     let (metrics, shutdown) = (Metrics::default(), CancellationToken::new());
     let start = Instant::now();
-    let mut p = Projector::open(&pool, &args, &metrics, &shutdown).await?;
+    let mut p = Projector::open(&pool, &args, setup, &metrics, &shutdown).await?;
     p.run_until(
         &Until::Reached {
             log: n as i64,
@@ -258,6 +308,11 @@ async fn end_to_end(url: &str, brokers: &str, topic: &str, n: usize) -> anyhow::
     .await?;
     let rate = n as f64 / start.elapsed().as_secs_f64();
     anyhow::ensure!(p.committed().0 == n as i64, "projected {:?}", p.committed());
+    drop(p);
+    let start = Instant::now();
+    let p = Projector::open(&pool, &args, setup, &metrics, &shutdown).await?;
+    let restore = n as f64 / start.elapsed().as_secs_f64();
+    anyhow::ensure!(p.committed().0 == n as i64, "restored {:?}", p.committed());
     pool.close().await;
-    Ok(rate)
+    Ok((rate, restore))
 }

@@ -38,6 +38,21 @@ pub struct Positions {
     pub log: Cursor,
     /// The outcome topic, when the projector follows it.
     pub outcomes: Option<Cursor>,
+    /// The verifier after the batch, stored beside the log's position;
+    /// `None` when the log is projected without verification (the stored
+    /// state is then cleared).
+    pub verifier: Option<StoredVerifier>,
+}
+
+/// The verifier's durable part, stored with the log's position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVerifier {
+    /// `State::encode` of the state after the batch's last item.
+    pub state: Vec<u8>,
+    /// Next log offset pushed through the verifier: at or past the
+    /// position (records held behind a gap are read but not projected, and
+    /// may have released records ahead of their place whose rows are in).
+    pub read: i64,
 }
 
 impl Positions {
@@ -163,8 +178,39 @@ pub async fn commit(pool: &PgPool, rows: &Rows, positions: &Positions) -> Result
         .execute(&mut *tx)
         .await?;
     }
+    let v = positions.verifier.as_ref();
+    sqlx::query(
+        "UPDATE consumer_positions SET verifier_state = $3, verifier_read = $4
+         WHERE consumer = $1 AND topic = $2 AND partition = 0",
+    )
+    .bind(&positions.consumer)
+    .bind(&positions.log.topic)
+    .bind(v.map(|v| v.state.as_slice()))
+    .bind(v.map(|v| v.read))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Reads the stored verifier of the log topic (`None` when the consumer
+/// never committed, or committed without verification).
+pub async fn load_verifier<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    consumer: &str,
+    topic: &str,
+) -> Result<Option<StoredVerifier>, sqlx::Error> {
+    let row: Option<(Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
+        "SELECT verifier_state, verifier_read FROM consumer_positions WHERE consumer = $1 AND topic = $2 AND partition = 0",
+    )
+    .bind(consumer)
+    .bind(topic)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some((Some(state), Some(read))) => Some(StoredVerifier { state, read }),
+        _ => None,
+    })
 }
 
 async fn write_stakes(tx: &mut Transaction<'_, Postgres>, rows: &Rows) -> Result<(), sqlx::Error> {

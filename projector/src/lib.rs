@@ -9,6 +9,7 @@
 //! - [`rebuild`] projects the whole log into a fresh schema and swaps it in atomically;
 //! - [`storable`] decides how each value is stored (escaped, shortened) or why it cannot be;
 //! - [`store`] owns the Postgres connection, the schema and the migrations;
+//! - [`verification`] checks each log record against Sui's validators before the processor sees it;
 //! - [`metrics`] the Prometheus metrics.
 
 pub mod committer;
@@ -19,3 +20,4 @@ pub mod processor;
 pub mod rebuild;
 pub mod storable;
 pub mod store;
+pub mod verification;

@@ -26,13 +26,18 @@ struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  # Project the local stack's log into its database (settings from the env file):
+  # Project the local stack's log into its database, verifying every record
+  # against the dev chain's validators (settings from the env file):
   set -a; . .stack/env; set +a
-  projector run
+  projector run --genesis-committee ./devnet-data/genesis-committee.json
 
-  # Rebuild every table from offset 0 into a fresh schema, then swap it in:
+  # Rebuild every table from offset 0 into a fresh schema (verified the
+  # same way; this also replaces a projection made without verification):
   set -a; . .stack/env; set +a
-  projector rebuild
+  projector rebuild --genesis-committee ./devnet-data/genesis-committee.json
+
+  # A log written without proofs (hand-made, tests), projected as it is (warned):
+  projector run --topic daas.log.handmade --outcome-topic '' --insecure-no-verify
 
   # Check the database and apply pending migrations (local stack settings):
   set -a; . .stack/env; set +a

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub next_outcome_offset: Gauge,
     /// Log records not yet committed (high watermark − next offset).
     pub lag: Gauge,
+    /// `projector_verify_*`.
+    pub verify: crate::verification::VerifyMetrics,
     /// Problems that stop progress (`commit`, `projector`, `stall`): `/healthz` and `daas_healthy`.
     pub health: Health,
 }
@@ -49,6 +51,7 @@ impl Default for Metrics {
             next_offset: Gauge::default(),
             next_outcome_offset: Gauge::default(),
             lag: Gauge::default(),
+            verify: Default::default(),
             health: Health::new(),
         }
     }
@@ -92,5 +95,6 @@ impl Metrics {
             self.next_outcome_offset.clone(),
         );
         r.register("lag", "Log records not yet committed", self.lag.clone());
+        self.verify.register(r);
     }
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use daas_domain::{LogPosition, Outcome};
+use daas_verify::{Setup, SetupError, VerifyArgs};
 use indicatif::ProgressBar;
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
@@ -32,10 +33,13 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    committer::{CommitError, Cursor, Positions, commit, load_position},
+    committer::{
+        CommitError, Cursor, Positions, StoredVerifier, commit, load_position, load_verifier,
+    },
     metrics::Metrics,
     processor::{Processor, Rows},
     store::{MIGRATOR, StoreError},
+    verification::Stage,
 };
 
 /// The topics to consume.
@@ -56,6 +60,9 @@ pub struct LogArgs {
     /// A batch is committed at the latest this long after its first record, ms.
     #[arg(long, default_value_t = 200)]
     pub batch_ms: u64,
+    /// How records are checked against Sui's validators.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 impl LogArgs {
@@ -79,6 +86,9 @@ pub enum ProjectorError {
     /// The broker failed.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// Verification cannot start (its settings, or the stored state).
+    #[error("verification: {0}")]
+    Verify(#[from] SetupError),
 }
 
 impl ProjectorError {
@@ -93,7 +103,7 @@ impl ProjectorError {
             ProjectorError::Store(StoreError::Query(e) | StoreError::Connect { source: e, .. }) => {
                 e
             }
-            ProjectorError::Store(_) => return false,
+            ProjectorError::Store(_) | ProjectorError::Verify(_) => return false,
             ProjectorError::Kafka(_) => return true,
         };
         match sql {
@@ -128,11 +138,12 @@ pub async fn run(
     metrics: &Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), ProjectorError> {
+    let setup = log.verify.setup()?;
     let mut backoff = INITIAL_BACKOFF;
     loop {
         let result = async {
             MIGRATOR.run(pool).await.map_err(StoreError::from)?;
-            let mut p = Projector::open(pool, log, metrics, &shutdown).await?;
+            let mut p = Projector::open(pool, log, setup.as_ref(), metrics, &shutdown).await?;
             metrics.health.ok("projector");
             backoff = INITIAL_BACKOFF;
             p.run_until(&Until::Shutdown, None).await
@@ -227,6 +238,11 @@ pub struct Projector<'a> {
     log: StreamConsumer,
     outcomes: Option<StreamConsumer>,
     processor: Processor,
+    /// Verification between the log and the processor.
+    stage: Stage,
+    /// Next log offset to read (past the processed one while records are
+    /// held behind a gap).
+    read: i64,
     /// Committed next offsets (what the table holds).
     committed: (i64, i64),
     /// Next offsets at the end of the last batch handed to the committer.
@@ -240,10 +256,12 @@ pub struct Projector<'a> {
 }
 
 impl<'a> Projector<'a> {
-    /// Reads the stored positions and restores the ledger from the log before them.
+    /// Reads the stored positions and restores the ledger from the log
+    /// before them (through verification when `setup` is given).
     pub async fn open(
         pool: &'a PgPool,
         log_args: &'a LogArgs,
+        setup: Option<&Setup>,
         metrics: &'a Metrics,
         shutdown: &'a CancellationToken,
     ) -> Result<Self, ProjectorError> {
@@ -252,19 +270,21 @@ impl<'a> Projector<'a> {
             Some(t) => load_position(pool, CONSUMER, t).await?,
             None => 0,
         };
+        let stored = load_verifier(pool, CONSUMER, &log_args.topic).await?;
+        let state = stored.as_ref().map(|s| s.state.as_slice());
+        let mut stage = Stage::open(setup, state, next_log, metrics.verify.clone())?;
+        // Verified, the pushes made before the commit are made again: the
+        // rows of records released ahead of their place are in.
+        let through = match (setup, &stored) {
+            (Some(_), Some(s)) => s.read.max(next_log),
+            _ => next_log,
+        };
         let log = consumer(&log_args.brokers, &log_args.topic, 0)?;
         let mut processor = Processor::default();
-        let mut scratch = Rows::default();
         let started = Instant::now();
-        let mut offset = 0;
-        while offset < next_log {
-            let m = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                m = log.recv() => m?,
-            };
-            processor.process(m.offset(), m.payload().unwrap_or_default(), &mut scratch);
-            scratch = Rows::default();
-            offset = m.offset() + 1;
+        let read = restore(&log, through, &mut stage, &mut processor, shutdown).await?;
+        if read >= through {
+            stage.check_restored()?;
         }
         // Only now: its prefetching would compete with the restore's reads.
         let outcomes = log_args
@@ -287,6 +307,8 @@ impl<'a> Projector<'a> {
             log,
             outcomes,
             processor,
+            stage,
+            read,
             committed: (next_log, next_outcomes),
             sealed: (next_log, next_outcomes),
             in_flight: None,
@@ -304,14 +326,21 @@ impl<'a> Projector<'a> {
         match *until {
             Until::Shutdown => false,
             Until::Reached { log, outcomes } => {
-                self.offsets.0 >= log && (self.outcomes.is_none() || self.offsets.1 >= outcomes)
+                self.read >= log && (self.outcomes.is_none() || self.offsets.1 >= outcomes)
             }
         }
     }
 
+    /// Next log offset read so far (at or past the processed one).
+    pub fn read(&self) -> i64 {
+        self.read
+    }
+
     fn log_record(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
-        self.processor.process(offset, bytes, rows);
-        self.offsets.0 = offset + 1;
+        if let Some(next) = self.stage.feed(offset, bytes, &mut self.processor, rows) {
+            self.offsets.0 = next;
+        }
+        self.read = offset + 1;
         self.metrics.records.inc();
     }
 
@@ -372,7 +401,8 @@ impl<'a> Projector<'a> {
         let want_outcome = self.outcomes.is_some()
             && self.held.is_none()
             && !matches!(until, Until::Reached { outcomes, .. } if self.offsets.1 >= *outcomes);
-        let want_log = !matches!(until, Until::Reached { log, .. } if self.offsets.0 >= *log);
+        let want_log = !matches!(until, Until::Reached { log, .. } if self.read >= *log)
+            && !self.stage.is_full();
         if !want_log && self.release_held(&mut batch.rows, true) {
             batch.pending += 1;
             return Ok(Step::Continue);
@@ -446,6 +476,10 @@ impl<'a> Projector<'a> {
                 topic: t.to_owned(),
                 from: self.sealed.1,
                 to: self.offsets.1,
+            }),
+            verifier: self.stage.encoded().map(|state| StoredVerifier {
+                state,
+                read: self.read,
             }),
         };
         self.settle().await?;
@@ -563,4 +597,35 @@ async fn recv(
         Some(c) => c.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// Reads the log from offset 0 up to `through` through `stage` into
+/// `processor`, writing nothing: the ledger as the stored projection left
+/// it. Returns the next offset read (less than `through` only at shutdown).
+async fn restore(
+    log: &StreamConsumer,
+    through: i64,
+    stage: &mut Stage,
+    processor: &mut Processor,
+    shutdown: &CancellationToken,
+) -> Result<i64, ProjectorError> {
+    let mut scratch = Rows::default();
+    let mut offset = 0;
+    stage.quiet = true;
+    while offset < through {
+        let m = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            m = log.recv() => m?,
+        };
+        stage.feed(
+            m.offset(),
+            m.payload().unwrap_or_default(),
+            processor,
+            &mut scratch,
+        );
+        scratch = Rows::default();
+        offset = m.offset() + 1;
+    }
+    stage.quiet = false;
+    Ok(offset)
 }

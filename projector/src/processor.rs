@@ -317,23 +317,29 @@ impl Processor {
     /// with values stored escaped or shortened, and a quarantine row saying so
     /// beside the exact bytes).
     pub fn process(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
-        let entry = match LogEntry::decode(bytes) {
-            Ok(e) => e,
+        match LogEntry::decode(bytes) {
+            Ok(entry) => self.process_entry(offset, &entry, bytes, rows),
             Err(e) => {
                 let reason = format!("not a log record: {e}");
-                return quarantine(rows, Stream::Log, offset, &reason, bytes);
+                quarantine(rows, Stream::Log, offset, &reason, bytes)
             }
-        };
+        }
+    }
+
+    /// Processes `entry`, decoded (or, when verified, rebuilt from certified
+    /// bytes) from the record at `offset` whose bytes are `bytes`; as
+    /// [`Processor::process`] from there.
+    pub fn process_entry(&mut self, offset: i64, entry: &LogEntry, bytes: &[u8], rows: &mut Rows) {
         self.last_position = Some(entry.position);
         // An epoch change carries no event: nothing to store (its position counts).
         if let Body::EpochChange { .. } = entry.body {
             return;
         }
-        let event = match usable_event(&entry) {
+        let event = match usable_event(entry) {
             Ok(e) => e,
             Err(reason) => return quarantine(rows, Stream::Log, offset, &reason, bytes),
         };
-        let mut record = RecordRows::new(&entry);
+        let mut record = RecordRows::new(entry);
         self.apply(event, &mut record);
         record.finish(offset, bytes, rows);
     }
@@ -405,6 +411,11 @@ impl Processor {
             | Change::Enclave { .. } => {}
         }
     }
+}
+
+/// A row for the log record at `offset` that verification refused.
+pub fn refuse(rows: &mut Rows, offset: i64, reason: &str, raw: &[u8]) {
+    quarantine(rows, Stream::Log, offset, reason, raw);
 }
 
 /// The event of a decoded record, or why it cannot be used.

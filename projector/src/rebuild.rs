@@ -51,12 +51,13 @@ pub async fn rebuild(
     let pool = store::connect_schema(&db.database_url, &fresh).await?;
     MIGRATOR.run(&pool).await.map_err(StoreError::from)?;
 
+    let setup = log.verify.setup()?;
     let (log_end, outcomes_end) = ends(log)?;
     tracing::info!(schema = %fresh, log_end, outcomes_end, "rebuilding");
     let (bar, ticker) =
         daas_service::progress::records_bar("rebuild", log_end as u64, shutdown.clone());
 
-    let mut p = Projector::open(&pool, log, metrics, &shutdown).await?;
+    let mut p = Projector::open(&pool, log, setup.as_ref(), metrics, &shutdown).await?;
     p.run_until(
         &Until::Reached {
             log: log_end,
@@ -78,11 +79,14 @@ pub async fn rebuild(
     )
     .await?;
     let (log_records, outcome_records) = p.committed();
+    // Records held behind a gap at the end were read but not projected:
+    // the live projector would hold them too.
+    let read = p.read();
     drop(p);
     ticker.abort();
     bar.finish_and_clear();
     pool.close().await;
-    if shutdown.is_cancelled() || log_records < log_end {
+    if shutdown.is_cancelled() || read < log_end {
         return Ok(Report {
             log_records,
             outcome_records,

@@ -77,6 +77,7 @@ async fn a_refused_commit_turns_healthz_503_until_postgres_accepts_again() -> an
         .args(["--topic", &log.name, "--outcome-topic", ""])
         .args(["--batch-records", "100", "--batch-ms", "50"])
         .args(["--metrics-listen", &addr.to_string()])
+        .arg("--insecure-no-verify")
         .spawn()?;
 
     let (_, health, metrics) =

@@ -82,6 +82,7 @@ async fn unstorable_values_are_quarantined_and_the_projector_goes_on() -> anyhow
         outcome_topic: String::new(),
         batch_records: 3,
         batch_ms: 50,
+        verify: daas_verify::VerifyArgs::off(),
     };
     let (metrics, stop) = (Metrics::default(), CancellationToken::new());
     let task = {

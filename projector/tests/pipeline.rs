@@ -24,6 +24,7 @@ fn args(stack: &Stack, log: &TestTopic, outcomes: &TestTopic) -> LogArgs {
         outcome_topic: outcomes.name.clone(),
         batch_records: 97,
         batch_ms: 50,
+        verify: daas_verify::VerifyArgs::off(),
     }
 }
 

@@ -46,6 +46,7 @@ async fn rebuild_swaps_in_an_identical_projection_and_readers_never_see_half() -
         outcome_topic: out.name.clone(),
         batch_records: 1_000,
         batch_ms: 50,
+        verify: daas_verify::VerifyArgs::off(),
     };
     let db_args = DatabaseArgs {
         database_url: db.url.clone(),

@@ -4,13 +4,16 @@
 //! - [`logging`]: structured `tracing` output, text for people or JSON for machines;
 //! - [`metrics`]: the Prometheus text endpoint (`GET /metrics`) over a registry;
 //! - [`progress`]: a progress bar for long work, or log lines when there is no terminal;
-//! - [`shutdown`]: a cancellation token tripped by SIGTERM or SIGINT.
+//! - [`shutdown`]: a cancellation token tripped by SIGTERM or SIGINT;
+//! - [`verification`]: the log verifier's metrics and log lines (master, projector).
 
 pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod progress;
 pub mod shutdown;
+pub mod verification;
+pub mod verify_status;
 
 pub use health::Health;
 pub use logging::{LogArgs, LogFormat};

@@ -21,6 +21,7 @@
 //! [`Verifier`] ties these together over batches of records. It is pure:
 //! the caller reads the log and persists [`State`] with its own writes.
 
+pub mod args;
 pub mod certifier;
 pub mod checkpoint;
 pub mod committee;
@@ -30,6 +31,7 @@ pub mod sequence;
 pub mod state;
 pub mod verifier;
 
+pub use args::{Setup, SetupError, VerifyArgs};
 pub use committee::{Committees, load_genesis_committee};
 pub use record::RawRecord;
 pub use state::State;

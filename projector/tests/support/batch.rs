@@ -32,6 +32,7 @@ pub fn batch(log: Topic<'_>, outcomes: Option<Topic<'_>>) -> (Rows, Positions) {
         consumer: CONSUMER.into(),
         log: cursor(log),
         outcomes: outcomes.map(cursor),
+        verifier: None,
     };
     (rows, positions)
 }

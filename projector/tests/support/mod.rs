@@ -15,14 +15,36 @@ use daas_projector::{
 use daas_testkit::wait_for;
 use sqlx::PgPool;
 
-/// Starts the projector binary on `url` (schema `daas`).
+/// Starts the projector binary on `url` (schema `daas`), without
+/// verification (hand-made logs carry no proofs).
 pub fn projector(url: &str, brokers: &str, log: &str, outcomes: &str) -> std::io::Result<Child> {
-    daas_testkit::service(env!("CARGO_BIN_EXE_projector"))
-        .args(["run", "--database-url", url, "--brokers", brokers])
+    run_command(url, brokers, log, outcomes)
+        .arg("--insecure-no-verify")
+        .spawn()
+}
+
+/// Starts the projector binary on `url` (schema `daas`), verifying the log
+/// from the genesis committee in the file `genesis`.
+pub fn projector_verified(
+    url: &str,
+    brokers: &str,
+    log: &str,
+    outcomes: &str,
+    genesis: &std::path::Path,
+) -> std::io::Result<Child> {
+    run_command(url, brokers, log, outcomes)
+        .arg("--genesis-committee")
+        .arg(genesis)
+        .spawn()
+}
+
+fn run_command(url: &str, brokers: &str, log: &str, outcomes: &str) -> std::process::Command {
+    let mut c = daas_testkit::service(env!("CARGO_BIN_EXE_projector"));
+    c.args(["run", "--database-url", url, "--brokers", brokers])
         .args(["--topic", log, "--outcome-topic", outcomes])
         .args(["--batch-records", "2000", "--batch-ms", "50"])
-        .args(["--metrics-listen", "127.0.0.1:0"])
-        .spawn()
+        .args(["--metrics-listen", "127.0.0.1:0"]);
+    c
 }
 
 /// Waits until the stored log and outcome positions reach `log` and `outcomes`.

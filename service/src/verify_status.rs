@@ -1,4 +1,4 @@
-//! What the running master's verifier has reached, served as
+//! What a verifying reader's verifier has reached, served by the master as
 //! `GET /v1/verification` and printed by `master check --api`: the epoch,
 //! the last certified checkpoint and, while one holds, the gap (which
 //! stream's record is missing), so an operator need not read logs to learn
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// The verifier's progress, as served.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyView {
-    /// False when the master runs with `--insecure-no-verify`.
+    /// False when the reader runs with `--insecure-no-verify`.
     pub verifying: bool,
     /// The newest epoch whose committee was reached.
     pub epoch: u64,
