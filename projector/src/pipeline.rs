@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use daas_domain::{LogPosition, Outcome};
 use daas_verify::{Setup, SetupError, VerifyArgs};
+use futures::FutureExt;
 use indicatif::ProgressBar;
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
@@ -336,12 +337,15 @@ impl<'a> Projector<'a> {
         self.read
     }
 
-    fn log_record(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
-        if let Some(next) = self.stage.feed(offset, bytes, &mut self.processor, rows) {
+    fn log_records(&mut self, records: Vec<(i64, Vec<u8>)>, rows: &mut Rows) {
+        let Some(last) = records.last().map(|(o, _)| *o) else {
+            return;
+        };
+        self.metrics.records.inc_by(records.len() as u64);
+        if let Some(next) = self.stage.feed(records, &mut self.processor, rows) {
             self.offsets.0 = next;
         }
-        self.read = offset + 1;
-        self.metrics.records.inc();
+        self.read = last + 1;
     }
 
     fn outcome_record(&mut self, offset: i64, bytes: &[u8], rows: &mut Rows) {
@@ -425,12 +429,16 @@ impl<'a> Projector<'a> {
             }
             m = self.log.recv(), if want_log => {
                 // Owned, so the consumer's borrow ends before `self` is mutated.
-                let (offset, bytes) = {
-                    let m = m?;
-                    (m.offset(), m.payload().unwrap_or_default().to_vec())
+                let first = owned(m?);
+                let end = match until {
+                    Until::Reached { log, .. } => *log,
+                    Until::Shutdown => i64::MAX,
                 };
-                self.log_record(offset, &bytes, &mut batch.rows);
-                batch.add(1);
+                let room = self.log_args.batch_records.saturating_sub(batch.pending);
+                let records = ready_records(&self.log, first, end, room.clamp(1, CHUNK))?;
+                let n = records.len();
+                self.log_records(records, &mut batch.rows);
+                batch.add(n);
             }
             m = recv(self.outcomes.as_ref()), if want_outcome => {
                 let (offset, bytes) = {
@@ -590,6 +598,32 @@ async fn commit_done(f: &mut Option<InFlight>) -> CommitResult {
     }
 }
 
+/// At most this many records go through the verifier in one push.
+const CHUNK: usize = 1_024;
+
+fn owned(m: BorrowedMessage<'_>) -> (i64, Vec<u8>) {
+    (m.offset(), m.payload().unwrap_or_default().to_vec())
+}
+
+/// `first`, then the records the consumer already holds (without waiting),
+/// up to `max` in all and below offset `end`: a backlog is verified in
+/// pushes of many records, a live tail record by record as it comes.
+fn ready_records(
+    log: &StreamConsumer,
+    first: (i64, Vec<u8>),
+    end: i64,
+    max: usize,
+) -> Result<Vec<(i64, Vec<u8>)>, rdkafka::error::KafkaError> {
+    let mut records = vec![first];
+    while records.len() < max && records.last().is_some_and(|(o, _)| o + 1 < end) {
+        match log.recv().now_or_never() {
+            Some(m) => records.push(owned(m?)),
+            None => break,
+        }
+    }
+    Ok(records)
+}
+
 async fn recv(
     c: Option<&StreamConsumer>,
 ) -> Result<BorrowedMessage<'_>, rdkafka::error::KafkaError> {
@@ -613,18 +647,14 @@ async fn restore(
     let mut offset = 0;
     stage.quiet = true;
     while offset < through {
-        let m = tokio::select! {
+        let first = tokio::select! {
             _ = shutdown.cancelled() => break,
-            m = log.recv() => m?,
+            m = log.recv() => owned(m?),
         };
-        stage.feed(
-            m.offset(),
-            m.payload().unwrap_or_default(),
-            processor,
-            &mut scratch,
-        );
+        let records = ready_records(log, first, through, CHUNK)?;
+        offset = records.last().map_or(offset, |(o, _)| o + 1);
+        stage.feed(records, processor, &mut scratch);
         scratch = Rows::default();
-        offset = m.offset() + 1;
     }
     stage.quiet = false;
     Ok(offset)
