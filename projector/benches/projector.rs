@@ -15,10 +15,11 @@
 //! `PROJECTOR_BENCH_RUNS` the repetitions, default 2;
 //! `PROJECTOR_BENCH_VERIFY_ONLY=1` runs (c) alone).
 
-use std::{fmt::Write as _, time::Instant};
+use std::time::Instant;
 
 use daas_projector::{
     committer::{CommitError, Cursor, Positions, commit},
+    copy::CopyText,
     metrics::Metrics,
     pipeline::{LogArgs, Projector, Until},
     processor::{AccessRow, Processor, Rows},
@@ -28,6 +29,7 @@ use daas_testkit::{
     Stack, TestDb, TestTopic, certified, produce, raw_consume_rate, workload::Workload,
 };
 use daas_verify::{Setup, VerifyArgs};
+use sqlx::types::chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 const BATCH: usize = 5_000;
@@ -162,15 +164,10 @@ async fn write_path(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-/// The same rows as COPY text, per table, per batch: formatted before timing.
-fn copy_batches(records: &[Vec<u8>]) -> Vec<Vec<(&'static str, String)>> {
+/// The same rows as COPY text (escaped by the projector's own `CopyText`),
+/// per table, per batch: formatted before timing.
+fn copy_batches(records: &[Vec<u8>]) -> Vec<Vec<(&'static str, CopyText)>> {
     let mut p = Processor::default();
-    let ts = |ms: i64| {
-        sqlx::types::chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default()
-    };
-    let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "\\N".into());
     records
         .chunks(BATCH)
         .enumerate()
@@ -179,56 +176,109 @@ fn copy_batches(records: &[Vec<u8>]) -> Vec<Vec<(&'static str, String)>> {
             for (j, r) in chunk.iter().enumerate() {
                 p.process((i * BATCH + j) as i64, r, &mut rows);
             }
-            let mut t: Vec<(&'static str, String)> = vec![
-                ("stakes", String::new()),
-                ("stake_history", String::new()),
-                ("nodes", String::new()),
-                ("namespaces", String::new()),
-                ("grants", String::new()),
-                ("requests", String::new()),
-                ("quarantine", String::new()),
-            ];
-            for r in &rows.stakes {
-                let _ = writeln!(t[0].1, "{}\t{}\t{}\t{}", r.staker, r.role, r.amount_mist.max(1), ts(r.at_ms));
-            }
-            for r in &rows.history {
-                let _ = writeln!(
-                    t[1].1,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    r.position.0, r.position.1, r.position.2, r.staker, r.role, r.change,
-                    r.amount_mist, r.total_after_mist, opt(&r.reason), r.epoch, ts(r.at_ms)
-                );
-            }
-            for r in &rows.nodes {
-                let _ = writeln!(t[2].1, "{}\t{}\t{}\t{}\t{}\t{}", r.name, r.operator, r.public_key, r.endpoint, r.status, ts(r.at_ms));
-            }
-            for r in &rows.access {
-                match r {
-                    AccessRow::Namespace { cluster_id, namespace, owner, at_ms } => {
-                        let _ = writeln!(t[3].1, "{cluster_id}\t{namespace}\t{}\t{}", owner.clone().unwrap_or_default(), ts(*at_ms));
-                    }
-                    AccessRow::Grant { cluster_id, namespace, grantee, role, at_ms } => {
-                        let _ = writeln!(t[4].1, "{cluster_id}\t{namespace}\t{grantee}\t{}\t{}", role.unwrap_or("viewer"), ts(*at_ms));
-                    }
-                }
-            }
-            for r in &rows.requests {
-                let _ = writeln!(
-                    t[5].1,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t\\N\t\\N",
-                    r.cluster_id, r.request_id, r.position.0, r.position.1, r.position.2, r.tx_digest,
-                    r.sender, r.verb, r.api_version, r.kind, r.namespace, r.name, r.manifest_sha256,
-                    r.manifest_bytes, r.stake_mist, ts(r.at_ms), r.status,
-                    r.reason_code.unwrap_or("\\N"),
-                    opt(&r.reason).replace(['\t', '\n', '\\'], " ")
-                );
-            }
-            for r in &rows.quarantine {
-                let _ = writeln!(t[6].1, "log\t{}\t{}\t\\\\x{}", r.offset, r.reason.replace(['\t', '\n', '\\'], " "), hex::encode(&r.raw));
-            }
-            t
+            copy_rows(&rows)
         })
         .collect()
+}
+
+fn ts(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn copy_rows(rows: &Rows) -> Vec<(&'static str, CopyText)> {
+    let mut t: Vec<(&'static str, CopyText)> = [
+        "stakes",
+        "stake_history",
+        "nodes",
+        "namespaces",
+        "grants",
+        "requests",
+        "quarantine",
+    ]
+    .into_iter()
+    .map(|name| (name, CopyText::new()))
+    .collect();
+    for r in &rows.stakes {
+        let c = &mut t[0].1;
+        c.text(&r.staker)
+            .text(r.role)
+            .int(r.amount_mist.max(1))
+            .time(ts(r.at_ms));
+        c.end();
+    }
+    for r in &rows.history {
+        let c = &mut t[1].1;
+        c.int(r.position.0).int(r.position.1).int(r.position.2);
+        c.text(&r.staker).text(r.role).text(r.change);
+        c.int(r.amount_mist)
+            .int(r.total_after_mist)
+            .opt(r.reason.as_deref());
+        c.int(r.epoch).time(ts(r.at_ms));
+        c.end();
+    }
+    for r in &rows.nodes {
+        let c = &mut t[2].1;
+        c.text(&r.name)
+            .text(&r.operator)
+            .text(&r.public_key)
+            .text(&r.endpoint);
+        c.text(r.status).time(ts(r.at_ms));
+        c.end();
+    }
+    for r in &rows.access {
+        match r {
+            AccessRow::Namespace {
+                cluster_id,
+                namespace,
+                owner,
+                at_ms,
+            } => {
+                let c = &mut t[3].1;
+                c.text(cluster_id)
+                    .text(namespace)
+                    .text(owner.as_deref().unwrap_or_default());
+                c.time(ts(*at_ms)).end();
+            }
+            AccessRow::Grant {
+                cluster_id,
+                namespace,
+                grantee,
+                role,
+                at_ms,
+            } => {
+                let c = &mut t[4].1;
+                c.text(cluster_id).text(namespace).text(grantee);
+                c.text(role.unwrap_or("viewer")).time(ts(*at_ms)).end();
+            }
+        }
+    }
+    for r in &rows.requests {
+        let c = &mut t[5].1;
+        c.text(&r.cluster_id).int(r.request_id);
+        c.int(r.position.0).int(r.position.1).int(r.position.2);
+        c.text(&r.tx_digest)
+            .text(&r.sender)
+            .text(&r.verb)
+            .text(&r.api_version);
+        c.text(&r.kind)
+            .text(&r.namespace)
+            .text(&r.name)
+            .text(&r.manifest_sha256);
+        c.int(i64::from(r.manifest_bytes))
+            .int(r.stake_mist)
+            .time(ts(r.at_ms));
+        c.text(r.status).opt(r.reason_code).opt(r.reason.as_deref());
+        c.opt(None).opt(None).end();
+    }
+    for r in &rows.quarantine {
+        let c = &mut t[6].1;
+        c.text("log")
+            .int(r.offset)
+            .text(&r.reason)
+            .bytes(&r.raw)
+            .end();
+    }
+    t
 }
 
 async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
@@ -258,6 +308,7 @@ async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
             if text.is_empty() {
                 continue;
             }
+            let text = text.as_bytes();
             let cols = if *table == "stakes" {
                 "(staker, role, amount_mist, updated_at)".to_owned()
             } else {
@@ -266,7 +317,7 @@ async fn raw_copy(url: &str, records: &[Vec<u8>]) -> anyhow::Result<f64> {
             let mut copy = tx
                 .copy_in_raw(&format!("COPY raw.{table} {cols} FROM STDIN"))
                 .await?;
-            copy.send(text.as_bytes()).await?;
+            copy.send(text).await?;
             copy.finish().await?;
         }
         tx.commit().await?;
