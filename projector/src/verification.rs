@@ -146,9 +146,7 @@ impl Stage {
             }
             return next;
         };
-        let Some(last_offset) = records.last().map(|(o, _)| *o) else {
-            return None;
-        };
+        let last_offset = records.last().map(|(o, _)| *o)?;
         v.aside.extend(records.iter().cloned());
         let out = v.verifier.push(records);
         if !self.quiet {
