@@ -6,8 +6,9 @@
 //! epoch every 500 checkpoints) are produced to a topic once; then
 //! `apply_log` runs over it as `master replay` does (to the end offset,
 //! into a fresh etcd prefix), alternately with verification pinned to the
-//! chain's genesis committee and with `--insecure-no-verify`, each run
-//! printing records/s and the ratio of the pair. Also printed: the
+//! chain's genesis committee and with `--insecure-no-verify` (which goes
+//! first alternates from run to run), each run printing records/s and the
+//! ratio of the pair; then the ratios sorted, and their median. Also printed: the
 //! signatures the verifier checked, and the log's bytes per record with
 //! the proofs and without (the workload's own records).
 //!
@@ -87,9 +88,19 @@ async fn main() -> anyhow::Result<()> {
     // broker's cache of the topic).
     let c = &etcd.client;
     run(c, cfg("warm"), &off, n).await?;
+    let mut ratios = Vec::with_capacity(runs);
     for r in 1..=runs {
-        let (verified, m) = run(c, cfg(&format!("on{r}")), &on, n).await?;
-        let (plain, _) = run(c, cfg(&format!("off{r}")), &off, n).await?;
+        // Alternately first, so a machine that speeds up or slows down
+        // during a pair does not favour one side.
+        let (verified, m, plain) = if r % 2 == 1 {
+            let (v, m) = run(c, cfg(&format!("on{r}")), &on, n).await?;
+            (v, m, run(c, cfg(&format!("off{r}")), &off, n).await?.0)
+        } else {
+            let (p, _) = run(c, cfg(&format!("off{r}")), &off, n).await?;
+            let (v, m) = run(c, cfg(&format!("on{r}")), &on, n).await?;
+            (v, m, p)
+        };
+        ratios.push(verified / plain);
         println!(
             "run {r}: replay verified {verified:.0} records/s ({} signatures checked, {} \
              quarantined), unverified {plain:.0} records/s: ratio {:.3}",
@@ -97,6 +108,10 @@ async fn main() -> anyhow::Result<()> {
             quarantined(&m),
             verified / plain
         );
+    }
+    ratios.sort_by(f64::total_cmp);
+    if let Some(median) = ratios.get(ratios.len() / 2) {
+        println!("ratios verified/unverified, sorted: {ratios:.3?} (median {median:.3})");
     }
     std::fs::remove_file(&genesis)?;
     Ok(())

@@ -11,7 +11,7 @@ mod support;
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
-use daas_domain::{Address, Body, Event, LogEntry};
+use daas_domain::{Address, Body, Event, LogEntry, events::Stream};
 use daas_master::{
     apply::Engine,
     metrics::Metrics,
@@ -19,8 +19,13 @@ use daas_master::{
     verification::VerifyArgs,
 };
 use daas_proto::v1;
-use daas_testkit::{Stack, TestChain, TestEtcd, TestTopic, high_watermark, read_topic, wait_for};
+use daas_testkit::{
+    Stack, TestChain, TestEtcd, TestTopic,
+    certified::{self, Cp, Tx, Validators, next_summary},
+    high_watermark, read_topic, wait_for,
+};
 use prost::Message;
+use sui_sdk_types::{CheckpointSummary, Digest, ValidatorAggregatedSignature};
 use tokio_util::sync::CancellationToken;
 
 /// The honest run: the chain, its log, and what applying it makes.
@@ -349,5 +354,187 @@ async fn a_summary_without_quorum_is_quarantined() -> anyhow::Result<()> {
     let applied = h.apply(&records).await?;
     assert_eq!(quarantined(&applied.metrics, "bad_signature"), 1);
     assert_eq!(applied.objects, h.prefix(first).await?);
+    Ok(())
+}
+
+/// What a forger holding signing keys appends to the honest log:
+/// checkpoints chained to the dev chain's last sealed one.
+impl Honest {
+    /// The summary of the chain's last sealed checkpoint.
+    fn last_sealed(&self) -> CheckpointSummary {
+        self.chain
+            .node
+            .read(|c| c.checkpoints.last().map(|c| c.summary.clone()))
+            .expect("the chain sealed checkpoints")
+    }
+
+    /// `summary` signed by every validator of its epoch's real committee.
+    fn signed_by_the_chain(
+        &self,
+        summary: &CheckpointSummary,
+    ) -> anyhow::Result<ValidatorAggregatedSignature> {
+        let v = self.chain.validators();
+        let keys = v.keys(summary.epoch);
+        let all: Vec<usize> = (0..keys.len()).collect();
+        Ok(daas_devnet::committee::certify(
+            &v.committee(summary.epoch),
+            &keys,
+            &all,
+            summary,
+        )?)
+    }
+
+    /// A transaction of `epoch` whose one event is a `K8sAPIRequest` of
+    /// `package` the chain never saw: the create of an object `forged` of
+    /// the kind and namespace of the last request that made an object, by
+    /// its sender, with the cluster's next request id and stream number (so
+    /// it would be applied if it counted).
+    fn forged_request(&self, package: sui_sdk_types::Address, epoch: u64) -> anyhow::Result<Tx> {
+        let entries: Vec<LogEntry> = self
+            .records
+            .iter()
+            .filter_map(|b| LogEntry::decode(b).ok())
+            .collect();
+        let cluster = self.cluster();
+        let mut last = None;
+        let (mut next_seq, mut next_id) = (0, 0);
+        for e in &entries {
+            let Body::Event(ev) = &e.body else { continue };
+            if ev.stream() != Stream::Cluster(cluster) {
+                continue;
+            }
+            next_seq = next_seq.max(ev.seq() + 1);
+            if let Event::K8sApiRequest(r) = ev {
+                next_id = next_id.max(r.request_id + 1);
+                let key = match r.namespace.as_str() {
+                    "" => format!("/{}", r.name),
+                    ns => format!("/{ns}/{}", r.name),
+                };
+                if self.objects.keys().any(|k| k.ends_with(&key)) {
+                    last = Some((e, r));
+                }
+            }
+        }
+        let (entry, r) = last.ok_or_else(|| anyhow::anyhow!("no request made an object"))?;
+        let mut forged = r.clone();
+        forged.request_id = next_id;
+        forged.seq = next_seq;
+        forged.verb = "create".into();
+        forged.name = "forged".into();
+        forged.manifest.0 =
+            daas_testkit::workload::manifest(&r.kind, &r.api_version, "forged", &r.namespace, 7);
+        let mut type_ = entry.event_type.splitn(3, "::").skip(1);
+        let ev = certified::Ev {
+            package,
+            module: type_.next().unwrap_or_default().into(),
+            name: type_.next().unwrap_or_default().into(),
+            contents: Event::K8sApiRequest(forged).to_bcs(),
+        };
+        let sender = sui_sdk_types::Address::new(entry.sender.0);
+        let event = certified::event(ev, sender)
+            .ok_or_else(|| anyhow::anyhow!("the request's type is a Move type"))?;
+        Ok(certified::tx_of(
+            Digest::new([0xf0; 32]),
+            sender,
+            epoch,
+            vec![event],
+        ))
+    }
+
+    /// The honest log, then `records`.
+    fn then(&self, records: impl IntoIterator<Item = v1::LogRecord>) -> Vec<Vec<u8>> {
+        let mut out = self.records.clone();
+        out.extend(records.into_iter().map(|r| r.encode_to_vec()));
+        out
+    }
+
+    /// The objects `applied` made that the honest log does not.
+    fn new_objects<'a>(&self, applied: &'a Applied) -> Vec<&'a str> {
+        applied
+            .objects
+            .keys()
+            .filter(|k| !self.objects.contains_key(*k))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Whether the one new object is the forged request's.
+fn only_the_forged_object(new: &[&str]) -> bool {
+    matches!(new, [k] if k.ends_with("/forged"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certified_event_of_another_package_is_quarantined() -> anyhow::Result<()> {
+    let h = honest(19).await?;
+    let last = h.last_sealed();
+    // The next checkpoint, signed by the epoch's real committee, holding
+    // a request event of `package`.
+    let forge = |package| -> anyhow::Result<Vec<Vec<u8>>> {
+        let tx = h.forged_request(package, last.epoch)?;
+        let summary = next_summary(Some(&last), last.epoch, std::slice::from_ref(&tx), None);
+        let signature = h.signed_by_the_chain(&summary)?;
+        Ok(h.then(Cp::new(summary, signature, vec![tx]).records()))
+    };
+    let other = sui_sdk_types::Address::from_static("0xbad");
+    let applied = h.apply(&forge(other)?).await?;
+    assert_eq!(quarantined(&applied.metrics, "other_package"), 1);
+    assert_eq!(applied.objects, h.objects);
+    // Control: the same checkpoint with our package's event counts, so
+    // only the package refused it.
+    let ours = h.apply(&forge(daas_devnet::chain::PACKAGE_ID)?).await?;
+    assert_eq!(quarantined(&ours.metrics, "other_package"), 0);
+    assert!(
+        only_the_forged_object(&h.new_objects(&ours)),
+        "{:?}",
+        h.new_objects(&ours)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_committee_change_its_epoch_did_not_sign_is_refused_and_never_counts()
+-> anyhow::Result<()> {
+    let h = honest(20).await?;
+    let last = h.last_sealed();
+    let epoch = last.epoch;
+    let forger = Validators::new(epoch + 1, 4);
+    // The next checkpoint ends the epoch, naming the forger's committee;
+    // the one after it, in the forger's epoch, holds a request it signed.
+    let forge = |chain_signs: bool| -> anyhow::Result<Vec<Vec<u8>>> {
+        let end = next_summary(Some(&last), epoch, &[], Some(&forger.committee));
+        let signature = if chain_signs {
+            h.signed_by_the_chain(&end)?
+        } else {
+            forger.sign_all(&end)
+        };
+        let end = Cp::new(end, signature, vec![]);
+        let tx = h.forged_request(daas_devnet::chain::PACKAGE_ID, epoch + 1)?;
+        let next = next_summary(
+            Some(&end.summary),
+            epoch + 1,
+            std::slice::from_ref(&tx),
+            None,
+        );
+        let next = Cp::new(next.clone(), forger.sign_all(&next), vec![tx]);
+        Ok(h.then(std::iter::once(end.epoch_change()).chain(next.records())))
+    };
+    let applied = h.apply(&forge(false)?).await?;
+    assert_eq!(quarantined(&applied.metrics, "bad_signature"), 1);
+    assert_eq!(applied.metrics.verify.epoch.get(), epoch as i64);
+    // The forger's epoch waits for a certified end of this one: held.
+    assert_eq!(applied.metrics.verify.gap.get(), 1);
+    assert_eq!(applied.metrics.verify.held.get(), 1);
+    assert_eq!(applied.objects, h.objects);
+    // Control: the same change signed by the epoch's committee hands over
+    // to the forger's, whose request then counts.
+    let signed = h.apply(&forge(true)?).await?;
+    assert_eq!(quarantined(&signed.metrics, "bad_signature"), 0);
+    assert_eq!(signed.metrics.verify.epoch.get(), epoch as i64 + 1);
+    assert!(
+        only_the_forged_object(&h.new_objects(&signed)),
+        "{:?}",
+        h.new_objects(&signed)
+    );
     Ok(())
 }

@@ -83,6 +83,12 @@ impl Validators {
         }
         agg.finish().expect("quorum or not, the aggregate is made")
     }
+
+    /// The signature of every validator of the committee.
+    pub fn sign_all(&self, summary: &CheckpointSummary) -> ValidatorAggregatedSignature {
+        let all: Vec<usize> = (0..self.keys.len()).collect();
+        self.sign(summary, &all)
+    }
 }
 
 /// One event to put in a transaction: module, struct name, contents.
@@ -224,31 +230,14 @@ impl Chain {
     pub fn checkpoint(&mut self, txs: Vec<Tx>, end: bool) -> usize {
         let next = end.then(|| Validators::new(self.epoch + 1, 4));
         let summary = self.summary(&txs, next.as_ref());
-        let all: Vec<usize> = (0..self.validators[self.epoch as usize].keys.len()).collect();
-        let signature = self.validators[self.epoch as usize].sign(&summary, &all);
+        let signature = self.validators[self.epoch as usize].sign_all(&summary);
         self.push(summary, signature, txs, next)
     }
 
     /// The summary a checkpoint holding `txs` would have next (`next`: the committee it hands over to).
     pub fn summary(&self, txs: &[Tx], next: Option<&Validators>) -> CheckpointSummary {
-        let contents = contents(txs);
-        let prev = self.checkpoints.last();
-        CheckpointSummary {
-            epoch: self.epoch,
-            sequence_number: self.checkpoints.len() as u64,
-            network_total_transactions: 0,
-            content_digest: contents.digest(),
-            previous_digest: prev.map(|c| c.summary.digest()),
-            epoch_rolling_gas_cost_summary: GasCostSummary::default(),
-            timestamp_ms: 1_700_000_000_000 + self.checkpoints.len() as u64,
-            checkpoint_commitments: vec![],
-            end_of_epoch_data: next.map(|v| EndOfEpochData {
-                next_epoch_committee: v.committee.members.clone(),
-                next_epoch_protocol_version: 1,
-                epoch_commitments: vec![],
-            }),
-            version_specific_data: vec![],
-        }
+        let prev = self.checkpoints.last().map(|c| &c.summary);
+        next_summary(prev, self.epoch, txs, next.map(|v| &v.committee))
     }
 
     /// Appends a made checkpoint (its summary may be signed any way); returns its index.
@@ -259,12 +248,7 @@ impl Chain {
         txs: Vec<Tx>,
         next: Option<Validators>,
     ) -> usize {
-        self.checkpoints.push(Cp {
-            contents: contents(&txs),
-            summary,
-            signature,
-            txs,
-        });
+        self.checkpoints.push(Cp::new(summary, signature, txs));
         if let Some(v) = next {
             self.epoch += 1;
             self.validators.push(v);
@@ -274,18 +258,78 @@ impl Chain {
 
     /// The log records of checkpoint `i`, as the indexer writes them.
     pub fn records(&self, i: usize) -> Vec<v1::LogRecord> {
-        let cp = &self.checkpoints[i];
+        self.checkpoints[i].records()
+    }
+
+    /// The checkpoint proof of checkpoint `i`.
+    pub fn checkpoint_proof(&self, i: usize) -> v1::CheckpointProof {
+        self.checkpoints[i].proof()
+    }
+
+    /// An epoch change record for checkpoint `i` (which must end its epoch).
+    pub fn epoch_change(&self, i: usize) -> v1::LogRecord {
+        self.checkpoints[i].epoch_change()
+    }
+}
+
+/// The summary of the checkpoint after `previous` (checkpoint 0 when
+/// `None`) in `epoch`, holding `txs`; `next`: the committee it hands over
+/// to, when it ends the epoch. Its timestamp is the previous one's + 1 ms.
+pub fn next_summary(
+    previous: Option<&CheckpointSummary>,
+    epoch: u64,
+    txs: &[Tx],
+    next: Option<&ValidatorCommittee>,
+) -> CheckpointSummary {
+    let contents = contents(txs);
+    CheckpointSummary {
+        epoch,
+        sequence_number: previous.map_or(0, |p| p.sequence_number + 1),
+        network_total_transactions: previous.map_or(0, |p| p.network_total_transactions)
+            + txs.len() as u64,
+        content_digest: contents.digest(),
+        previous_digest: previous.map(CheckpointSummary::digest),
+        epoch_rolling_gas_cost_summary: GasCostSummary::default(),
+        timestamp_ms: previous.map_or(1_700_000_000_000, |p| p.timestamp_ms + 1),
+        checkpoint_commitments: vec![],
+        end_of_epoch_data: next.map(|c| EndOfEpochData {
+            next_epoch_committee: c.members.clone(),
+            next_epoch_protocol_version: 1,
+            epoch_commitments: vec![],
+        }),
+        version_specific_data: vec![],
+    }
+}
+
+impl Cp {
+    /// A checkpoint of `summary` (signed any way) holding `txs`.
+    pub fn new(
+        summary: CheckpointSummary,
+        signature: ValidatorAggregatedSignature,
+        txs: Vec<Tx>,
+    ) -> Self {
+        Self {
+            contents: contents(&txs),
+            summary,
+            signature,
+            txs,
+        }
+    }
+
+    /// Its log records, as the indexer writes them (the typed copy of each
+    /// event is `Unknown`: a verifier reads the certified bytes).
+    pub fn records(&self) -> Vec<v1::LogRecord> {
         let mut out = vec![];
-        for (t, tx) in cp.txs.iter().enumerate() {
+        for (t, tx) in self.txs.iter().enumerate() {
             for (e, ev) in tx.events.0.iter().enumerate() {
                 let mut r = v1::LogRecord {
                     position: Some(v1::Position {
-                        checkpoint: i as u64,
+                        checkpoint: self.summary.sequence_number,
                         transaction_index: t as u64,
                         event_index: e as u64,
                     }),
                     transaction_digest: tx.digest.inner().to_vec(),
-                    checkpoint_timestamp_ms: cp.summary.timestamp_ms,
+                    checkpoint_timestamp_ms: self.summary.timestamp_ms,
                     event_type: ev.type_.to_string(),
                     sender: tx.sender.inner().to_vec(),
                     bcs: ev.contents.clone(),
@@ -293,7 +337,7 @@ impl Chain {
                     ..Default::default()
                 };
                 if out.is_empty() {
-                    r.checkpoint_proof = Some(self.checkpoint_proof(i));
+                    r.checkpoint_proof = Some(self.proof());
                 }
                 if e == 0 {
                     r.transaction_proof = Some(v1::TransactionProof {
@@ -307,31 +351,30 @@ impl Chain {
         out
     }
 
-    /// The checkpoint proof of checkpoint `i`.
-    pub fn checkpoint_proof(&self, i: usize) -> v1::CheckpointProof {
-        let cp = &self.checkpoints[i];
+    /// Its checkpoint proof.
+    pub fn proof(&self) -> v1::CheckpointProof {
         v1::CheckpointProof {
-            summary_bcs: bcs::to_bytes(&cp.summary).expect("bcs"),
-            signature_bcs: bcs::to_bytes(&cp.signature).expect("bcs"),
-            contents_bcs: bcs::to_bytes(&cp.contents).expect("bcs"),
+            summary_bcs: bcs::to_bytes(&self.summary).expect("bcs"),
+            signature_bcs: bcs::to_bytes(&self.signature).expect("bcs"),
+            contents_bcs: bcs::to_bytes(&self.contents).expect("bcs"),
         }
     }
 
-    /// An epoch change record for checkpoint `i` (which must end its epoch).
-    pub fn epoch_change(&self, i: usize) -> v1::LogRecord {
-        let cp = &self.checkpoints[i];
-        let mut proof = self.checkpoint_proof(i);
+    /// Its epoch change record (it must end its epoch), as the indexer
+    /// writes one for a checkpoint holding none of our events.
+    pub fn epoch_change(&self) -> v1::LogRecord {
+        let mut proof = self.proof();
         proof.contents_bcs.clear();
         v1::LogRecord {
             position: Some(v1::Position {
-                checkpoint: i as u64,
+                checkpoint: self.summary.sequence_number,
                 transaction_index: 0,
                 event_index: 0,
             }),
-            checkpoint_timestamp_ms: cp.summary.timestamp_ms,
+            checkpoint_timestamp_ms: self.summary.timestamp_ms,
             checkpoint_proof: Some(proof),
             event: Some(v1::log_record::Event::EpochChange(v1::EpochChange {
-                epoch: cp.summary.epoch,
+                epoch: self.summary.epoch,
             })),
             ..Default::default()
         }

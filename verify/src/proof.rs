@@ -4,8 +4,8 @@
 use daas_domain::{Address as DomainAddress, LogEntry, LogPosition};
 use daas_proto::v1;
 use sui_sdk_types::{
-    Address, CheckpointContents, CheckpointSummary, Digest, TransactionEffects, TransactionEvents,
-    ValidatorAggregatedSignature,
+    Address, CheckpointContents, CheckpointSummary, Digest, StructTag, TransactionEffects,
+    TransactionEvents, ValidatorAggregatedSignature, hash::Hasher,
 };
 
 use crate::Refusal;
@@ -27,6 +27,25 @@ fn bcs_of<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
     bcs::from_bytes(bytes).map_err(|e| Refusal::MalformedProof(format!("{what}: {e}")))
 }
 
+/// The digest Sui gives a value of type `salt` ("CheckpointSummary::",
+/// ...) whose BCS is `bcs`: Blake2b-256 of the salt and the bytes, as
+/// `sui_sdk_types`' `digest()` computes over the value's encoding. Hashing
+/// the received bytes, rather than re-encoding what was decoded from them,
+/// is never weaker: bytes that hash to a certified digest are that
+/// digest's encoding exactly (a non-canonical encoding of the same value
+/// is refused, where re-encoding would have accepted it).
+fn digest_of(salt: &str, bcs: &[u8]) -> Digest {
+    let mut h = Hasher::new();
+    h.update(salt);
+    h.update(bcs);
+    h.finalize()
+}
+
+const SUMMARY: &str = "CheckpointSummary::";
+const CONTENTS: &str = "CheckpointContents::";
+const EFFECTS: &str = "TransactionEffects::";
+const EVENTS: &str = "TransactionEvents::";
+
 /// Parses a checkpoint proof; contents, when present, must hash to the
 /// summary's `content_digest`.
 pub fn parse_checkpoint(p: &v1::CheckpointProof) -> Result<ParsedCheckpoint, Refusal> {
@@ -36,13 +55,13 @@ pub fn parse_checkpoint(p: &v1::CheckpointProof) -> Result<ParsedCheckpoint, Ref
         None
     } else {
         let c: CheckpointContents = bcs_of("contents", &p.contents_bcs)?;
-        if c.digest() != summary.content_digest {
+        if digest_of(CONTENTS, &p.contents_bcs) != summary.content_digest {
             return Err(Refusal::ContentDigest(summary.sequence_number));
         }
         Some(c)
     };
     Ok(ParsedCheckpoint {
-        digest: summary.digest(),
+        digest: digest_of(SUMMARY, &p.summary_bcs),
         summary,
         signature,
         contents,
@@ -80,11 +99,13 @@ pub fn check_transaction(
             digest: digest.to_string(),
         })?;
     let effects: TransactionEffects = bcs_of("effects", &proof.effects_bcs)?;
-    if effects.digest() != *info.effects() || *effects.transaction_digest() != digest {
+    if digest_of(EFFECTS, &proof.effects_bcs) != *info.effects()
+        || *effects.transaction_digest() != digest
+    {
         return Err(Refusal::EffectsDigest(digest.to_string()));
     }
     let events: TransactionEvents = bcs_of("events", &proof.events_bcs)?;
-    if effects.events_digest() != Some(&events.digest()) {
+    if effects.events_digest() != Some(&digest_of(EVENTS, &proof.events_bcs)) {
         return Err(Refusal::EventsDigest(digest.to_string()));
     }
     Ok(CheckedTransaction {
@@ -116,8 +137,74 @@ pub fn entry(
         LogPosition::new(checkpoint.summary.sequence_number, tx.index, event_index),
         tx.digest.into_inner(),
         checkpoint.summary.timestamp_ms,
-        event.type_.to_string(),
+        type_name(&event.type_),
         DomainAddress(event.sender.into_inner()),
         event.contents.clone(),
     ))
+}
+
+/// `tag.to_string()` (`0x<64 hex>::module::Name<params>`), without
+/// formatting the address byte by byte.
+fn type_name(tag: &StructTag) -> String {
+    if !tag.type_params().is_empty() {
+        return tag.to_string();
+    }
+    let (module, name) = (tag.module().as_str(), tag.name().as_str());
+    let mut s = String::with_capacity(2 + 64 + 4 + module.len() + name.len());
+    s.push_str("0x");
+    s.push_str(&hex::encode(tag.address().inner()));
+    for part in ["::", module, "::", name] {
+        s.push_str(part);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sui_sdk_types::{Identifier, TypeTag};
+
+    #[test]
+    fn the_type_name_is_the_struct_tags_display() {
+        let id = |s: &str| Identifier::new(s).expect("identifier");
+        let plain = StructTag::new(
+            Address::new([0xa5; 32]),
+            id("gateway"),
+            id("K8sAPIRequest"),
+            vec![],
+        );
+        let generic = StructTag::new(
+            Address::TWO,
+            id("coin"),
+            id("Coin"),
+            vec![TypeTag::U64, TypeTag::Struct(Box::new(plain.clone()))],
+        );
+        for tag in [plain, generic] {
+            assert_eq!(type_name(&tag), tag.to_string());
+        }
+    }
+
+    #[test]
+    fn raw_digests_are_the_values_digests() {
+        let ev = daas_testkit::certified::Ev::ours("gateway", "FutureEvent", vec![3; 40]);
+        let tx = daas_testkit::certified::tx(1, 0, vec![ev]);
+        assert_eq!(
+            digest_of(EVENTS, &bcs::to_bytes(&tx.events).expect("bcs")),
+            tx.events.digest()
+        );
+        assert_eq!(
+            digest_of(EFFECTS, &bcs::to_bytes(&tx.effects).expect("bcs")),
+            tx.effects.digest()
+        );
+        let contents = daas_testkit::certified::contents(std::slice::from_ref(&tx));
+        assert_eq!(
+            digest_of(CONTENTS, &bcs::to_bytes(&contents).expect("bcs")),
+            contents.digest()
+        );
+        let summary = daas_testkit::certified::next_summary(None, 0, &[tx], None);
+        assert_eq!(
+            digest_of(SUMMARY, &bcs::to_bytes(&summary).expect("bcs")),
+            summary.digest()
+        );
+    }
 }
