@@ -77,6 +77,7 @@ impl std::fmt::Debug for Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
+        let health = Health::new();
         Self {
             applied: Counter::default(),
             rejected: Counter::default(),
@@ -95,8 +96,8 @@ impl Default for Metrics {
             sealing_keys_held: Gauge::default(),
             sealing_key_unusable: Gauge::default(),
             state_tampered: Counter::default(),
-            verify: Default::default(),
-            health: Health::new(),
+            verify: crate::verification::VerifyMetrics::with_health(&health),
+            health,
         }
     }
 }

@@ -129,6 +129,12 @@ async fn check_names_the_missing_record_of_a_gap_and_sees_it_close() -> anyhow::
         lines.iter().any(|l| l.starts_with(&want)),
         "no {want:?} in {lines:?}"
     );
+    // The stage is unhealthy for it, naming the record.
+    let health = reqwest::get(format!("{url}/healthz")).await?;
+    assert_eq!(health.status(), 503);
+    let want = format!("gap: stream {stream}: record {seq} is missing");
+    let body = health.text().await?;
+    assert!(body.lines().any(|l| l.starts_with(&want)), "{body}");
 
     slice.produce(&[dropped]).await?;
     wait_for("the gap closed", Duration::from_secs(60), || {
@@ -140,6 +146,8 @@ async fn check_names_the_missing_record_of_a_gap_and_sees_it_close() -> anyhow::
     })
     .await?;
     assert!(check_api(&url, &endpoints)?.contains(&"live: no gap".to_owned()));
+    let body = reqwest::get(format!("{url}/healthz")).await?.text().await?;
+    assert!(!body.contains("gap:"), "{body}");
     assert!(terminate(&mut master.0)?.success());
     Ok(())
 }

@@ -40,6 +40,7 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
+        let health = Health::new();
         Self {
             records: Counter::default(),
             outcomes: Counter::default(),
@@ -51,8 +52,8 @@ impl Default for Metrics {
             next_offset: Gauge::default(),
             next_outcome_offset: Gauge::default(),
             lag: Gauge::default(),
-            verify: Default::default(),
-            health: Health::new(),
+            verify: crate::verification::VerifyMetrics::with_health(&health),
+            health,
         }
     }
 }

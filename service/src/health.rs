@@ -25,6 +25,12 @@ pub struct Health {
     healthy: Gauge,
 }
 
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Health").field(&self.status()).finish()
+    }
+}
+
 impl Health {
     /// A healthy stage with no problems reported.
     pub fn new() -> Self {

@@ -31,6 +31,19 @@ pub struct VerifyMetrics {
     pub late: Counter,
     /// Where the verifier is, for a status API (not a metric).
     pub status: crate::verify_status::VerifyStatus,
+    /// The reader's health: a gap is its `gap` problem (`/healthz` names
+    /// the missing record) until it closes.
+    pub health: crate::health::Health,
+}
+
+impl VerifyMetrics {
+    /// Metrics whose gap is reported to `health` too.
+    pub fn with_health(health: &crate::health::Health) -> Self {
+        Self {
+            health: health.clone(),
+            ..Self::default()
+        }
+    }
 }
 
 impl VerifyMetrics {
@@ -123,6 +136,10 @@ impl VerifyMetrics {
     /// Sets the gauges from the verifier's state.
     pub fn gauges(&self, v: &Verifier) {
         self.status.update(v);
+        match v.gap() {
+            Some(gap) => self.health.fail("gap", gap.to_string()),
+            None => self.health.ok("gap"),
+        }
         self.parked.set(v.parked() as i64);
         self.gap.set(i64::from(v.gap().is_some()));
         self.held.set(v.held() as i64);
