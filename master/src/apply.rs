@@ -139,8 +139,9 @@ pub struct Incoming {
     /// released ahead of its place (it filled a gap), which does not move
     /// the position.
     pub advances: bool,
-    /// The verifier's state once this record is applied, stored with it.
-    pub verifier: Option<Vec<u8>>,
+    /// The verifier's state once this record is applied, stored with it
+    /// (encoded only for the last record of a Txn).
+    pub verifier: Option<crate::verification::PendingState>,
 }
 
 impl Incoming {
@@ -574,7 +575,7 @@ impl Engine {
     fn store_verifier(&self, records: &[Incoming], batch: &mut BatchPlan) {
         let last = batch.consumed.checked_sub(1).and_then(|i| records.get(i));
         if let Some(v) = last.and_then(|item| item.verifier.as_ref()) {
-            batch.state_write(self.cfg.layout.verifier(), Some(v.clone()));
+            batch.state_write(self.cfg.layout.verifier(), Some(v.encode()));
         }
     }
 

@@ -9,6 +9,8 @@
 //! record arrives. `--insecure-no-verify` decodes records as they are (for
 //! the benchmark baseline and logs made without proofs) and says so.
 
+use std::sync::Arc;
+
 pub use daas_service::verification::VerifyMetrics;
 pub use daas_verify::args::{Setup, SetupError, VerifyArgs};
 use daas_verify::{
@@ -75,16 +77,22 @@ impl Stage {
     }
 }
 
-/// Encodes the verifier's state after each item, byte for byte as
+/// Encodes the verifier's state after an item, byte for byte as
 /// [`State::encode`] does, without cloning and re-encoding the committees
 /// for every record: their JSON is kept until a new epoch is reached (the
 /// only way they change), and the last verified checkpoint's is made once
-/// per batch of records.
+/// per batch of records. Items carry a [`PendingState`]; only the one the
+/// engine stores (the last of each etcd Txn) is encoded.
 #[derive(Debug, Default)]
 pub struct StateEncoder {
-    /// The epoch reached and the committees' JSON then.
-    committees: Option<(u64, String)>,
-    /// The last verified checkpoint's JSON after the batch.
+    /// The epoch reached, and the parts shared by the latest batch's items.
+    current: Option<(u64, Arc<Shared>)>,
+}
+
+/// The parts of the state that are the same for every item of a batch.
+#[derive(Debug)]
+struct Shared {
+    committees: Arc<str>,
     last_verified: String,
 }
 
@@ -92,27 +100,53 @@ impl StateEncoder {
     /// Prepares for the items of `v`'s latest batch.
     pub fn begin(&mut self, v: &Verifier) {
         let epoch = v.epoch();
-        if self.committees.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            let json = serde_json::to_string(v.committees()).unwrap_or_default();
-            self.committees = Some((epoch, json));
-        }
-        self.last_verified = serde_json::to_string(&v.last_verified()).unwrap_or_default();
+        let committees = match &self.current {
+            Some((e, shared)) if *e == epoch => shared.committees.clone(),
+            _ => Arc::from(serde_json::to_string(v.committees()).unwrap_or_default()),
+        };
+        let last_verified = serde_json::to_string(&v.last_verified()).unwrap_or_default();
+        self.current = Some((
+            epoch,
+            Arc::new(Shared {
+                committees,
+                last_verified,
+            }),
+        ));
     }
 
-    /// `State::encode()` of the state after the item carrying `mark`.
-    pub fn encode(&self, mark: &Mark) -> Vec<u8> {
-        let committees = self.committees.as_ref().map_or("", |(_, c)| c.as_str());
-        let sequences = serde_json::to_string(&mark.sequences).unwrap_or_default();
+    /// The state after the item carrying `mark`, to encode if stored.
+    pub fn pending(&self, mark: Mark) -> PendingState {
+        PendingState {
+            shared: self.current.as_ref().map(|(_, s)| s.clone()),
+            mark,
+        }
+    }
+}
+
+/// The verifier's state after one item, encoded only when stored.
+#[derive(Clone, Debug)]
+pub struct PendingState {
+    shared: Option<Arc<Shared>>,
+    mark: Mark,
+}
+
+impl PendingState {
+    /// `State::encode()` of this state.
+    pub fn encode(&self) -> Vec<u8> {
+        let (committees, last_verified) = self
+            .shared
+            .as_ref()
+            .map_or(("", ""), |s| (&*s.committees, s.last_verified.as_str()));
+        let sequences = serde_json::to_string(&self.mark.sequences).unwrap_or_default();
         format!(
-            "{{\"committees\":{committees},\"sequences\":{sequences},\"last_verified\":{},\"resume_from\":{}}}",
-            self.last_verified, mark.resume_from
+            "{{\"committees\":{committees},\"sequences\":{sequences},\"last_verified\":{last_verified},\"resume_from\":{}}}",
+            self.mark.resume_from
         )
         .into_bytes()
     }
 }
 
 fn incoming(item: Item, enc: &StateEncoder) -> Incoming {
-    let verifier = Some(enc.encode(&item.mark));
     let advances = item.offset.is_some();
     let entry = match item.verdict {
         Verdict::Apply(e) => Some(*e),
@@ -121,7 +155,7 @@ fn incoming(item: Item, enc: &StateEncoder) -> Incoming {
     Incoming {
         entry,
         advances,
-        verifier,
+        verifier: Some(enc.pending(item.mark)),
     }
 }
 
@@ -146,7 +180,7 @@ mod tests {
             for item in &out.items {
                 let want = v.state_at(&item.mark).encode();
                 assert_eq!(
-                    String::from_utf8_lossy(&enc.encode(&item.mark)),
+                    String::from_utf8_lossy(&enc.pending(item.mark.clone()).encode()),
                     String::from_utf8_lossy(&want)
                 );
                 items += 1;
