@@ -236,6 +236,9 @@ async fn end_state(run: &Run) -> anyhow::Result<EndState> {
                     )
                 }
                 OutcomeResult::Rejected(r) => format!("rejected {}", r.code.as_str()),
+                OutcomeResult::Quarantined { offset, label, .. } => {
+                    format!("quarantined record {offset} ({label})")
+                }
             };
             (o.request_id, r)
         })

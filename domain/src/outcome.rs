@@ -10,18 +10,24 @@ use crate::{
     record::{RecordError, fixed},
 };
 
-/// What happened to one request.
+/// What happened to one request (or to one record of the log that failed
+/// verification: [`OutcomeResult::Quarantined`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// Cluster the request targeted.
+    /// Cluster the request targeted (the master's own for a quarantined
+    /// record).
     pub cluster_id: ObjectId,
-    /// The request's per-cluster id.
+    /// The request's per-cluster id (0 for a quarantined record).
     pub request_id: u64,
-    /// Chain position of the request event.
+    /// Chain position of the request event (zero for a quarantined record).
     pub position: LogPosition,
-    /// Transaction that carried the request.
+    /// Transaction that carried the request (zero for a quarantined record).
     pub transaction_digest: [u8; 32],
-    /// Applied or rejected.
+    /// The master's number for this outcome: 1 for the first of the
+    /// cluster's log, one more for each next, the same in a replay. The
+    /// outcome topic's order (0: not numbered yet).
+    pub sequence: u64,
+    /// Applied, rejected or quarantined.
     pub result: OutcomeResult,
 }
 
@@ -41,6 +47,50 @@ pub enum OutcomeResult {
     },
     /// The request was refused and changed nothing.
     Rejected(Rejection),
+    /// A record of the log failed verification and was never applied. It
+    /// is named by its log offset, not by the request id it claims: a
+    /// forger could claim the id of a real request still to come.
+    Quarantined {
+        /// The record's offset in the log topic.
+        offset: i64,
+        /// The reason's short, stable label (`bad_signature`, ...).
+        label: String,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// The longest reason a quarantined outcome carries, in bytes.
+pub const MAX_QUARANTINE_REASON: usize = 1024;
+
+impl Outcome {
+    /// The outcome of the log record at `offset`, refused by verification.
+    /// `reason` is cut to [`MAX_QUARANTINE_REASON`] bytes (at a character
+    /// boundary).
+    pub fn quarantined(cluster_id: ObjectId, offset: i64, label: &str, reason: &str) -> Self {
+        let mut end = reason.len().min(MAX_QUARANTINE_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            cluster_id,
+            request_id: 0,
+            position: LogPosition::new(0, 0, 0),
+            transaction_digest: [0; 32],
+            sequence: 0,
+            result: OutcomeResult::Quarantined {
+                offset,
+                label: label.to_owned(),
+                reason: reason[..end].to_owned(),
+            },
+        }
+    }
+
+    /// True for the outcome of a request (applied or rejected), false for a
+    /// quarantined record.
+    pub fn is_request(&self) -> bool {
+        !matches!(self.result, OutcomeResult::Quarantined { .. })
+    }
 }
 
 impl RejectCode {
@@ -99,6 +149,7 @@ impl Outcome {
                 event_index: self.position.event_index,
             }),
             transaction_digest: self.transaction_digest.to_vec(),
+            sequence: self.sequence,
             result: Some(match &self.result {
                 OutcomeResult::Applied {
                     action,
@@ -114,6 +165,15 @@ impl Outcome {
                 OutcomeResult::Rejected(r) => v1::outcome::Result::Rejected(v1::Rejected {
                     code: r.code.to_proto(),
                     message: r.message.clone(),
+                }),
+                OutcomeResult::Quarantined {
+                    offset,
+                    label,
+                    reason,
+                } => v1::outcome::Result::Quarantined(v1::Quarantined {
+                    offset: *offset,
+                    label: label.clone(),
+                    reason: reason.clone(),
                 }),
             }),
         }
@@ -143,11 +203,17 @@ impl Outcome {
                 })?,
                 message: r.message,
             }),
+            v1::outcome::Result::Quarantined(q) => OutcomeResult::Quarantined {
+                offset: q.offset,
+                label: q.label,
+                reason: q.reason,
+            },
         };
         Ok(Self {
             cluster_id: Address(fixed::<32>("cluster_id", &o.cluster_id)?),
             request_id: o.request_id,
             position: LogPosition::new(p.checkpoint, p.transaction_index, p.event_index),
+            sequence: o.sequence,
             transaction_digest: fixed::<32>("transaction_digest", &o.transaction_digest)?,
             result,
         })
@@ -222,6 +288,11 @@ impl From<&Outcome> for OutcomeView {
                 v.reason = r.code.as_str().into();
                 v.message = r.message.clone();
             }
+            OutcomeResult::Quarantined { label, reason, .. } => {
+                v.status = "quarantined".into();
+                v.reason = label.clone();
+                v.message = reason.clone();
+            }
         }
         v
     }
@@ -289,6 +360,7 @@ mod tests {
             request_id: 42,
             position: LogPosition::new(9, 1, 2),
             transaction_digest: [3; 32],
+            sequence: 5,
             result: OutcomeResult::Rejected(Rejection {
                 code: RejectCode::Conflict,
                 message: "exists".into(),
@@ -323,5 +395,30 @@ mod tests {
             Err(RecordError::Protobuf(_))
         ));
         assert_eq!(Outcome::decode(&[]), Err(RecordError::Missing("position")));
+    }
+
+    /// A quarantined record's outcome names its offset and reason, claims
+    /// nothing of the record, keeps its reason bounded and whole characters,
+    /// and round-trips.
+    #[test]
+    fn quarantined_outcomes_carry_the_offset_and_a_bounded_reason() {
+        let long = format!("{}é", "x".repeat(MAX_QUARANTINE_REASON - 1));
+        let mut o = Outcome::quarantined(crate::Address([7; 32]), 12, "bad_signature", &long);
+        o.sequence = 3;
+        let OutcomeResult::Quarantined { offset, reason, .. } = &o.result else {
+            panic!("{o:?}");
+        };
+        assert_eq!(*offset, 12);
+        // The two-byte 'é' would end past the limit: it is cut whole.
+        assert_eq!(reason.len(), MAX_QUARANTINE_REASON - 1);
+        assert_eq!((o.request_id, o.transaction_digest), (0, [0; 32]));
+        assert!(!o.is_request());
+        assert_eq!(Outcome::decode(&o.encode()), Ok(o.clone()));
+        let view = OutcomeView::from(&o);
+        assert_eq!(
+            (view.status.as_str(), view.reason.as_str()),
+            ("quarantined", "bad_signature")
+        );
+        assert!(!view.is_applied());
     }
 }

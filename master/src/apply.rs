@@ -142,6 +142,20 @@ pub struct Incoming {
     /// The verifier's state once this record is applied, stored with it
     /// (encoded only for the last record of a Txn).
     pub verifier: Option<crate::verification::PendingState>,
+    /// Set when the verifier refused the record: it applies nothing, and
+    /// its outcome says so ([`OutcomeResult::Quarantined`]).
+    pub refused: Option<Refused>,
+}
+
+/// A record the verifier refused.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    /// Its offset in the log.
+    pub offset: i64,
+    /// The reason's label (`daas_verify::Refusal::label`).
+    pub label: &'static str,
+    /// Why, in words.
+    pub reason: String,
 }
 
 impl Incoming {
@@ -151,6 +165,7 @@ impl Incoming {
             entry: LogEntry::decode(bytes).ok(),
             advances: true,
             verifier: None,
+            refused: None,
         }
     }
 }
@@ -204,6 +219,8 @@ pub struct Engine {
     durable_before: i64,
     /// Outcome batches starting before this offset are deleted (or being).
     pruned_before: i64,
+    /// Outcomes numbered as of `next` ([`Outcome::sequence`]).
+    numbered: u64,
 }
 
 /// A batch planned but not yet committed; see [`Engine::plan`].
@@ -346,6 +363,7 @@ impl Engine {
             careful: true,
             durable_before: 0,
             pruned_before: 0,
+            numbered: found.position.outcomes,
         })
     }
 
@@ -547,9 +565,7 @@ impl Engine {
         self.prefetch(window, &mut batch.slots).await?;
         let careful = std::mem::take(&mut self.careful);
         for (i, item) in window.iter().enumerate() {
-            let step = self
-                .plan_record(item.entry.as_ref(), careful, &mut batch, metrics)
-                .await?;
+            let step = self.plan_record(item, careful, &mut batch, metrics).await?;
             self.account(records, i, &mut batch);
             if let Step::Stop = step {
                 break;
@@ -605,16 +621,20 @@ impl Engine {
     /// Plans one record into `batch`, unless it belongs in the next Txn.
     async fn plan_record(
         &mut self,
-        entry: Option<&LogEntry>,
+        item: &Incoming,
         careful: bool,
         batch: &mut BatchPlan,
         metrics: &Metrics,
     ) -> Result<Step, EngineError> {
-        let Some((entry, event)) = entry.and_then(|e| match &e.body {
+        let Some((entry, event)) = item.entry.as_ref().and_then(|e| match &e.body {
             Body::Event(event) => Some((e, event)),
             _ => None,
         }) else {
             metrics.skipped.inc();
+            if let Some(r) = &item.refused {
+                let o = Outcome::quarantined(self.cfg.cluster, r.offset, r.label, &r.reason);
+                self.number(o, batch);
+            }
             batch.consumed += 1;
             return Ok(Step::Next);
         };
@@ -644,7 +664,7 @@ impl Engine {
                 .plan_request(entry, req, decision, careful, batch, metrics)
                 .await?
         {
-            batch.outcomes.push(outcome);
+            self.number(outcome, batch);
         }
         if units.is_empty() {
             batch.complete_record(state_writes);
@@ -662,6 +682,13 @@ impl Engine {
         } else {
             Step::Next
         })
+    }
+
+    /// Gives `outcome` the next number and adds it to `batch`.
+    fn number(&mut self, mut outcome: Outcome, batch: &mut BatchPlan) {
+        self.numbered += 1;
+        outcome.sequence = self.numbered;
+        batch.outcomes.push(outcome);
     }
 
     /// Applies `event` to the ledger; a Secret request of the served
@@ -846,6 +873,7 @@ impl Engine {
             request_id: req.request_id,
             position: entry.position,
             transaction_digest: entry.transaction_digest,
+            sequence: 0,
             result,
         }))
     }
@@ -970,7 +998,7 @@ impl Engine {
         }
         self.pruned_before = cut;
         let layout = &self.cfg.layout;
-        Some((layout.outcomes_prefix(), layout.outcomes(cut)))
+        Some((layout.outcomes_prefix(), layout.outcomes_before(cut)))
     }
 
     /// Turns the planned batch into its Txn and moves the engine past it:
@@ -991,6 +1019,7 @@ impl Engine {
             count: self.set.count(),
             digest: self.set.digest(),
             rebuild_until: self.rebuild_until,
+            outcomes: self.numbered,
         };
         let to_value = mac.seal(&self.cfg.layout.position(), position.encode().as_bytes());
         let from_value = self.position_value.replace(to_value.clone());

@@ -38,12 +38,14 @@ impl OutcomeIndex {
         }
     }
 
-    /// Adds committed outcomes (a request seen again is replaced, not repeated).
+    /// Adds committed outcomes of requests (a request seen again is
+    /// replaced, not repeated). Quarantined records' outcomes are not
+    /// requests: they are on the topic only.
     pub fn record(&self, outcomes: &[Outcome]) {
         let Ok(mut inner) = self.inner.write() else {
             return;
         };
-        for o in outcomes {
+        for o in outcomes.iter().filter(|o| o.is_request()) {
             if inner.by_id.insert(o.request_id, o.clone()).is_none() {
                 inner.order.push_back(o.request_id);
                 inner
@@ -113,6 +115,7 @@ mod tests {
             request_id: id,
             position: LogPosition::new(id, 0, 0),
             transaction_digest: [digest; 32],
+            sequence: id,
             result: OutcomeResult::Rejected(Rejection {
                 code: RejectCode::Conflict,
                 message: format!("r{id}"),
@@ -139,5 +142,12 @@ mod tests {
         assert_eq!(index.by_request(4).map(|o| o.request_id), Some(4));
         assert_eq!(index.by_transaction(&[9; 32]).len(), 1);
         assert!(index.by_transaction(&[5; 32]).is_empty());
+        // A quarantined record's outcome (request id 0, zero digest) is not a
+        // request's: it neither answers nor pushes a request out.
+        index.record(&[Outcome::quarantined(Address([1; 32]), 5, "malformed", "x")]);
+        assert_eq!(index.len(), 3);
+        assert_eq!(index.by_request(0), None);
+        assert!(index.by_transaction(&[0; 32]).is_empty());
+        assert_eq!(index.by_request(2).map(|o| o.request_id), Some(2));
     }
 }

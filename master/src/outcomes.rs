@@ -1,15 +1,23 @@
 //! Publishing outcomes to the outcome topic, exactly once.
 //!
 //! Outcomes are first committed to etcd with the objects (see `state`); the
-//! topic follows. After a crash the publisher reads the topic's last outcome
-//! and republishes every stored outcome after it, so the topic gets each
-//! outcome once, in log order, whatever the crash point.
+//! topic follows. Every outcome carries the number the engine gave it
+//! ([`Outcome::sequence`]: 1, 2, 3, ... in the order the log makes them, the
+//! same in a replay). After a crash the publisher reads the topic's last
+//! outcome and republishes every stored outcome numbered after it, so the
+//! topic gets each outcome once, in order, whatever the crash point.
+//!
+//! The order is the master's number, not the request's chain position: a
+//! quarantined record's outcome has no trustworthy position (a forger picks
+//! it), and one with a huge position would otherwise silence every later
+//! outcome.
 //!
 //! Stored batches carry a tag ([`crate::state_mac`]): [`Publisher::resume`]
 //! publishes none from the first whose tag fails on (the engine then finds
 //! the state not authentic and rebuilds it), and [`Publisher::send`] skips
 //! outcomes the topic already holds (a rebuild applies the log again from
-//! offset 0), so the topic still gets each outcome once, in order.
+//! offset 0 and numbers its outcomes again from 1), so the topic still gets
+//! each outcome once, in order.
 //!
 //! The stored batches stay bounded: once the broker has acknowledged a batch
 //! (acks=all) and it is older than the kept window, a later apply Txn deletes
@@ -19,7 +27,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use daas_domain::{LogPosition, Outcome, OutcomeResult};
+use daas_domain::{Outcome, OutcomeResult};
 use daas_proto::v1;
 use etcd_client::Client;
 use futures::future::try_join_all;
@@ -59,9 +67,9 @@ pub struct Publisher {
     topic: String,
     pending: Vec<DeliveryFuture>,
     index: Option<Arc<OutcomeIndex>>,
-    /// The last outcome's position on the topic (read by `resume`, moved
-    /// by `send`): outcomes up to it are not sent again.
-    last: Option<LogPosition>,
+    /// The last outcome's number on the topic (read by `resume`, moved by
+    /// `send`): outcomes up to it are not sent again.
+    last: Option<u64>,
 }
 
 impl Publisher {
@@ -90,8 +98,8 @@ impl Publisher {
         self
     }
 
-    /// Position of the last outcome on the topic.
-    fn last_published(&self) -> Result<Option<LogPosition>, PublishError> {
+    /// Number of the last outcome on the topic.
+    fn last_published(&self) -> Result<Option<u64>, PublishError> {
         let c: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.brokers)
             .set("group.id", "daas-master-resume")
@@ -111,7 +119,14 @@ impl Publisher {
                 let o = Outcome::decode(m.payload().unwrap_or_default()).map_err(|e| {
                     PublishError::Corrupt(format!("last outcome on the topic: {e}"))
                 })?;
-                return Ok(Some(o.position));
+                if o.sequence == 0 {
+                    return Err(PublishError::Corrupt(format!(
+                        "the last outcome on {} has no sequence number: the topic was written \
+                         by a master before outcomes were numbered; publish to a new topic",
+                        self.topic
+                    )));
+                }
+                return Ok(Some(o.sequence));
             }
         }
         Err(PublishError::Corrupt(format!(
@@ -153,7 +168,7 @@ impl Publisher {
                     // Written in the same Txn as this batch key.
                     *resource_version = kv.mod_revision();
                 }
-                n += usize::from(self.last.is_none_or(|p| o.position > p));
+                n += usize::from(self.last.is_none_or(|s| o.sequence > s));
                 self.send(std::slice::from_ref(&o))?;
             }
         }
@@ -161,16 +176,16 @@ impl Publisher {
         Ok(n)
     }
 
-    /// Queues outcomes (in order).
+    /// Queues outcomes (in order of their numbers).
     pub fn send(&mut self, outcomes: &[Outcome]) -> Result<(), PublishError> {
         if let Some(index) = &self.index {
             index.record(outcomes);
         }
         for o in outcomes {
-            if self.last.is_some_and(|p| o.position <= p) {
+            if self.last.is_some_and(|s| o.sequence <= s) {
                 continue;
             }
-            self.last = Some(o.position);
+            self.last = Some(o.sequence);
             let payload = o.encode();
             let record = FutureRecord::to(&self.topic)
                 .partition(0)

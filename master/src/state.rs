@@ -76,9 +76,32 @@ impl Layout {
         format!("{}/evictions/{node}", self.state)
     }
 
-    /// The outcome batch starting at `offset`.
-    pub fn outcomes(&self, offset: i64) -> String {
+    /// The outcome batch of the Txn that starts at log offset `offset`,
+    /// whose first outcome is numbered `sequence`:
+    /// `<state>/outcomes/<offset, 20 digits>-<sequence, 20 digits>`. Two Txns
+    /// can start at one offset (records released ahead of their place do not
+    /// move it), never at one sequence. Keys sort in sequence order.
+    pub fn outcomes(&self, offset: i64, sequence: u64) -> String {
+        format!("{}/outcomes/{offset:020}-{sequence:020}", self.state)
+    }
+
+    /// The end of the outcome batches of Txns starting before `offset`
+    /// (exclusive; the start is [`Layout::outcomes_prefix`]).
+    pub fn outcomes_before(&self, offset: i64) -> String {
         format!("{}/outcomes/{offset:020}", self.state)
+    }
+
+    /// The start offset an outcome batch key names ([`Layout::outcomes`]'s
+    /// form only).
+    pub fn outcome_batch_offset(&self, key: &str) -> Option<i64> {
+        let rest = key.strip_prefix(&self.outcomes_prefix())?;
+        let (offset, sequence) = rest.split_once('-')?;
+        let all_digits = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(offset) || !all_digits(sequence) {
+            return None;
+        }
+        sequence.parse::<u64>().ok()?;
+        offset.parse().ok()
     }
 
     /// The eviction records' prefix.
@@ -219,7 +242,8 @@ impl Cursor {
 /// and digest of the multiset of ledger and eviction keys and the
 /// verifier's state
 /// ([`crate::state_mac::StateSet`]), then the offset below which a rebuild
-/// is still under way (0: none): `<cursor> <count> <64 hex digits> <offset>`.
+/// is still under way (0: none), then how many outcomes are numbered:
+/// `<cursor> <count> <64 hex digits> <offset> <outcomes>`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Position {
     /// Where applying stands.
@@ -232,17 +256,21 @@ pub struct Position {
     /// every Txn reads what it writes first, and a create renders the
     /// object as the log makes it (decision 0017).
     pub rebuild_until: i64,
+    /// Outcomes numbered so far ([`daas_domain::Outcome::sequence`]): the
+    /// next one gets this plus one.
+    pub outcomes: u64,
 }
 
 impl Position {
     /// The value before its tag.
     pub fn encode(&self) -> String {
         format!(
-            "{} {} {} {}",
+            "{} {} {} {} {}",
             self.cursor.encode(),
             self.count,
             hex::encode(self.digest),
-            self.rebuild_until
+            self.rebuild_until,
+            self.outcomes
         )
     }
 
@@ -254,11 +282,13 @@ impl Position {
         let mut digest = [0u8; 32];
         hex::decode_to_slice(parts.next()?, &mut digest).ok()?;
         let rebuild_until = parts.next()?.parse().ok()?;
+        let outcomes = parts.next()?.parse().ok()?;
         let p = Position {
             cursor,
             count,
             digest,
             rebuild_until,
+            outcomes,
         };
         (parts.next().is_none() && p.encode() == value).then_some(p)
     }
@@ -276,7 +306,9 @@ pub async fn load_cursor(client: &mut Client, layout: &Layout) -> Result<Cursor,
             .map(|p| p.cursor)
             .ok_or_else(|| StateError::Corrupt {
                 key,
-                reason: "not a position (`<offset>[:<units>] <count> <digest> <offset>`)".into(),
+                reason:
+                    "not a position (`<offset>[:<units>] <count> <digest> <offset> <outcomes>`)"
+                        .into(),
             }),
     }
 }
@@ -314,7 +346,23 @@ mod tests {
         assert_eq!(prefix_end(b"/a/"), b"/a0".to_vec());
         assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
         let l = Layout::new("/t/registry/", "/t/daas");
-        assert_eq!(l.outcomes(42), "/t/daas/outcomes/00000000000000000042");
+        let batch = l.outcomes(42, 7);
+        assert_eq!(
+            batch,
+            "/t/daas/outcomes/00000000000000000042-00000000000000000007"
+        );
+        assert_eq!(l.outcome_batch_offset(&batch), Some(42));
+        // Batches of Txns before offset 43 sort before its end; offset 43's do not.
+        assert!(batch < l.outcomes_before(43) && l.outcomes_before(43) < l.outcomes(43, 0));
+        for bad in [
+            "/t/daas/outcomes/00000000000000000042",
+            "/t/daas/outcomes/00000000000000000042-7",
+            "/t/daas/outcomes/0000000000000000004x-00000000000000000007",
+            "/t/daas/outcomes/00000000000000000042-99999999999999999999",
+            "/t/daas/ledger/00000000000000000042-00000000000000000007",
+        ] {
+            assert_eq!(l.outcome_batch_offset(bad), None, "{bad}");
+        }
         assert_eq!(l.minion("n1"), "/t/registry/minions/n1");
     }
 
@@ -340,19 +388,23 @@ mod tests {
             count: 3,
             digest: [0xab; 32],
             rebuild_until: 99,
+            outcomes: 5,
         };
         let text = p.encode();
-        assert_eq!(text, format!("42:7 3 {} 99", "ab".repeat(32)));
+        assert_eq!(text, format!("42:7 3 {} 99 5", "ab".repeat(32)));
         assert_eq!(Position::parse(&text), Some(p));
-        let zero = format!("0 0 {} 0", "00".repeat(32));
+        let zero = format!("0 0 {} 0 0", "00".repeat(32));
         assert_eq!(Position::parse(&zero), Some(Position::default()));
         for bad in [
             "42".to_string(),
-            format!("42 3 {} 99 1", "ab".repeat(32)),
-            format!("42 3 {} 99", "AB".repeat(32)),
-            format!("42 3 {} 99", "ab".repeat(31)),
-            format!("42  3 {} 99", "ab".repeat(32)),
-            format!("42 -3 {} 99", "ab".repeat(32)),
+            // The form before outcomes were numbered.
+            format!("42 3 {} 99", "ab".repeat(32)),
+            format!("42 3 {} 99 5 1", "ab".repeat(32)),
+            format!("42 3 {} 99 -5", "ab".repeat(32)),
+            format!("42 3 {} 99 5", "AB".repeat(32)),
+            format!("42 3 {} 99 5", "ab".repeat(31)),
+            format!("42  3 {} 99 5", "ab".repeat(32)),
+            format!("42 -3 {} 99 5", "ab".repeat(32)),
         ] {
             assert_eq!(Position::parse(&bad), None, "{bad:?}");
         }

@@ -356,11 +356,9 @@ impl Scan {
         key: String,
         stored: &[u8],
     ) -> Result<(), StateError> {
-        let outcome_offset = key.strip_prefix(&layout.outcomes_prefix()).map(|rest| {
-            (rest.len() == 20)
-                .then(|| rest.parse::<i64>().ok())
-                .flatten()
-        });
+        let outcome_offset = key
+            .starts_with(&layout.outcomes_prefix())
+            .then(|| layout.outcome_batch_offset(&key));
         let is_set = key.starts_with(&layout.ledger_prefix())
             || key.starts_with(&layout.evictions_prefix())
             || key == layout.verifier();

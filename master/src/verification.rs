@@ -4,10 +4,11 @@
 //! With verification on (the default), nothing reaches the engine that the
 //! verifier did not rebuild from bytes certified by Sui's validators,
 //! starting from the pinned genesis committee. Refused records are skipped
-//! and reported (log, `master_verify_quarantined_total{reason}`); at a gap
-//! nothing past it is applied (`master_verify_gap`, log) until the missing
-//! record arrives. `--insecure-no-verify` decodes records as they are (for
-//! the benchmark baseline and logs made without proofs) and says so.
+//! and reported (log, `master_verify_quarantined_total{reason}`, and a
+//! quarantined outcome on the outcome topic, named by the record's offset);
+//! at a gap nothing past it is applied (`master_verify_gap`, log) until the
+//! missing record arrives. `--insecure-no-verify` decodes records as they
+//! are (for the benchmark baseline and logs made without proofs) and says so.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use daas_verify::{
     verifier::{Item, Mark, Verdict},
 };
 
-use crate::apply::{Engine, Incoming};
+use crate::apply::{Engine, Incoming, Refused};
 
 /// The stage between the log and the engine.
 pub enum Stage {
@@ -148,14 +149,24 @@ impl PendingState {
 
 fn incoming(item: Item, enc: &StateEncoder) -> Incoming {
     let advances = item.offset.is_some();
-    let entry = match item.verdict {
-        Verdict::Apply(e) => Some(*e),
-        Verdict::Skip(_) | Verdict::Quarantine(_) => None,
+    let (entry, refused) = match item.verdict {
+        Verdict::Apply(e) => (Some(*e), None),
+        Verdict::Skip(_) => (None, None),
+        // A refusal is always judged at the record's own place.
+        Verdict::Quarantine(r) => (
+            None,
+            item.offset.map(|offset| Refused {
+                offset,
+                label: r.label(),
+                reason: r.to_string(),
+            }),
+        ),
     };
     Incoming {
         entry,
         advances,
         verifier: Some(enc.pending(item.mark)),
+        refused,
     }
 }
 

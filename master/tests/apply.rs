@@ -32,6 +32,9 @@ fn summary(o: &Outcome) -> (u64, String) {
     let r = match &o.result {
         OutcomeResult::Applied { action, key, .. } => format!("{action} {key}"),
         OutcomeResult::Rejected(r) => format!("rejected {}", r.code.as_str()),
+        OutcomeResult::Quarantined { offset, label, .. } => {
+            format!("quarantined record {offset} ({label})")
+        }
     };
     (o.request_id, r)
 }
@@ -69,8 +72,10 @@ async fn applies_a_workload_like_kube_apiserver_and_replays_to_the_same_root() -
         "the master's ledger is the pure ledger"
     );
 
-    // Outcomes: exactly the pure decisions, once each, in order.
+    // Outcomes: exactly the pure decisions, once each, in order, numbered
+    // 1, 2, 3, ...
     let got = read_outcomes(&stack.kafka_brokers, &out.name)?;
+    assert!(got.iter().map(|o| o.sequence).eq(1..=got.len() as u64));
     let want: Vec<Outcome> = workload::outcomes(&records)
         .iter()
         .map(|o| Outcome::decode(o))

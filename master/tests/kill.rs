@@ -26,6 +26,11 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
     let seed = test_seed("workload");
     let plain = Workload::new(seed, 200).records(RECORDS);
     let requests = request_ids(&plain);
+    // Records that are not log records at all: the verifier refuses them.
+    let undecodable = plain
+        .iter()
+        .filter(|b| daas_domain::LogEntry::decode(b).is_err())
+        .count();
     let certified = certified::certify(&plain, 4, 1_000);
     let records = certified.records;
     let dir = tempfile::tempdir()?;
@@ -76,12 +81,28 @@ async fn sigkill_at_random_points_gives_the_clean_state_root() -> anyhow::Result
 
     // Exactly one outcome per request, in log order.
     let outcomes = read_outcomes(&stack.kafka_brokers, &out.name)?;
-    let ids: Vec<u64> = outcomes.iter().map(|o| o.request_id).collect();
+    let ids: Vec<u64> = outcomes
+        .iter()
+        .filter(|o| o.is_request())
+        .map(|o| o.request_id)
+        .collect();
     assert_eq!(
         ids, requests,
         "one outcome per request, none twice, in order"
     );
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), requests.len());
+    let numbers: Vec<u64> = outcomes.iter().map(|o| o.sequence).collect();
+    assert!(
+        numbers.iter().copied().eq(1..=outcomes.len() as u64),
+        "numbered 1, 2, 3, ... across the kills"
+    );
+    // The workload's undecodable records are refused, each once.
+    let refused = outcomes.iter().filter(|o| !o.is_request()).count();
+    assert_eq!(
+        refused, undecodable,
+        "one quarantined outcome per refused record"
+    );
+    eprintln!("{} request outcomes, {refused} quarantined", ids.len());
 
     // The same state as one clean run.
     let clean = etcd.key("clean/");

@@ -3,7 +3,8 @@
 //! and each test writes a changed copy of it to its own topic and applies it
 //! with verification on (pinned genesis committee) into its own etcd prefix.
 //! Expected: the kube objects the honest log makes (applied the same way),
-//! never anything a forger wrote.
+//! never anything a forger wrote; and for each refused record, a
+//! quarantined outcome on the outcome topic naming its offset and reason.
 
 #[path = "../../indexer/tests/support/onchain.rs"]
 mod onchain;
@@ -11,10 +12,11 @@ mod support;
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
-use daas_domain::{Address, Body, Event, LogEntry, events::Stream};
+use daas_domain::{Address, Body, Event, LogEntry, Outcome, OutcomeResult, events::Stream};
 use daas_master::{
     apply::Engine,
     metrics::Metrics,
+    outcomes::Publisher,
     pipeline::{LogArgs, Until, apply_log},
     verification::VerifyArgs,
 };
@@ -22,7 +24,7 @@ use daas_proto::v1;
 use daas_testkit::{
     Stack, TestChain, TestEtcd, TestTopic,
     certified::{self, Cp, Tx, Validators, next_summary},
-    high_watermark, read_topic, wait_for,
+    high_watermark, read_outcomes, read_topic, wait_for,
 };
 use prost::Message;
 use sui_sdk_types::{CheckpointSummary, Digest, ValidatorAggregatedSignature};
@@ -41,6 +43,8 @@ struct Honest {
 struct Applied {
     objects: BTreeMap<String, Vec<u8>>,
     metrics: Metrics,
+    /// Its outcome topic.
+    outcomes: Vec<Outcome>,
 }
 
 async fn honest(seed: u64) -> anyhow::Result<Honest> {
@@ -60,11 +64,35 @@ async fn honest(seed: u64) -> anyhow::Result<Honest> {
         records,
         objects: BTreeMap::new(),
     };
-    h.objects = h.apply(&h.records.clone()).await?.objects;
+    let applied = h.apply(&h.records.clone()).await?;
+    h.objects = applied.objects;
     anyhow::ensure!(
         h.objects.len() > 5,
         "the honest log makes objects ({} made)",
         h.objects.len()
+    );
+    // One outcome per request, none quarantined, numbered 1, 2, 3, ...
+    let cluster = h.cluster();
+    let requests = h
+        .records
+        .iter()
+        .filter(|b| {
+            matches!(LogEntry::decode(b).map(|e| e.body),
+                Ok(Body::Event(Event::K8sApiRequest(r))) if r.cluster_id == cluster)
+        })
+        .count();
+    anyhow::ensure!(applied.outcomes.iter().all(Outcome::is_request));
+    anyhow::ensure!(
+        applied.outcomes.len() == requests,
+        "{} outcomes for {requests} requests",
+        applied.outcomes.len()
+    );
+    anyhow::ensure!(
+        applied
+            .outcomes
+            .iter()
+            .map(|o| o.sequence)
+            .eq(1..=applied.outcomes.len() as u64)
     );
     Ok(h)
 }
@@ -108,22 +136,25 @@ impl Honest {
     async fn apply(&self, records: &[Vec<u8>]) -> anyhow::Result<Applied> {
         let topic = TestTopic::new(&self.stack).await?;
         daas_testkit::produce(&self.stack.kafka_brokers, &topic.name, records).await?;
+        let out = TestTopic::new(&self.stack).await?;
         let etcd = TestEtcd::new(&self.stack).await?;
         let mut cfg = support::config(&etcd.prefix);
         cfg.cluster = self.cluster();
+        let brokers = &self.stack.kafka_brokers;
         let log = LogArgs {
             verify: VerifyArgs::pinned(self.chain.genesis_committee_file()),
-            ..support::log_args(&self.stack.kafka_brokers, &topic.name, "")
+            ..support::log_args(brokers, &topic.name, &out.name)
         };
         let metrics = Metrics::default();
         let engine = Engine::open(etcd.client.clone(), cfg).await?;
+        let mut publisher = Publisher::new(brokers, &out.name)?;
         let stop = CancellationToken::new();
         // Until every record is read: a gap leaves the rest held, unapplied.
         apply_log(
             engine,
             &log,
             &metrics,
-            None,
+            Some(&mut publisher),
             Until::Offset(records.len() as i64),
             None,
             &stop,
@@ -142,7 +173,12 @@ impl Honest {
                 )
             })
             .collect();
-        Ok(Applied { objects, metrics })
+        let outcomes = read_outcomes(brokers, &out.name)?;
+        Ok(Applied {
+            objects,
+            metrics,
+            outcomes,
+        })
     }
 
     fn cluster(&self) -> Address {
@@ -171,11 +207,40 @@ impl Honest {
     }
 }
 
-fn quarantined(m: &Metrics, reason: &'static str) -> u64 {
-    m.verify
+/// How many records were refused for `reason`: the metric's count, checked
+/// against the outcome topic, which has one quarantined outcome for each
+/// (and names them by offset, never by a request id).
+fn quarantined(a: &Applied, reason: &'static str) -> u64 {
+    let counted = a
+        .metrics
+        .verify
         .quarantined
         .get_or_create(&vec![("reason", reason)])
-        .get()
+        .get();
+    let published = a
+        .outcomes
+        .iter()
+        .filter(
+            |o| matches!(&o.result, OutcomeResult::Quarantined { label, .. } if label == reason),
+        )
+        .inspect(|o| assert_eq!((o.request_id, o.transaction_digest), (0, [0; 32]), "{o:?}"))
+        .count() as u64;
+    assert_eq!(
+        counted, published,
+        "{reason}: one outcome per refused record"
+    );
+    counted
+}
+
+/// The offsets of the refused records, from the outcome topic.
+fn quarantined_offsets(a: &Applied) -> Vec<i64> {
+    a.outcomes
+        .iter()
+        .filter_map(|o| match &o.result {
+            OutcomeResult::Quarantined { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Honest {
@@ -220,7 +285,8 @@ async fn a_changed_manifest_in_the_proof_is_quarantined_and_holds_its_stream() -
     proof.events_bcs[n] ^= 0x20;
     records[i] = r.encode_to_vec();
     let applied = h.apply(&records).await?;
-    assert_eq!(quarantined(&applied.metrics, "events_digest"), 1);
+    assert_eq!(quarantined(&applied, "events_digest"), 1);
+    assert_eq!(quarantined_offsets(&applied), [i as i64]);
     assert_eq!(applied.metrics.verify.gap.get(), 1);
     assert_eq!(applied.objects, h.prefix(i).await?);
     Ok(())
@@ -323,9 +389,17 @@ async fn a_record_of_another_chain_is_quarantined() -> anyhow::Result<()> {
     records.push(r.encode_to_vec());
     let applied = h.apply(&records).await?;
     assert_eq!(applied.objects, h.objects);
-    let refused = quarantined(&applied.metrics, "bad_signature")
-        + quarantined(&applied.metrics, "conflicting_summary");
+    let refused =
+        quarantined(&applied, "bad_signature") + quarantined(&applied, "conflicting_summary");
     assert_eq!(refused, 1);
+    // Named by its offset (the last), and the honest outcomes all there.
+    assert_eq!(quarantined_offsets(&applied), [h.records.len() as i64]);
+    let requests = applied.outcomes.iter().filter(|o| o.is_request()).count();
+    assert_eq!(requests, applied.outcomes.len() - 1);
+    assert_eq!(
+        applied.outcomes.last().map(|o| o.sequence),
+        Some(applied.outcomes.len() as u64)
+    );
     Ok(())
 }
 
@@ -352,7 +426,8 @@ async fn a_summary_without_quorum_is_quarantined() -> anyhow::Result<()> {
     let mut records = h.records.clone();
     records[first] = r.encode_to_vec();
     let applied = h.apply(&records).await?;
-    assert_eq!(quarantined(&applied.metrics, "bad_signature"), 1);
+    assert_eq!(quarantined(&applied, "bad_signature"), 1);
+    assert_eq!(quarantined_offsets(&applied), [first as i64]);
     assert_eq!(applied.objects, h.prefix(first).await?);
     Ok(())
 }
@@ -478,12 +553,12 @@ async fn a_certified_event_of_another_package_is_quarantined() -> anyhow::Result
     };
     let other = sui_sdk_types::Address::from_static("0xbad");
     let applied = h.apply(&forge(other)?).await?;
-    assert_eq!(quarantined(&applied.metrics, "other_package"), 1);
+    assert_eq!(quarantined(&applied, "other_package"), 1);
     assert_eq!(applied.objects, h.objects);
     // Control: the same checkpoint with our package's event counts, so
     // only the package refused it.
     let ours = h.apply(&forge(daas_devnet::chain::PACKAGE_ID)?).await?;
-    assert_eq!(quarantined(&ours.metrics, "other_package"), 0);
+    assert_eq!(quarantined(&ours, "other_package"), 0);
     assert!(
         only_the_forged_object(&h.new_objects(&ours)),
         "{:?}",
@@ -520,7 +595,7 @@ async fn a_committee_change_its_epoch_did_not_sign_is_refused_and_never_counts()
         Ok(h.then(std::iter::once(end.epoch_change()).chain(next.records())))
     };
     let applied = h.apply(&forge(false)?).await?;
-    assert_eq!(quarantined(&applied.metrics, "bad_signature"), 1);
+    assert_eq!(quarantined(&applied, "bad_signature"), 1);
     assert_eq!(applied.metrics.verify.epoch.get(), epoch as i64);
     // The forger's epoch waits for a certified end of this one: held.
     assert_eq!(applied.metrics.verify.gap.get(), 1);
@@ -529,7 +604,7 @@ async fn a_committee_change_its_epoch_did_not_sign_is_refused_and_never_counts()
     // Control: the same change signed by the epoch's committee hands over
     // to the forger's, whose request then counts.
     let signed = h.apply(&forge(true)?).await?;
-    assert_eq!(quarantined(&signed.metrics, "bad_signature"), 0);
+    assert_eq!(quarantined(&signed, "bad_signature"), 0);
     assert_eq!(signed.metrics.verify.epoch.get(), epoch as i64 + 1);
     assert!(
         only_the_forged_object(&h.new_objects(&signed)),

@@ -59,8 +59,8 @@ async fn published_outcome_batches_are_pruned_beyond_the_window() -> anyhow::Res
     let firsts: Vec<i64> = stored
         .iter()
         .map(|kv| {
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            key[l.outcomes_prefix().len()..].parse().unwrap_or(-1)
+            l.outcome_batch_offset(&String::from_utf8_lossy(kv.key()))
+                .unwrap_or(-1)
         })
         .collect();
     let oldest = firsts.iter().copied().min().unwrap_or(-1);

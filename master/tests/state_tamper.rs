@@ -348,6 +348,10 @@ async fn a_changed_outcome_batch_is_detected_rebuilt_and_outcomes_stay_once_each
         "in order, once each"
     );
     assert_eq!(got.len(), want.len());
+    assert!(
+        got.iter().map(|o| o.sequence).eq(1..=got.len() as u64),
+        "the rebuild numbered the outcomes as the first run did"
+    );
     Ok(())
 }
 

@@ -446,10 +446,11 @@ impl<'a> Projector<'a> {
                     (m.offset(), m.payload().unwrap_or_default().to_vec())
                 };
                 match Outcome::decode(&bytes) {
-                    // Decodable: apply once the log has its request.
-                    Ok(o) => self.held = Some((offset, o.position, bytes)),
-                    // Undecodable: quarantined now, nothing to wait for.
-                    Err(_) => {
+                    // A request's: apply once the log has its request.
+                    Ok(o) if o.is_request() => self.held = Some((offset, o.position, bytes)),
+                    // Undecodable, or a record the master refused (it names
+                    // no request): quarantined now, nothing to wait for.
+                    _ => {
                         self.outcome_record(offset, &bytes, &mut batch.rows);
                         batch.add(1);
                     }

@@ -279,6 +279,17 @@ impl Processor {
         };
         let mut check = Check::default();
         let (status, reason_code, reason, resource_version) = match o.result {
+            // Not a request's: the master refused a record of the log. Kept
+            // beside the projector's own quarantine rows, with the master's
+            // reason and the outcome's bytes.
+            OutcomeResult::Quarantined {
+                offset: at,
+                label,
+                reason,
+            } => {
+                let why = format!("the master quarantined log record {at} ({label}): {reason}");
+                return quarantine(rows, Stream::Outcomes, offset, &why, bytes);
+            }
             OutcomeResult::Applied {
                 action,
                 resource_version,

@@ -106,12 +106,14 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         b"garbage".to_vec(),
     ];
     // The master's outcomes: one for the namespace request, one for a
-    // request the log never had, and bytes that are not an outcome.
+    // request the log never had, bytes that are not an outcome, and one for
+    // a log record the master's verifier refused.
     let applied = daas_domain::Outcome {
         cluster_id: cluster,
         request_id: 0,
         position: LogPosition::new(6, 0, 0),
         transaction_digest: [6; 32],
+        sequence: 1,
         result: daas_domain::OutcomeResult::Applied {
             action: "created".into(),
             key: "/registry/namespaces/team-a".into(),
@@ -121,12 +123,20 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
     };
     let stray = daas_domain::Outcome {
         request_id: 99,
+        sequence: 2,
         ..applied.clone()
     };
-    let outcomes = [applied.encode(), stray.encode(), b"\x0a\x01".to_vec()];
+    let mut refused = daas_domain::Outcome::quarantined(cluster, 5, "bad_signature", "forged\0");
+    refused.sequence = 3;
+    let outcomes = [
+        applied.encode(),
+        stray.encode(),
+        b"\x0a\x01".to_vec(),
+        refused.encode(),
+    ];
     let (rows, position) = batch(("log", &records), Some(("outcomes", &outcomes)));
     commit(&db.pool, &rows, &position).await?;
-    assert_eq!(load_position(&db.pool, "projector", "outcomes").await?, 3);
+    assert_eq!(load_position(&db.pool, "projector", "outcomes").await?, 4);
 
     assert_eq!(load_position(&db.pool, "projector", "log").await?, 7);
     let stakes: i64 = sqlx::query_scalar("SELECT count(*) FROM stakes")
@@ -155,7 +165,7 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
     )
     .fetch_all(&db.pool)
     .await?;
-    assert_eq!(quarantined.len(), 3, "{quarantined:?}");
+    assert_eq!(quarantined.len(), 4, "{quarantined:?}");
     assert_eq!((quarantined[0].0.as_str(), quarantined[0].1), ("log", 6));
     assert!(quarantined[0].2.starts_with("not a log record"));
     assert_eq!(
@@ -172,6 +182,19 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         ("outcomes", 2)
     );
     assert!(quarantined[2].2.starts_with("not an outcome"));
+    // The master's refusal, its NUL escaped, and no request row for it.
+    assert_eq!(
+        (quarantined[3].0.as_str(), quarantined[3].1),
+        ("outcomes", 3)
+    );
+    assert!(
+        quarantined[3]
+            .2
+            .starts_with("the master quarantined log record 5 (bad_signature): forged")
+            && !quarantined[3].2.contains('\0'),
+        "{}",
+        quarantined[3].2
+    );
     let slashes: i64 = sqlx::query_scalar("SELECT count(*) FROM slashing_history")
         .fetch_one(&db.pool)
         .await?;

@@ -770,6 +770,7 @@ pub fn outcomes(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
                     request_id: r.request_id,
                     position: entry.position,
                     transaction_digest: entry.transaction_digest,
+                    sequence: out.len() as u64 + 1,
                     result,
                 }
                 .encode(),

@@ -165,7 +165,7 @@ impl BatchPlan {
                 prost::Message::encode_length_delimited(&o.to_proto(), &mut blob)
                     .unwrap_or_default();
             }
-            let key = seal.layout.outcomes(seal.from);
+            let key = seal.layout.outcomes(seal.from, self.outcomes[0].sequence);
             ops.push(TxnOp::put(key.as_str(), seal.key.seal(&key, &blob), None));
         }
         if let Some((from, to)) = &seal.prune {

@@ -380,10 +380,13 @@ impl Applier<'_> {
 /// The code of request `id`'s outcome among `outcomes` ("applied
 /// (action)" when applied), if it has one.
 pub fn outcome_code(outcomes: &[Outcome], id: u64) -> Option<String> {
-    let o = outcomes.iter().find(|o| o.request_id == id)?;
+    let o = outcomes
+        .iter()
+        .find(|o| o.is_request() && o.request_id == id)?;
     Some(match &o.result {
         OutcomeResult::Rejected(r) => r.code.as_str().to_owned(),
         OutcomeResult::Applied { action, .. } => format!("applied ({action})"),
+        OutcomeResult::Quarantined { label, .. } => format!("quarantined ({label})"),
     })
 }
 
