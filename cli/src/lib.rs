@@ -18,6 +18,7 @@ pub mod args;
 pub mod bench;
 pub mod chain;
 pub mod config;
+pub mod enclave;
 pub mod faucet;
 pub mod files;
 pub mod keystore;

@@ -200,16 +200,26 @@ pub struct PcrSetRegistered {
     pub seq: u64,
 }
 
-/// `enclave::EnclaveRegistered`.
+/// `enclave::EnclaveRegistered`: an enclave whose attestation document the
+/// chain verified (fields in Move order).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnclaveRegistered {
+    /// The cluster it serves (from the document's `user_data`).
+    pub cluster_id: ObjectId,
     /// PCR set version the enclave was registered under.
     pub pcr_version: u64,
     /// The enclave's Ed25519 public key (32 bytes).
     pub public_key: Bytes,
-    /// SHA-256 of the attestation document.
-    pub attestation_digest: Bytes,
-    /// The admin who registered it.
+    /// The sealing key version bound in the document.
+    pub sealing_key_version: u64,
+    /// The sealing key's X25519 public half (32 bytes).
+    pub sealing_public_key: Bytes,
+    /// The document's `module_id` (a dev document's starts with
+    /// `k3s-daas-dev`).
+    pub module_id: Bytes,
+    /// The document's timestamp, ms.
+    pub attestation_timestamp_ms: u64,
+    /// Who submitted the registration.
     pub registered_by: Address,
     /// Clock time, ms.
     pub timestamp_ms: u64,

@@ -33,6 +33,7 @@ pub mod memo;
 pub mod outcome;
 pub mod pod_security;
 pub mod position;
+pub mod receipt;
 pub mod record;
 pub mod roles;
 pub mod sealed;

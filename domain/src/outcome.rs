@@ -4,6 +4,7 @@
 
 use daas_proto::v1;
 
+pub use crate::receipt::{ReceiptView, SignedReceipt};
 use crate::{
     Address, LogPosition, ObjectId,
     admission::{RejectCode, Rejection},
@@ -27,6 +28,16 @@ pub struct Outcome {
     /// cluster's log, one more for each next, the same in a replay. The
     /// outcome topic's order (0: not numbered yet).
     pub sequence: u64,
+    /// The request event's chain time, ms (0 for a quarantined record): the
+    /// receipt's time.
+    pub request_timestamp_ms: u64,
+    /// The master's ledger root after the Txn that applied the request
+    /// (decision 0021); `None` on outcomes made before receipts existed.
+    pub ledger_root: Option<[u8; 32]>,
+    /// The log offset that Txn ended at.
+    pub ledger_root_offset: u64,
+    /// The enclave's signature, once the publisher signed it.
+    pub receipt: Option<SignedReceipt>,
     /// Applied, rejected or quarantined.
     pub result: OutcomeResult,
 }
@@ -78,6 +89,10 @@ impl Outcome {
             position: LogPosition::new(0, 0, 0),
             transaction_digest: [0; 32],
             sequence: 0,
+            request_timestamp_ms: 0,
+            ledger_root: None,
+            ledger_root_offset: 0,
+            receipt: None,
             result: OutcomeResult::Quarantined {
                 offset,
                 label: label.to_owned(),
@@ -150,6 +165,14 @@ impl Outcome {
             }),
             transaction_digest: self.transaction_digest.to_vec(),
             sequence: self.sequence,
+            request_timestamp_ms: self.request_timestamp_ms,
+            ledger_root: self.ledger_root.map(|r| r.to_vec()).unwrap_or_default(),
+            ledger_root_offset: self.ledger_root_offset,
+            receipt: self.receipt.as_ref().map(|r| v1::Receipt {
+                enclave_public_key: r.enclave_public_key.to_vec(),
+                signature: r.signature.to_vec(),
+                dev_attestation: r.dev_attestation,
+            }),
             result: Some(match &self.result {
                 OutcomeResult::Applied {
                     action,
@@ -214,6 +237,25 @@ impl Outcome {
             request_id: o.request_id,
             position: LogPosition::new(p.checkpoint, p.transaction_index, p.event_index),
             sequence: o.sequence,
+            request_timestamp_ms: o.request_timestamp_ms,
+            ledger_root: match o.ledger_root.as_slice() {
+                [] => None,
+                r => Some(fixed::<32>("ledger_root", r)?),
+            },
+            ledger_root_offset: o.ledger_root_offset,
+            receipt: o
+                .receipt
+                .map(|r| {
+                    Ok::<_, RecordError>(SignedReceipt {
+                        enclave_public_key: fixed::<32>(
+                            "receipt.enclave_public_key",
+                            &r.enclave_public_key,
+                        )?,
+                        signature: fixed::<64>("receipt.signature", &r.signature)?,
+                        dev_attestation: r.dev_attestation,
+                    })
+                })
+                .transpose()?,
             transaction_digest: fixed::<32>("transaction_digest", &o.transaction_digest)?,
             result,
         })
@@ -253,6 +295,27 @@ pub struct OutcomeView {
     /// Warnings for the requester when applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The request's transaction index in its checkpoint.
+    #[serde(default)]
+    pub transaction_index: u64,
+    /// The request's event index in its transaction.
+    #[serde(default)]
+    pub event_index: u64,
+    /// The master's number for the outcome.
+    #[serde(default)]
+    pub sequence: u64,
+    /// The request event's chain time, ms.
+    #[serde(default)]
+    pub request_timestamp_ms: u64,
+    /// The ledger root (hex) after the Txn that applied it, if known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ledger_root: String,
+    /// The log offset that Txn ended at.
+    #[serde(default)]
+    pub ledger_root_offset: u64,
+    /// The enclave's signed receipt, if signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptView>,
 }
 
 impl From<&Outcome> for OutcomeView {
@@ -269,6 +332,13 @@ impl From<&Outcome> for OutcomeView {
             reason: String::new(),
             message: String::new(),
             warnings: Vec::new(),
+            transaction_index: o.position.transaction_index,
+            event_index: o.position.event_index,
+            sequence: o.sequence,
+            request_timestamp_ms: o.request_timestamp_ms,
+            ledger_root: o.ledger_root.map(hex::encode).unwrap_or_default(),
+            ledger_root_offset: o.ledger_root_offset,
+            receipt: o.receipt.as_ref().map(|r| ReceiptView::of(o, r)),
         };
         match &o.result {
             OutcomeResult::Applied {
@@ -361,6 +431,14 @@ mod tests {
             position: LogPosition::new(9, 1, 2),
             transaction_digest: [3; 32],
             sequence: 5,
+            request_timestamp_ms: 1_764_000_000_000,
+            ledger_root: Some([4; 32]),
+            ledger_root_offset: 42,
+            receipt: Some(SignedReceipt {
+                enclave_public_key: [5; 32],
+                signature: [6; 64],
+                dev_attestation: true,
+            }),
             result: OutcomeResult::Rejected(Rejection {
                 code: RejectCode::Conflict,
                 message: "exists".into(),
@@ -374,7 +452,7 @@ mod tests {
                 resource_version: 77,
                 warnings: vec!["would violate PodSecurity".into()],
             },
-            ..o
+            ..o.clone()
         };
         assert_eq!(Outcome::decode(&applied.encode()), Ok(applied.clone()));
         let view = OutcomeView::from(&applied);

@@ -133,10 +133,14 @@ fn samples() -> Vec<Event> {
             seq: 0,
         }),
         Event::EnclaveRegistered(EnclaveRegistered {
+            // Step 0 of issue 16: helper B sets these from the dev chain's scenario.
+            cluster_id: addr(0x10),
             pcr_version: 1,
             public_key: Bytes(vec![0x44; 32]),
-            // A real digest, so the dev chain's scenario can reproduce it.
-            attestation_digest: Bytes(<sha2::Sha256 as sha2::Digest>::digest(ATTESTATION).to_vec()),
+            sealing_key_version: 1,
+            sealing_public_key: Bytes((0x40..0x60).collect()),
+            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+            attestation_timestamp_ms: <sha2::Sha256 as sha2::Digest>::digest(ATTESTATION)[0].into(),
             registered_by: addr(9),
             timestamp_ms: u64::MAX,
             seq: 1,

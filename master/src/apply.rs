@@ -874,6 +874,11 @@ impl Engine {
             position: entry.position,
             transaction_digest: entry.transaction_digest,
             sequence: 0,
+            request_timestamp_ms: req.timestamp_ms,
+            // Set when the batch is sealed (helper C, issue 16).
+            ledger_root: None,
+            ledger_root_offset: 0,
+            receipt: None,
             result,
         }))
     }

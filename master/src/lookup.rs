@@ -116,6 +116,10 @@ mod tests {
             position: LogPosition::new(id, 0, 0),
             transaction_digest: [digest; 32],
             sequence: id,
+            request_timestamp_ms: 0,
+            ledger_root: None,
+            ledger_root_offset: 0,
+            receipt: None,
             result: OutcomeResult::Rejected(Rejection {
                 code: RejectCode::Conflict,
                 message: format!("r{id}"),

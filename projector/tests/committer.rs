@@ -114,6 +114,10 @@ async fn a_batch_and_its_position_commit_together() -> anyhow::Result<()> {
         position: LogPosition::new(6, 0, 0),
         transaction_digest: [6; 32],
         sequence: 1,
+        request_timestamp_ms: 0,
+        ledger_root: None,
+        ledger_root_offset: 0,
+        receipt: None,
         result: daas_domain::OutcomeResult::Applied {
             action: "created".into(),
             key: "/registry/namespaces/team-a".into(),

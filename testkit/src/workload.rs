@@ -771,6 +771,10 @@ pub fn outcomes(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
                     position: entry.position,
                     transaction_digest: entry.transaction_digest,
                     sequence: out.len() as u64 + 1,
+                    request_timestamp_ms: r.timestamp_ms,
+                    ledger_root: None,
+                    ledger_root_offset: 0,
+                    receipt: None,
                     result,
                 }
                 .encode(),

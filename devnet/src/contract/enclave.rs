@@ -54,10 +54,17 @@ impl ContractState {
         check(public_key.len() == 32, ENCLAVE, F, E_BAD_ENCLAVE_KEY)?;
         check(!attestation.is_empty(), ENCLAVE, F, E_EMPTY_ATTESTATION)?;
         self.enclaves.insert(Bytes(public_key.clone()), pcr_version);
+        // Step 0 of issue 16: the old admin path with the new event's
+        // fields defaulted; helper B replaces it with the attested path.
+        let _ = Sha256::digest(&attestation);
         Ok(Event::EnclaveRegistered(EnclaveRegistered {
+            cluster_id: ObjectId::default(),
             pcr_version,
             public_key: Bytes(public_key),
-            attestation_digest: Bytes(Sha256::digest(&attestation).to_vec()),
+            sealing_key_version: 0,
+            sealing_public_key: Bytes(Vec::new()),
+            module_id: Bytes(Vec::new()),
+            attestation_timestamp_ms: 0,
             registered_by: ctx.sender,
             timestamp_ms: ctx.timestamp_ms,
             seq: next_seq(&mut self.enclave_event_seq),
