@@ -1,7 +1,8 @@
 //! The COSE_Sign1 envelope: structure, AWS's exact headers, signature length,
 //! payload size.
 
-use coset::{CborSerializable, CoseSign1, TaggedCborSerializable};
+use ciborium::value::Value;
+use coset::{AsCborValue, CoseSign1};
 
 use crate::AttestationError;
 use crate::limits::{MAX_DOCUMENT_BYTES, MAX_PAYLOAD_BYTES, SIGNATURE_BYTES};
@@ -31,19 +32,14 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Envelope, AttestationError> {
             max: MAX_DOCUMENT_BYTES,
         });
     }
-    let cose = CoseSign1::from_slice(bytes)
-        .or_else(|untagged| CoseSign1::from_tagged_slice(bytes).map_err(|_| untagged))
+    let value = untagged(read_one(bytes)?)?;
+    // The headers are checked on the bytes as sent, before coset reads them
+    // (coset refuses some headers, e.g. an empty kid, as malformed).
+    if let Value::Array(items) = &value {
+        check_headers(items)?;
+    }
+    let cose = CoseSign1::from_cbor_value(value)
         .map_err(|e| AttestationError::NotCoseSign1(e.to_string()))?;
-    if cose.protected.original_data.as_deref() != Some(&ES384_PROTECTED[..]) {
-        return Err(AttestationError::UnsupportedHeader(
-            "protected header is not {1: -35} (ES384)",
-        ));
-    }
-    if !cose.unprotected.is_empty() {
-        return Err(AttestationError::UnsupportedHeader(
-            "unprotected header is not empty",
-        ));
-    }
     if cose.signature.len() != SIGNATURE_BYTES {
         return Err(AttestationError::BadSignatureLength(cose.signature.len()));
     }
@@ -59,4 +55,47 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Envelope, AttestationError> {
         return Err(AttestationError::PayloadSize(payload_len));
     }
     Ok(Envelope { cose })
+}
+
+/// One CBOR item and nothing after it.
+fn read_one(bytes: &[u8]) -> Result<Value, AttestationError> {
+    let mut rest = bytes;
+    let value: Value = ciborium::de::from_reader(&mut rest)
+        .map_err(|e| AttestationError::NotCoseSign1(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(AttestationError::NotCoseSign1(format!(
+            "{} bytes after the item",
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
+/// An untagged item, or the content of tag 18 (COSE_Sign1); other tags refused.
+fn untagged(value: Value) -> Result<Value, AttestationError> {
+    match value {
+        Value::Tag(18, inner) => Ok(*inner),
+        Value::Tag(tag, _) => Err(AttestationError::NotCoseSign1(format!("tag {tag}, not 18"))),
+        other => Ok(other),
+    }
+}
+
+/// The protected header, when bytes, is exactly `{1: -35}`; the unprotected
+/// one, when a map, is empty (other types are coset's to refuse).
+fn check_headers(items: &[Value]) -> Result<(), AttestationError> {
+    if let Some(Value::Bytes(protected)) = items.first()
+        && protected.as_slice() != ES384_PROTECTED
+    {
+        return Err(AttestationError::UnsupportedHeader(
+            "protected header is not {1: -35} (ES384)",
+        ));
+    }
+    if let Some(Value::Map(unprotected)) = items.get(1)
+        && !unprotected.is_empty()
+    {
+        return Err(AttestationError::UnsupportedHeader(
+            "unprotected header is not empty",
+        ));
+    }
+    Ok(())
 }

@@ -70,3 +70,38 @@ fn a_dev_ca_from_its_parts_makes_documents_the_same_root_accepts() {
     };
     verify(&again.attest(&request), &ca.root(), now_ms).unwrap();
 }
+
+#[test]
+fn a_dev_ca_with_a_key_that_is_not_its_certificates_is_refused() {
+    let ca = DevCa::generate(1_764_000_000_000);
+    let mut swapped = ca.parts().clone();
+    std::mem::swap(
+        &mut swapped.root_key_pkcs8,
+        &mut swapped.intermediate_key_pkcs8,
+    );
+    assert!(matches!(
+        DevCa::from_parts(swapped),
+        Err(AttestationError::Chain(_))
+    ));
+    let mut garbage = ca.parts().clone();
+    garbage.intermediate_der = vec![0x30, 0x00];
+    assert!(DevCa::from_parts(garbage).is_err());
+    assert!(TrustedRoot::from_der(vec![1, 2, 3]).is_err());
+}
+
+/// Sui's rule, by hand: 0, 1, 2, 3, 4 and 8 whenever present, others only
+/// when not all zeros, ascending.
+#[test]
+fn sui_pcr_entries_keep_the_required_ones_and_nonzero_others() {
+    let mut doc = daas_attestation::parse(NITRO_ATTEST).unwrap();
+    doc.pcrs = BTreeMap::from([
+        (0, vec![0; 48]),
+        (2, vec![1; 48]),
+        (5, vec![0; 48]),
+        (8, vec![0; 32]),
+        (9, [0, 0, 1].repeat(16)),
+        (31, vec![0; 64]),
+    ]);
+    let keys: Vec<u8> = doc.sui_pcr_entries().into_iter().map(|(i, _)| i).collect();
+    assert_eq!(keys, vec![0, 2, 8, 9]);
+}
