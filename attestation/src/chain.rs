@@ -29,16 +29,26 @@ pub(crate) fn verify(
         .map(|c| CertificateDer::from(c.as_slice()))
         .collect();
     let time = UnixTime::since_unix_epoch(Duration::from_secs(at_ms / 1000));
-    leaf.verify_for_usage(
-        &[ECDSA_P384_SHA384],
-        &[anchor],
-        &intermediates,
-        time,
-        KeyUsage::client_auth(),
-        None,
-        None,
-    )
-    .map_err(chain_error)?;
+    let anchors = [anchor];
+    let path = leaf
+        .verify_for_usage(
+            &[ECDSA_P384_SHA384],
+            &anchors,
+            &intermediates,
+            time,
+            KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map_err(chain_error)?;
+    // Like Sui's native, the chain is the whole cabundle in its order:
+    // webpki would also accept a path that skips or reorders entries.
+    let used: Vec<CertificateDer<'_>> = path.intermediate_certificates().map(|c| c.der()).collect();
+    if !used.iter().eq(intermediates.iter().rev()) {
+        return Err(AttestationError::Chain(
+            "cabundle is not the path from the root to the leaf's issuer".into(),
+        ));
+    }
     let signature = p384::ecdsa::Signature::from_slice(signature)
         .map_err(|_| AttestationError::SignatureInvalid)?;
     leaf.verify_signature(ECDSA_P384_SHA384, tbs, signature.to_der().as_bytes())

@@ -429,3 +429,34 @@ fn parse_failures_abort_with_1_and_verify_failures_with_2() {
     let expired = verify(&doc, &ca.root(), NOW_MS + 4 * 3600 * 1000).unwrap_err();
     assert_eq!(expired.sui_abort_code(), 2);
 }
+
+/// Sui's native checks the whole cabundle in order; webpki alone would
+/// accept a path that skips an entry. (The payload change also breaks the
+/// COSE signature, which is checked after the chain: the error names the chain.)
+#[test]
+fn a_cabundle_with_an_unused_entry_is_refused() {
+    let (a, b) = (ca(), ca());
+    let doc = a.attest(&request());
+    let extra = with_payload(&doc, |m| {
+        let Value::Array(bundle) = field(m, "cabundle") else {
+            panic!()
+        };
+        bundle.insert(1, Value::Bytes(b.parts().intermediate_der.clone()));
+    });
+    assert_eq!(
+        verify(&extra, &a.root(), NOW_MS),
+        Err(AttestationError::Chain(
+            "cabundle is not the path from the root to the leaf's issuer".into()
+        ))
+    );
+    let twice = with_payload(&doc, |m| {
+        let Value::Array(bundle) = field(m, "cabundle") else {
+            panic!()
+        };
+        bundle.push(bundle[1].clone());
+    });
+    assert!(matches!(
+        verify(&twice, &a.root(), NOW_MS),
+        Err(AttestationError::Chain(_))
+    ));
+}

@@ -184,3 +184,35 @@ fn a_tagged_document_verifies_and_other_tags_do_not() {
     ));
     assert!(matches!(parse(&[]), Err(AttestationError::NotCoseSign1(_))));
 }
+
+/// A dev-CA document kept as a file (the fuzz seed corpus uses it too):
+/// made on 2 Dec 2026 with timestamp 1764000000000, public_key 11×32, user_data
+/// for cluster 22×32 and sealing key 33×32 version 1, nonce 44×32.
+#[test]
+fn the_stored_dev_document_verifies_against_its_root_only() {
+    const DEV: &[u8] = include_bytes!("vectors/dev.cose");
+    let root = TrustedRoot::from_der(include_bytes!("vectors/dev_root.der").to_vec()).unwrap();
+    let ts = 1_764_000_000_000;
+    let doc = verify(DEV, &root, ts).unwrap();
+    assert!(doc.is_dev());
+    assert_eq!(doc.module_id, "k3s-daas-dev-enclave");
+    assert_eq!(doc.public_key, Some(vec![0x11; 32]));
+    doc.check_nonce(&[0x44; 32]).unwrap();
+    assert_eq!(
+        doc.check_nonce(&[0x44; 31]),
+        Err(AttestationError::NonceMismatch)
+    );
+    let user_data = daas_attestation::UserData::decode(doc.user_data.as_deref().unwrap()).unwrap();
+    assert_eq!(user_data.cluster_id, [0x22; 32]);
+    assert_eq!(user_data.sealing_key_version, 1);
+    assert_eq!(user_data.sealing_public_key, [0x33; 32]);
+    assert_eq!(
+        verify(DEV, &TrustedRoot::aws_nitro(), ts),
+        Err(AttestationError::RootMismatch)
+    );
+    let at_s = ts / 1000 + 3 * 3600 + 1;
+    assert!(matches!(
+        verify(DEV, &root, at_s * 1000),
+        Err(AttestationError::Expired { .. })
+    ));
+}
