@@ -199,32 +199,22 @@ fn bad_pcr_entries_are_refused() {
             pcrs.push((key, value));
         })
     };
-    let bad = |index, reason| Err(AttestationError::BadPcr { index, reason });
-    assert_eq!(
-        parse(&set_pcr(
-            Value::Integer(32.into()),
-            Value::Bytes(vec![0; 48])
-        )),
-        bad(32, "index over 31")
-    );
-    assert_eq!(
-        parse(&set_pcr(
-            Value::Integer(3.into()),
-            Value::Bytes(vec![0; 48])
-        )),
-        bad(3, "index appears twice")
-    );
-    assert_eq!(
-        parse(&set_pcr(
-            Value::Integer(20.into()),
-            Value::Bytes(vec![0; 47])
-        )),
-        bad(20, "value is not 32, 48 or 64 bytes")
-    );
-    assert_eq!(
-        parse(&set_pcr(Value::Integer(20.into()), Value::Text("x".into()))),
-        bad(20, "value is not bytes")
-    );
+    let cases = [
+        (32, Value::Bytes(vec![0; 48]), "index over 31"),
+        (3, Value::Bytes(vec![0; 48]), "index appears twice"),
+        (
+            20,
+            Value::Bytes(vec![0; 47]),
+            "value is not 32, 48 or 64 bytes",
+        ),
+        (20, Value::Text("x".into()), "value is not bytes"),
+    ];
+    for (index, value, reason) in cases {
+        assert_eq!(
+            parse(&set_pcr(Value::Integer(index.into()), value)),
+            Err(AttestationError::BadPcr { index, reason })
+        );
+    }
     for ok_len in [32, 64] {
         let doc = parse(&set_pcr(
             Value::Integer(20.into()),
