@@ -777,7 +777,10 @@ mod tests {
     fn enclaves_decode_with_32_byte_keys_and_a_sealing_version_in_1_to_u32_max() {
         let decode = |b: &[u8]| decode("enclave", "EnclaveRegistered", b);
         for version in [1, 0xffff_ffff] {
-            assert!(matches!(decode(&enclave(32, 32, version)), Ok(Decoded::Known(_))));
+            assert!(matches!(
+                decode(&enclave(32, 32, version)),
+                Ok(Decoded::Known(_))
+            ));
         }
         let out = |field, value| {
             Err(DecodeError::OutOfRange {
