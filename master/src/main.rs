@@ -9,6 +9,7 @@ use daas_master::{
     api,
     apply::Config,
     encryption::SecretKey,
+    ledger_root,
     lookup::OutcomeIndex,
     metrics::Metrics,
     pipeline::{self, LogArgs},
@@ -79,6 +80,18 @@ Examples:
   # What the running master waits for: its epoch, last verified checkpoint,
   # and the missing record when a gap holds the log back:
   master check --api http://127.0.0.1:9187";
+
+const STATE_ROOT_EXAMPLES: &str = "\
+Examples:
+  # The state root of the live state (Secrets counted by their plaintext):
+  master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
+
+  # The ledger root, to compare with the last receipt's (`daas status ID
+  # --verify` prints root@offset) once the master has caught up:
+  master state-root --ledger --state-prefix /daas
+
+  # The same for a replay's prefix:
+  master state-root --ledger --state-prefix /replay-1/daas";
 
 const SEALING_KEY_EXAMPLES: &str = "\
 Examples:
@@ -276,12 +289,20 @@ enum Command {
         log: LogArgs,
     },
     /// Print the state root of the state under the prefixes (it counts
-    /// Secrets by their plaintext, so it needs their key).
+    /// Secrets by their plaintext, so it needs their key); with --ledger,
+    /// the ledger root instead (decision 0021: what receipts carry; no key
+    /// needed).
+    #[command(after_help = STATE_ROOT_EXAMPLES)]
     StateRoot {
         #[command(flatten)]
         state: StateArgs,
+        /// Print the ledger root (the hash of `<state>/ledger/` and
+        /// `<state>/evictions/` that every receipt carries) instead of the
+        /// state root.
+        #[arg(long)]
+        ledger: bool,
         #[command(flatten)]
-        secrets: SecretsArgs,
+        secrets: Option<SecretsArgs>,
     },
     /// Connect to etcd, print its version, revision and key count under the
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
@@ -442,11 +463,30 @@ async fn main() -> anyhow::Result<()> {
                 report.records, state.etcd.prefix, state.state_prefix, report.root, report.entries
             );
         }
-        Command::StateRoot { state, secrets } => {
-            let key = secrets.key(None);
+        Command::StateRoot {
+            state,
+            ledger,
+            secrets,
+        } => {
             let mut client = store::connect(&state.etcd)
                 .await
                 .context("master state-root")?;
+            if ledger {
+                let (root, keys) = ledger_root::scan(&mut client, &state.layout())
+                    .await
+                    .context("master state-root --ledger")?;
+                println!(
+                    "{}  ({keys} ledger and eviction keys under {})",
+                    hex::encode(root),
+                    state.state_prefix
+                );
+                return Ok(());
+            }
+            let secrets = secrets.context(
+                "master state-root: pass --encryption-key (or --insecure-plaintext-secrets), \
+                 or --ledger",
+            )?;
+            let key = secrets.key(None);
             let (root, entries) = state_root(&mut client, &state.layout(), key.as_ref())
                 .await
                 .context("master state-root")?;
