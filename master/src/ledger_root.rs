@@ -55,13 +55,19 @@ pub fn name_of(state: &str, key: &str) -> Option<String> {
 
 /// The ledger root of what etcd holds under `layout`, and how many keys it
 /// covers (tags not checked: `master check` does that).
-pub async fn scan(client: &mut Client, layout: &Layout) -> Result<([u8; 32], usize), etcd_client::Error> {
+pub async fn scan(
+    client: &mut Client,
+    layout: &Layout,
+) -> Result<([u8; 32], usize), etcd_client::Error> {
     let mut leaves = Vec::new();
     for prefix in [layout.ledger_prefix(), layout.evictions_prefix()] {
         for kv in state::range(client, &prefix).await? {
             let key = String::from_utf8_lossy(kv.key());
             if let Some(name) = name_of(&layout.state, &key) {
-                leaves.push((name.clone(), leaf(&name, crate::state_mac::payload(kv.value()))));
+                leaves.push((
+                    name.clone(),
+                    leaf(&name, crate::state_mac::payload(kv.value())),
+                ));
             }
         }
     }
@@ -96,8 +102,14 @@ mod tests {
 
     #[test]
     fn only_ledger_and_eviction_keys_are_named() {
-        assert_eq!(name_of("/d", "/d/ledger/x").as_deref(), Some("daas/ledger/x"));
-        assert_eq!(name_of("/d", "/d/evictions/n").as_deref(), Some("daas/evictions/n"));
+        assert_eq!(
+            name_of("/d", "/d/ledger/x").as_deref(),
+            Some("daas/ledger/x")
+        );
+        assert_eq!(
+            name_of("/d", "/d/evictions/n").as_deref(),
+            Some("daas/evictions/n")
+        );
         assert_eq!(name_of("/d", "/d/verifier"), None);
         assert_eq!(name_of("/d", "/d/position"), None);
         assert_eq!(name_of("/d", "/d/outcomes/1-1"), None);

@@ -18,11 +18,14 @@
 //! - [`verification`]: the log checked against Sui's validators (`daas-verify`)
 //!   before anything in it is applied (how far it got is served as
 //!   `/v1/verification`);
+//! - [`attestation`]: the document that binds the enclave key, the
+//!   cluster and its sealing key (NSM, or the dev CA);
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
 pub mod api;
 pub mod apply;
+pub mod attestation;
 pub mod encryption;
 pub mod ledger_root;
 pub mod lookup;

@@ -8,11 +8,13 @@ use daas_domain::Address;
 use daas_master::{
     api,
     apply::Config,
+    attestation::{self, AttestationService, Attester, DevAttester, DevCaStore, NsmAttester},
     encryption::SecretKey,
     ledger_root,
     lookup::OutcomeIndex,
     metrics::Metrics,
     pipeline::{self, LogArgs},
+    receipts::ReceiptSigner,
     replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore, SealingKeys},
     state::Layout,
@@ -278,6 +280,8 @@ enum Command {
             default_value = "127.0.0.1:9187"
         )]
         metrics_listen: SocketAddr,
+        #[command(flatten)]
+        attestation: AttestArgs,
     },
     /// Replay the log from offset 0 into a fresh etcd or prefix; print the state root.
     Replay {
@@ -308,6 +312,13 @@ enum Command {
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
     /// against its state key (exits non-zero when it is not authentic).
     Check(check::CheckArgs),
+    /// The local dev CA that signs attestation documents in dev mode
+    /// (outside a Nitro enclave): make it, or show its root's SHA-256.
+    #[command(name = "dev-ca", after_help = DEV_CA_EXAMPLES)]
+    DevCa {
+        #[command(subcommand)]
+        command: DevCaCommand,
+    },
     /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
     /// sealed to (its public half registered on chain by the cluster admin).
     #[command(after_help = SEALING_KEY_EXAMPLES)]
@@ -315,6 +326,137 @@ enum Command {
         #[command(subcommand)]
         command: SealingKeyCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCaCommand {
+    /// Make the dev CA in DIR when it holds none (idempotent) and print its
+    /// root certificate's SHA-256 (hex).
+    Init {
+        /// The CA's directory (made 0700; files root.der, root.key,
+        /// intermediate.der, intermediate.key, 0600).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Print the root certificate's SHA-256 of the dev CA in DIR (it must
+    /// exist), and optionally write the root certificate (DER) to a file
+    /// (what `devnet --nitro-root dev:FILE` and `--root dev:FILE` take).
+    Show {
+        /// The CA's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Also write the root certificate (DER) here.
+        #[arg(long)]
+        root_der: Option<PathBuf>,
+    },
+}
+
+const DEV_CA_EXAMPLES: &str = "\
+Examples:
+  # Make the dev CA once (prints the root's SHA-256), then start the dev chain
+  # pinned to it and the master attesting with it:
+  master dev-ca init --dir .stack/master/dev-nitro-ca
+  devnet --nitro-root dev:.stack/master/dev-nitro-ca/root.der
+  master run --attestation dev --dev-ca-dir .stack/master/dev-nitro-ca …
+
+  # The fingerprint again, and a copy of the root certificate:
+  master dev-ca show --dir .stack/master/dev-nitro-ca --root-der /tmp/dev-root.der";
+
+/// How the master attests (decision 0020).
+#[derive(Args, Clone, Debug)]
+struct AttestArgs {
+    /// Who signs attestation documents: `nsm` (the Nitro Secure Module,
+    /// /dev/nsm, inside an enclave), `dev` (a local test CA: loudly
+    /// marked, refused by `daas` and `worker` unless
+    /// --allow-dev-attestation), or `auto` (nsm when /dev/nsm exists,
+    /// else dev).
+    #[arg(
+        long,
+        env = "DAAS_MASTER_ATTESTATION",
+        value_enum,
+        default_value = "auto"
+    )]
+    attestation: AttestMode,
+    /// The dev CA's directory (made on first use, 0700, keys 0600); default
+    /// `<sealing-key-dir>/dev-nitro-ca`.
+    #[arg(long, env = "DAAS_MASTER_DEV_CA_DIR")]
+    dev_ca_dir: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum AttestMode {
+    Auto,
+    Nsm,
+    Dev,
+}
+
+impl AttestArgs {
+    /// The attester asked for; dev mode is announced with a banner and
+    /// `master_attestation_dev_mode 1`.
+    fn attester(
+        &self,
+        sealing_dir: &std::path::Path,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Box<dyn Attester>> {
+        let nsm = match self.attestation {
+            AttestMode::Nsm => true,
+            AttestMode::Dev => false,
+            AttestMode::Auto => std::path::Path::new(NsmAttester::DEVICE).exists(),
+        };
+        if nsm {
+            tracing::info!("attestation: Nitro Secure Module ({})", NsmAttester::DEVICE);
+            return Ok(Box::new(NsmAttester::open()?));
+        }
+        let dir = self
+            .dev_ca_dir
+            .clone()
+            .unwrap_or_else(|| sealing_dir.join("dev-nitro-ca"));
+        let (ca, made) = DevCaStore::new(&dir)
+            .load_or_make()
+            .with_context(|| format!("dev CA in {}", dir.display()))?;
+        let fp = attestation::fingerprint(&ca);
+        tracing::warn!(
+            "DEV ATTESTATION: this master is NOT in a Nitro enclave; its documents are signed by a local test CA"
+        );
+        tracing::warn!(dev_ca_sha256 = %fp, dir = %dir.display(), made, "DEV ATTESTATION: dev CA root SHA-256 {fp}");
+        tracing::warn!(
+            "DEV ATTESTATION: receipts and documents prove nothing about the code running; `daas` and `worker` refuse them without --allow-dev-attestation"
+        );
+        metrics.attestation_dev_mode.set(1);
+        Ok(Box::new(DevAttester(ca)))
+    }
+}
+
+/// `master dev-ca init|show`.
+fn dev_ca(command: DevCaCommand) -> anyhow::Result<()> {
+    match command {
+        DevCaCommand::Init { dir } => {
+            let (ca, made) = DevCaStore::new(&dir)
+                .load_or_make()
+                .with_context(|| format!("dev CA in {}", dir.display()))?;
+            if made {
+                tracing::info!(dir = %dir.display(), "made the dev CA");
+            }
+            println!("{}", attestation::fingerprint(&ca));
+        }
+        DevCaCommand::Show { dir, root_der } => {
+            let ca = DevCaStore::new(&dir)
+                .load()
+                .with_context(|| format!("dev CA in {}", dir.display()))?
+                .with_context(|| {
+                    format!(
+                        "no dev CA in {}: `master dev-ca init --dir {0}` makes one",
+                        dir.display()
+                    )
+                })?;
+            if let Some(path) = root_der {
+                std::fs::write(&path, &ca.parts().root_der)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("{}", attestation::fingerprint(&ca));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -407,22 +549,44 @@ async fn main() -> anyhow::Result<()> {
             cluster,
             log,
             metrics_listen,
+            attestation,
         } => {
             let metrics = Metrics::default();
             let cfg = cluster.config(state.layout(), Some(&metrics))?;
+            let attester = attestation.attester(&cluster.sealing.sealing_key_dir, &metrics)?;
+            let dev = attester.is_dev();
+            // Made once per process, never stored (decision 0021).
+            let key = daas_attestation::EnclaveKey::generate();
+            let service = Arc::new(AttestationService::new(
+                attester,
+                key.public_key(),
+                cfg.cluster,
+                Arc::new(cluster.sealing.store()),
+            ));
+            tracing::info!(
+                enclave_public_key = %hex::encode(key.public_key()),
+                dev,
+                "enclave key made; outcomes are signed with it"
+            );
+            let signer = Arc::new(ReceiptSigner::new(
+                key,
+                dev,
+                metrics.receipts_signed.clone(),
+            ));
             let shutdown = shutdown_on_signals()?;
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
             let health = metrics.health.clone();
             health.register(&mut registry);
             let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
-            let metrics_task = spawn_http(
-                metrics_listen,
-                registry,
-                api::routes(index.clone(), metrics.verify.status.clone()).merge(health.router()),
-                shutdown.clone(),
-            )
-            .await?;
+            let mut routes = api::routes(index.clone(), metrics.verify.status.clone())
+                .merge(health.router())
+                .merge(api::attestation_routes(service, metrics.clone()));
+            if dev {
+                routes = api::dev_header(routes);
+            }
+            let metrics_task =
+                spawn_http(metrics_listen, registry, routes, shutdown.clone()).await?;
             let lag_task = tokio::spawn(track_lag(
                 log_end(&log)?,
                 metrics.next_offset.clone(),
@@ -431,7 +595,16 @@ async fn main() -> anyhow::Result<()> {
                 shutdown.clone(),
             ));
             let client = store::connect(&state.etcd).await.context("master run")?;
-            let result = pipeline::run(client, cfg, &log, &metrics, index, shutdown.clone()).await;
+            let result = pipeline::run(
+                client,
+                cfg,
+                &log,
+                &metrics,
+                index,
+                Some(signer),
+                shutdown.clone(),
+            )
+            .await;
             shutdown.cancel();
             let _ = tokio::join!(metrics_task, lag_task);
             result.context("master run")?;
@@ -497,6 +670,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check(args) => check::run(&args).await.context("master check")?,
         Command::SealingKey { command } => sealing_key(command)?,
+        Command::DevCa { command } => dev_ca(command)?,
     }
     Ok(())
 }

@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn a_signed_outcome_verifies_and_a_changed_one_does_not() {
-        let signer = ReceiptSigner::new(EnclaveKey::from_seed([0x11; 32]), true, Counter::default());
+        let signer =
+            ReceiptSigner::new(EnclaveKey::from_seed([0x11; 32]), true, Counter::default());
         let mut o = outcome(Some([5; 32]));
         signer.sign(&mut o);
         let r = o.receipt.clone().expect("signed");
@@ -94,13 +95,26 @@ mod tests {
         assert_eq!(r.enclave_public_key, signer.public_key());
         let payload = o.receipt_payload().expect("payload");
         assert_eq!(
-            verify_receipt(&r.enclave_public_key, &payload, o.request_timestamp_ms, &r.signature),
+            verify_receipt(
+                &r.enclave_public_key,
+                &payload,
+                o.request_timestamp_ms,
+                &r.signature
+            ),
             Ok(())
         );
         let mut changed = o.clone();
         changed.request_id = 4;
         let p2 = changed.receipt_payload().expect("payload");
-        assert!(verify_receipt(&r.enclave_public_key, &p2, o.request_timestamp_ms, &r.signature).is_err());
+        assert!(
+            verify_receipt(
+                &r.enclave_public_key,
+                &p2,
+                o.request_timestamp_ms,
+                &r.signature
+            )
+            .is_err()
+        );
         // Deterministic: signing again gives the same bytes.
         let mut again = o.clone();
         signer.sign(&mut again);
