@@ -20,6 +20,7 @@
 //!   `/v1/verification`);
 //! - [`attestation`]: the document that binds the enclave key, the
 //!   cluster and its sealing key (NSM, or the dev CA);
+//!   [`register`]: that document checked and registered on chain;
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
@@ -34,6 +35,7 @@ pub mod object;
 pub mod outcomes;
 pub mod pipeline;
 pub mod receipts;
+pub mod register;
 pub mod replay;
 pub mod sealing_keys;
 pub mod state;

@@ -282,6 +282,15 @@ enum Command {
         metrics_listen: SocketAddr,
         #[command(flatten)]
         attestation: AttestArgs,
+        /// Register this master on chain once its API is up (retried for
+        /// 60 s; a failure is logged, the master keeps running): the `daas`
+        /// configuration file whose key pays (see `master register`).
+        #[arg(long, env = "DAAS_MASTER_REGISTER_CONFIG")]
+        register_config: Option<PathBuf>,
+        /// With --register-config: the paying key's alias in that
+        /// configuration's keystore (default: its `key`).
+        #[arg(long, env = "DAAS_MASTER_REGISTER_KEY", requires = "register_config")]
+        register_key: Option<String>,
     },
     /// Replay the log from offset 0 into a fresh etcd or prefix; print the state root.
     Replay {
@@ -312,6 +321,26 @@ enum Command {
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
     /// against its state key (exits non-zero when it is not authentic).
     Check(check::CheckArgs),
+    /// Fetch the running master's attestation document (with a random
+    /// nonce), check it, and register the enclave on chain (paid by a
+    /// `daas` configuration's key); prints the `EnclaveRegistered` event.
+    #[command(after_help = REGISTER_EXAMPLES)]
+    Register {
+        /// The master's status API.
+        #[arg(long, env = "DAAS_MASTER_URL", default_value = "http://127.0.0.1:9187")]
+        api: String,
+        /// The `daas` configuration file (node URL, package, cluster, key).
+        #[arg(long, env = "DAAS_CONFIG")]
+        config: PathBuf,
+        /// The paying key's alias in that configuration's keystore
+        /// (default: the configuration's `key`).
+        #[arg(long)]
+        key: Option<String>,
+        /// The root the document must chain to: `aws` (the AWS Nitro root,
+        /// pinned) or `dev:PATH` (a dev CA's root.der).
+        #[arg(long, default_value = "aws")]
+        root: String,
+    },
     /// The local dev CA that signs attestation documents in dev mode
     /// (outside a Nitro enclave): make it, or show its root's SHA-256.
     #[command(name = "dev-ca", after_help = DEV_CA_EXAMPLES)]
@@ -350,6 +379,19 @@ enum DevCaCommand {
         root_der: Option<PathBuf>,
     },
 }
+
+const REGISTER_EXAMPLES: &str = "\
+Examples:
+  # Inside AWS (document chained to the pinned AWS Nitro root), paid by the
+  # operator key of a daas configuration:
+  master register --api http://127.0.0.1:9187 --config ~/.config/daas/config.toml --key operator
+
+  # On the local stack (dev attestation, the dev CA's root):
+  master register --api http://127.0.0.1:9187 --config .stack/daas/config.toml \
+    --root dev:.stack/master/dev-nitro-ca/root.der
+
+  # Or let `master run` register itself once its API is up:
+  master run … --attestation dev --register-config .stack/daas/config.toml --register-key admin";
 
 const DEV_CA_EXAMPLES: &str = "\
 Examples:
@@ -407,10 +449,7 @@ impl AttestArgs {
             tracing::info!("attestation: Nitro Secure Module ({})", NsmAttester::DEVICE);
             return Ok(Box::new(NsmAttester::open()?));
         }
-        let dir = self
-            .dev_ca_dir
-            .clone()
-            .unwrap_or_else(|| sealing_dir.join("dev-nitro-ca"));
+        let dir = self.ca_dir(sealing_dir);
         let (ca, made) = DevCaStore::new(&dir)
             .load_or_make()
             .with_context(|| format!("dev CA in {}", dir.display()))?;
@@ -424,6 +463,41 @@ impl AttestArgs {
         );
         metrics.attestation_dev_mode.set(1);
         Ok(Box::new(DevAttester(ca)))
+    }
+}
+
+impl AttestArgs {
+    /// The dev CA's directory: --dev-ca-dir, or `<sealing dir>/dev-nitro-ca`.
+    fn ca_dir(&self, sealing_dir: &std::path::Path) -> PathBuf {
+        self.dev_ca_dir
+            .clone()
+            .unwrap_or_else(|| sealing_dir.join("dev-nitro-ca"))
+    }
+
+    /// The root this master's own documents chain to: the dev CA's in dev
+    /// mode, else AWS's.
+    fn root(
+        &self,
+        sealing_dir: &std::path::Path,
+        dev: bool,
+    ) -> anyhow::Result<daas_attestation::TrustedRoot> {
+        if !dev {
+            return Ok(daas_attestation::TrustedRoot::aws_nitro());
+        }
+        let dir = self.ca_dir(sealing_dir);
+        let ca = DevCaStore::new(&dir)
+            .load()?
+            .with_context(|| format!("no dev CA in {}", dir.display()))?;
+        Ok(ca.root())
+    }
+}
+
+/// An address to reach `listen` at from this host (0.0.0.0 → 127.0.0.1).
+fn local_addr(listen: SocketAddr) -> SocketAddr {
+    if listen.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], listen.port()))
+    } else {
+        listen
     }
 }
 
@@ -550,11 +624,14 @@ async fn main() -> anyhow::Result<()> {
             log,
             metrics_listen,
             attestation,
+            register_config,
+            register_key,
         } => {
             let metrics = Metrics::default();
             let cfg = cluster.config(state.layout(), Some(&metrics))?;
             let attester = attestation.attester(&cluster.sealing.sealing_key_dir, &metrics)?;
             let dev = attester.is_dev();
+            let register_root = attestation.root(&cluster.sealing.sealing_key_dir, dev)?;
             // Made once per process, never stored (decision 0021).
             let key = daas_attestation::EnclaveKey::generate();
             let service = Arc::new(AttestationService::new(
@@ -594,6 +671,24 @@ async fn main() -> anyhow::Result<()> {
                 health.clone(),
                 shutdown.clone(),
             ));
+            if let Some(config) = register_config {
+                let r = daas_master::register::Registration {
+                    api: format!("http://{}", local_addr(metrics_listen)),
+                    config,
+                    key: register_key,
+                    root: register_root,
+                };
+                tokio::spawn(async move {
+                    match daas_master::register::register_within(&r, Duration::from_secs(60)).await
+                    {
+                        Ok(e) => println!("{}", daas_master::register::render(&e)),
+                        Err(e) => tracing::error!(
+                            error = format!("{e:#}"),
+                            "could not register this master on chain"
+                        ),
+                    }
+                });
+            }
             let client = store::connect(&state.etcd).await.context("master run")?;
             let result = pipeline::run(
                 client,
@@ -671,6 +766,23 @@ async fn main() -> anyhow::Result<()> {
         Command::Check(args) => check::run(&args).await.context("master check")?,
         Command::SealingKey { command } => sealing_key(command)?,
         Command::DevCa { command } => dev_ca(command)?,
+        Command::Register {
+            api,
+            config,
+            key,
+            root,
+        } => {
+            let r = daas_master::register::Registration {
+                api,
+                config,
+                key,
+                root: daas_master::register::parse_root(&root)?,
+            };
+            let e = daas_master::register::register(&r)
+                .await
+                .context("master register")?;
+            println!("{}", daas_master::register::render(&e));
+        }
     }
     Ok(())
 }
