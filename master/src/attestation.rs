@@ -175,6 +175,9 @@ impl DevCaStore {
 
     /// The CA held, if its four files are there (all checked).
     pub fn load(&self) -> Result<Option<DevCa>, KeyStoreError> {
+        if !self.dir().exists() {
+            return Ok(None);
+        }
         self.files.ensure_dir()?;
         let paths = DEV_CA_FILES.map(|f| self.dir().join(f));
         if paths.iter().all(|p| !p.exists()) {
@@ -201,6 +204,7 @@ impl DevCaStore {
         if let Some(ca) = self.load()? {
             return Ok((ca, false));
         }
+        self.files.ensure_dir()?;
         let ca = DevCa::generate(now_ms());
         let p = ca.parts();
         let contents = [

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use daas_domain::Address;
 use daas_master::{
     api,
@@ -81,7 +81,16 @@ Examples:
 
   # What the running master waits for: its epoch, last verified checkpoint,
   # and the missing record when a gap holds the log back:
-  master check --api http://127.0.0.1:9187";
+  master check --api http://127.0.0.1:9187
+
+  # Outside a Nitro enclave (DEV attestation, loudly marked), registering
+  # itself on chain once its API is up:
+  master dev-ca init --dir /var/lib/daas/sealing-keys/dev-nitro-ca
+  master run --cluster-id 0x5f3c… --attestation dev --register-config ~/.config/daas/config.toml
+
+  # Its attestation document, with a nonce, and the ledger root receipts carry:
+  curl \"http://127.0.0.1:9187/v1/attestation?nonce=$(head -c 32 /dev/urandom | xxd -p -c 64)\"
+  master state-root --ledger";
 
 const STATE_ROOT_EXAMPLES: &str = "\
 Examples:
@@ -315,7 +324,7 @@ enum Command {
         #[arg(long)]
         ledger: bool,
         #[command(flatten)]
-        secrets: Option<SecretsArgs>,
+        secrets: SecretsArgs,
     },
     /// Connect to etcd, print its version, revision and key count under the
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
@@ -615,7 +624,13 @@ fn sealing_key(command: SealingKeyCommand) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    // `state-root --ledger` needs no Secrets key.
+    let command = Cli::command().mut_subcommand("state-root", |c| {
+        c.mut_arg("encryption_key", |a| {
+            a.required_unless_present_any(["insecure_plaintext_secrets", "ledger"])
+        })
+    });
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     cli.log.init();
     match cli.command {
         Command::Run {
@@ -750,10 +765,6 @@ async fn main() -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let secrets = secrets.context(
-                "master state-root: pass --encryption-key (or --insecure-plaintext-secrets), \
-                 or --ledger",
-            )?;
             let key = secrets.key(None);
             let (root, entries) = state_root(&mut client, &state.layout(), key.as_ref())
                 .await

@@ -279,6 +279,15 @@ async fn a_dev_master_attests_its_key_and_signs_every_outcome() -> anyhow::Resul
     );
     assert_eq!(view["sealing_key_version"], ud.sealing_key_version);
     assert!(daas_attestation::verify(&doc, &TrustedRoot::aws_nitro(), now).is_err());
+    // What `master register` submits: a fresh document with its own nonce,
+    // checked against the root it is given.
+    let fetched = daas_master::register::fetch_checked(&base, &root).await?;
+    assert_ne!(fetched, doc, "a new document per call");
+    let refused = daas_master::register::fetch_checked(&base, &TrustedRoot::aws_nitro()).await;
+    assert!(
+        refused.is_err(),
+        "a dev document does not chain to the AWS root"
+    );
     // Bad nonces.
     for bad in ["zz", "abc", &"00".repeat(513)] {
         let r = get(&format!("{base}/v1/attestation?nonce={bad}")).await?;
@@ -328,7 +337,7 @@ async fn a_dev_master_attests_its_key_and_signs_every_outcome() -> anyhow::Resul
         metrics.contains("master_attestation_dev_mode 1"),
         "{metrics:.2000}"
     );
-    assert!(metrics.contains("master_attestation_documents_total{result=\"ok\"} 1"));
+    assert!(metrics.contains("master_attestation_documents_total{result=\"ok\"} 3"));
     assert!(metrics.contains("master_attestation_documents_total{result=\"bad_request\"} 3"));
     assert!(
         metrics
