@@ -125,11 +125,17 @@ fn abort_of(done: &daas_devnet::executor::Executed) -> (Address, String, String,
     }
 }
 
-#[test]
-fn anyone_registers_an_enclave_whose_document_the_chain_verified() {
+/// A chain pinned to a new dev CA, with PCR set 1, the CA, and an operator.
+fn setup() -> (Chain, DevCa, Ed25519PrivateKey) {
     let (c, ca) = dev_chain();
     register_pcrs(&c);
     let op = operator(&c);
+    (c, ca, op)
+}
+
+#[test]
+fn anyone_registers_an_enclave_whose_document_the_chain_verified() {
+    let (c, ca, op) = setup();
     let doc = document(&c, &ca, 9, PCR);
     let done = register(&c, &op, &doc);
     assert_eq!(done.effects.status(), &ExecutionStatus::Success);
@@ -164,9 +170,7 @@ fn anyone_registers_an_enclave_whose_document_the_chain_verified() {
 
 #[test]
 fn a_document_that_does_not_verify_aborts_in_the_native_with_its_code() {
-    let (c, ca) = dev_chain();
-    register_pcrs(&c);
-    let op = operator(&c);
+    let (c, ca, op) = setup();
     let native = |done: &daas_devnet::executor::Executed| {
         let (package, module, function, code, command) = abort_of(done);
         assert_eq!(package, Address::from_static("0x2"));
@@ -203,9 +207,7 @@ fn a_document_that_does_not_verify_aborts_in_the_native_with_its_code() {
 
 #[test]
 fn a_document_of_other_pcrs_aborts_with_406_in_the_enclave_module() {
-    let (c, ca) = dev_chain();
-    register_pcrs(&c);
-    let op = operator(&c);
+    let (c, ca, op) = setup();
     let mut pcr = PCR;
     pcr[0] = 8;
     let done = register(&c, &op, &document(&c, &ca, 9, pcr));
@@ -287,9 +289,7 @@ fn run(
 
 #[test]
 fn only_the_two_call_shape_runs() {
-    let (c, ca) = dev_chain();
-    register_pcrs(&c);
-    let op = operator(&c);
+    let (c, ca, op) = setup();
     let doc = document(&c, &ca, 9, PCR);
     let register = |doc_arg| {
         our_call(
@@ -322,35 +322,12 @@ fn only_the_two_call_shape_runs() {
     let after = vec![register(Argument::Result(1)), load_call(0, 1)];
     assert!(unsupported(run(&c, &op, &doc, after)));
     assert!(unsupported(run(&c, &op, &doc, vec![load_call(0, 1)])));
-    // The document is not a pure value, nor the registry a document.
+    // The document is not a pure value; the load's clock must be the clock.
     let status = run(&c, &op, &doc, vec![register(Argument::Input(0))]);
-    assert!(
-        matches!(
-            status,
-            ExecutionStatus::Failure {
-                error: ExecutionError::CommandArgumentError { argument: 2, .. },
-                ..
-            }
-        ),
-        "{status:?}"
-    );
-    // The load's clock must be the clock.
-    let status = run(
-        &c,
-        &op,
-        &doc,
-        vec![load_call(0, 2), register(Argument::Result(0))],
-    );
-    assert!(
-        matches!(
-            status,
-            ExecutionStatus::Failure {
-                error: ExecutionError::CommandArgumentError { argument: 1, .. },
-                command: Some(0)
-            }
-        ),
-        "{status:?}"
-    );
+    assert_eq!(bad_argument(&status), Some((2, Some(0))), "{status:?}");
+    let load_then = vec![load_call(0, 2), register(Argument::Result(0))];
+    let status = run(&c, &op, &doc, load_then);
+    assert_eq!(bad_argument(&status), Some((1, Some(0))), "{status:?}");
     assert_eq!(
         c.node.read(|ch| ch.world.contract.enclave_event_seq),
         1,
@@ -363,6 +340,17 @@ fn only_the_two_call_shape_runs() {
         vec![load_call(0, 1), register(Argument::Result(0))],
     );
     assert_eq!(ok, ExecutionStatus::Success);
+}
+
+/// (argument, command) of a `CommandArgumentError`.
+fn bad_argument(status: &ExecutionStatus) -> Option<(u16, Option<u64>)> {
+    match status {
+        ExecutionStatus::Failure {
+            error: ExecutionError::CommandArgumentError { argument, .. },
+            command,
+        } => Some((*argument, *command)),
+        _ => None,
+    }
 }
 
 fn config(dir: &std::path::Path, nitro_root: TrustedRoot) -> NodeConfig {
@@ -378,9 +366,7 @@ fn config(dir: &std::path::Path, nitro_root: TrustedRoot) -> NodeConfig {
 
 #[test]
 fn the_root_is_pinned_for_the_chains_life_and_registrations_replay() {
-    let (c, ca) = dev_chain();
-    register_pcrs(&c);
-    let op = operator(&c);
+    let (c, ca, op) = setup();
     assert_eq!(
         register(&c, &op, &document(&c, &ca, 9, PCR))
             .effects
