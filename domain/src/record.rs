@@ -862,4 +862,49 @@ mod tests {
             );
         }
     }
+
+    fn enclave(key_len: usize, sealing_len: usize, version: u64) -> Event {
+        Event::EnclaveRegistered(EnclaveRegistered {
+            cluster_id: Address([0xc1; 32]),
+            pcr_version: 1,
+            public_key: Bytes(vec![0xd0; key_len]),
+            sealing_key_version: version,
+            sealing_public_key: Bytes(vec![0x55; sealing_len]),
+            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+            attestation_timestamp_ms: 6,
+            registered_by: Address([9; 32]),
+            timestamp_ms: 7,
+            seq: 0,
+        })
+    }
+
+    /// An attested enclave keeps every field through the typed record (its
+    /// old `attestation_digest`, proto field 3, stays empty); one the
+    /// contract could never have registered reads as poison.
+    #[test]
+    fn an_enclave_round_trips_through_the_typed_record_and_out_of_range_is_poison() {
+        let e = enclave(32, 32, 2);
+        let x = entry("0xabc::enclave::EnclaveRegistered", e.to_bcs());
+        assert_eq!(x.body, Body::Event(e));
+        let Some(Pb::EnclaveRegistered(pb)) = x.to_proto().event else {
+            panic!("typed");
+        };
+        assert!(pb.attestation_digest.is_empty());
+        assert_eq!(LogEntry::decode(&x.encode()), Ok(x.clone()));
+        for (key, sealing, version, field) in [
+            (31, 32, 1, "public_key"),
+            (32, 0, 1, "sealing_public_key"),
+            (32, 32, 0, "sealing_key_version"),
+            (32, 32, u64::from(u32::MAX) + 1, "sealing_key_version"),
+        ] {
+            let mut pb = x.to_proto();
+            pb.event = Some(event_to_proto(&enclave(key, sealing, version)));
+            let back = LogEntry::from_proto(pb).expect("a record");
+            assert!(
+                matches!(&back.body, Body::Poison(r) if r.contains(field)),
+                "{field}: {:?}",
+                back.body
+            );
+        }
+    }
 }

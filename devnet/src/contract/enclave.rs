@@ -313,6 +313,9 @@ mod tests {
         err.code
     }
 
+    /// What a case does to a good document.
+    type Breaks = fn(&mut Attested);
+
     /// Each case breaks one check of a good document, in Move's order; the
     /// codes are the Move constants' numbers, written out.
     #[test]
@@ -320,7 +323,7 @@ mod tests {
         let mut none = ContractState::new(Address([0xaa; 32]));
         assert_eq!(code(&mut none, attested(1, 9, 1, 5)), 407);
         let mut s = with_pcrs();
-        let cases: [(fn(&mut Attested), u64); 10] = [
+        let cases: [(Breaks, u64); 10] = [
             (|a| a.pcrs[0] = vec![0xee; 48], 406),
             (|a| a.pcrs[2] = vec![], 406),
             (|a| a.public_key = None, 403),

@@ -175,8 +175,8 @@ impl World {
     }
 }
 
-/// At most two Move calls: the last command is one (into our package, which
-/// the call checks), and a first of two is `load_nitro_attestation`.
+/// At most two Move calls: the last command is one, not a load (into our
+/// package, which the call checks), and a first of two is `load_nitro_attestation`.
 fn supported_move_calls(ptb: &ProgrammableTransaction) -> bool {
     let calls: Vec<&MoveCall> = (ptb.commands.iter())
         .filter_map(|c| match c {
@@ -187,7 +187,7 @@ fn supported_move_calls(ptb: &ProgrammableTransaction) -> bool {
     let last_is_call = matches!(ptb.commands.last(), Some(Command::MoveCall(_)));
     match calls.as_slice() {
         [] => true,
-        [_] => last_is_call,
+        [only] => last_is_call && !super::nitro::is_load(only),
         [first, _] => last_is_call && super::nitro::is_load(first),
         _ => false,
     }

@@ -47,7 +47,12 @@ pub fn now_ms() -> u64 {
 
 /// A fresh dev chain verifying attestations against `nitro_root`.
 pub fn chain_with_root(nitro_root: TrustedRoot) -> Chain {
-    let dir = tempfile::tempdir().expect("tempdir");
+    chain_in(tempfile::tempdir().expect("tempdir"), nitro_root)
+}
+
+/// The dev chain in `dir` (made there, or reopened) verifying attestations
+/// against `nitro_root`.
+pub fn chain_in(dir: tempfile::TempDir, nitro_root: TrustedRoot) -> Chain {
     let node = Node::open(NodeConfig {
         data_dir: dir.path().to_path_buf(),
         checkpoint_interval: Duration::from_millis(250),
@@ -72,6 +77,13 @@ pub fn chain_with_root(nitro_root: TrustedRoot) -> Chain {
         node,
         ids,
         cluster,
+    }
+}
+
+impl Chain {
+    /// Stops using the node (dropped) and hands back its directory.
+    pub fn into_dir(self) -> tempfile::TempDir {
+        self._dir
     }
 }
 
