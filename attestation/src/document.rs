@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{AttestationError, DEV_MODULE_ID_PREFIX, TrustedRoot};
+use crate::{AttestationError, DEV_MODULE_ID_PREFIX, TrustedRoot, chain, cose, payload};
 
 /// The payload of a document that parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,23 +42,47 @@ pub struct ExpectedPcrs {
 
 /// Parses `bytes` as a document: structure and size limits only, no
 /// signature or chain check.
+///
+/// In order: the overall size, the COSE_Sign1 structure (untagged or tag
+/// 18, nothing after it), the protected header `a1 01 38 22`, an empty
+/// unprotected header, a 96-byte signature, a payload of 1..=16383 bytes, and
+/// the payload's fields (see [`crate::limits`]).
 pub fn parse(bytes: &[u8]) -> Result<Document, AttestationError> {
-    let _ = bytes;
-    todo!("helper A")
+    let envelope = cose::open(bytes)?;
+    payload::decode(envelope.payload())
 }
 
-/// Parses `bytes` and verifies it: the chain from `root` to the leaf, valid
-/// at `at_ms`, and the leaf's ES384 signature over the document.
+/// Parses `bytes` and verifies it: `cabundle[0]` is `root`, the chain from
+/// `root` to the leaf is valid at `at_ms` (to the second), and the leaf's
+/// ES384 key signed the document.
 pub fn verify(bytes: &[u8], root: &TrustedRoot, at_ms: u64) -> Result<Document, AttestationError> {
-    let _ = (bytes, root, at_ms);
-    todo!("helper A")
+    let envelope = cose::open(bytes)?;
+    let document = payload::decode(envelope.payload())?;
+    let tbs = envelope.cose.tbs_data(b"");
+    chain::verify(&document, root, at_ms, &tbs, &envelope.cose.signature)?;
+    Ok(document)
 }
+
+/// The PCRs Sui's native always returns when the document has them.
+const SUI_REQUIRED_PCRS: [u8; 6] = [0, 1, 2, 3, 4, 8];
 
 impl Document {
     /// Checks PCR0, PCR1 and PCR2 against `expected`.
     pub fn check_pcrs(&self, expected: &ExpectedPcrs) -> Result<(), AttestationError> {
-        let _ = expected;
-        todo!("helper A")
+        for (index, want) in [
+            (0u8, &expected.pcr0),
+            (1, &expected.pcr1),
+            (2, &expected.pcr2),
+        ] {
+            match self.pcrs.get(&index) {
+                None => return Err(AttestationError::MissingPcr(index)),
+                Some(have) if have.as_slice() != want.as_slice() => {
+                    return Err(AttestationError::PcrMismatch { index });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Checks that the document carries exactly `nonce`.
@@ -72,7 +96,11 @@ impl Document {
     /// The PCR entries Sui's native returns: 0, 1, 2, 3, 4 and 8 always,
     /// and every other one that is not all zeros, in ascending order.
     pub fn sui_pcr_entries(&self) -> Vec<(u8, Vec<u8>)> {
-        todo!("helper A")
+        self.pcrs
+            .iter()
+            .filter(|(i, v)| SUI_REQUIRED_PCRS.contains(i) || v.iter().any(|b| *b != 0))
+            .map(|(i, v)| (*i, v.clone()))
+            .collect()
     }
 
     /// True for a document made by the dev CA.

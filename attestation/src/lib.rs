@@ -15,9 +15,12 @@
 //! No I/O: time and roots are parameters.
 #![deny(missing_docs)]
 
+mod chain;
+mod cose;
 pub mod document;
 pub mod error;
 pub mod limits;
+mod payload;
 pub mod receipt;
 pub mod root;
 pub mod user_data;

@@ -181,8 +181,18 @@ fun a_node_registrys_events_are_dense_and_per_registry() {
     clock.destroy_for_testing();
 }
 
+/// An attested registration's `user_data` for `cluster` (sealing key `version`, `key`).
+fun user_data(cluster: &Cluster, version: u64, key: vector<u8>): vector<u8> {
+    let mut v = b"DAASATT1";
+    v.append(bcs::to_bytes(&object::id(cluster)));
+    v.append(bcs::to_bytes(&version));
+    v.append(key);
+    v
+}
+
 /// Sealing keys of every cluster are in the enclave registry's sequence, not
-/// in the clusters' own.
+/// in the clusters' own; an attested registration that advances the sealing
+/// key emits `SealingKeyRegistered` before its `EnclaveRegistered`.
 #[test]
 fun an_enclave_registrys_events_are_dense_across_pcrs_enclaves_and_every_clusters_sealing_keys() {
     let mut admin = ctx(ADMIN, 4);
@@ -195,16 +205,16 @@ fun an_enclave_registrys_events_are_dense_across_pcrs_enclaves_and_every_cluster
     let clock = clock::create_for_testing(&mut admin);
     let pcr = bytes(48, 7);
     enclave::register_pcrs(&cap, &mut r, pcr, pcr, pcr, &clock, &mut admin); // r 0
-    enclave::register_enclave(&cap, &mut r, 1, bytes(32, 9), b"doc", &clock, &mut admin); // r 1
-    enclave::register_sealing_key(&cap, &mut r, &a, bytes(32, 5), &clock, &mut admin); // r 2
+    attest(&mut r, &b, pcr, 1, 9, &clock, &admin); // r 1 (b's sealing key 1), r 2
+    enclave::register_sealing_key(&cap, &mut r, &a, bytes(32, 5), &clock, &mut admin); // r 3
     enclave::register_sealing_key(&cap, &mut other, &a, bytes(32, 5), &clock, &mut admin); // other 0
-    enclave::register_sealing_key(&cap, &mut r, &b, bytes(32, 6), &clock, &mut admin); // r 3
     enclave::register_sealing_key(&cap, &mut r, &a, bytes(32, 8), &clock, &mut admin); // r 4
-    enclave::register_pcrs(&cap, &mut r, pcr, pcr, pcr, &clock, &mut admin); // r 5
-    assert!(seqs<enclave::PcrSetRegistered>() == vector[0, 5]);
-    assert!(seqs<enclave::EnclaveRegistered>() == vector[1]);
-    assert!(seqs<enclave::SealingKeyRegistered>() == vector[2, 0, 3, 4]);
-    assert!(r.event_seq() == 6 && other.event_seq() == 1);
+    attest(&mut r, &b, pcr, 2, 10, &clock, &admin); // r 5 (b's key 1 again: no sealing key event)
+    enclave::register_pcrs(&cap, &mut r, pcr, pcr, pcr, &clock, &mut admin); // r 6
+    assert!(seqs<enclave::PcrSetRegistered>() == vector[0, 6]);
+    assert!(seqs<enclave::EnclaveRegistered>() == vector[2, 5]);
+    assert!(seqs<enclave::SealingKeyRegistered>() == vector[1, 3, 0, 4]);
+    assert!(r.event_seq() == 7 && other.event_seq() == 1);
     assert!(a.event_seq() == 1 && b.event_seq() == 1);
     staking::destroy_pool_for_testing(pool);
     staking::destroy_admin_cap_for_testing(cap);
@@ -213,4 +223,12 @@ fun an_enclave_registrys_events_are_dense_across_pcrs_enclaves_and_every_cluster
     enclave::destroy_registry_for_testing(r);
     enclave::destroy_registry_for_testing(other);
     clock.destroy_for_testing();
+}
+
+/// An attested registration of key `key`×32 for `cluster` at `at`, naming
+/// the cluster's sealing key 1 (`6`×32), with every PCR `pcr`.
+fun attest(r: &mut enclave::EnclaveRegistry, cluster: &Cluster, pcr: vector<u8>, at: u64, key: u8, clock: &Clock, ctx: &TxContext) {
+    let ud = option::some(user_data(cluster, 1, bytes(32, 6)));
+    let key = option::some(bytes(32, key));
+    enclave::register_attested_for_testing(r, object::id(cluster), b"m", at, vector[pcr, pcr, pcr], key, ud, clock, ctx);
 }

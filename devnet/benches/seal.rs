@@ -65,6 +65,7 @@ fn main() {
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     };
     let node = Node::open(config.clone()).expect("open");
     println!("{validators} validators sign every checkpoint");

@@ -101,6 +101,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators: crate::committee::DEFAULT_VALIDATORS,
+        nitro_root: crate::node::TrustedRoot::aws_nitro(),
     })?;
     let grpc = TcpListener::bind("127.0.0.1:0").await?;
     let faucet_listener = TcpListener::bind("127.0.0.1:0").await?;

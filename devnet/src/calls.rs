@@ -25,6 +25,10 @@ pub enum Arg {
     Pure(Vec<u8>),
     /// A new coin of this many MIST split from the gas coin.
     FromGas(u64),
+    /// The `NitroAttestationDocument` of these bytes: a
+    /// `0x2::nitro_attestation::load_nitro_attestation(bytes, clock)` command
+    /// before the call, whose result is the argument.
+    Attestation(Vec<u8>),
 }
 
 impl Arg {
@@ -46,6 +50,15 @@ pub fn move_call(
     let mut inputs = Vec::new();
     let mut commands = Vec::new();
     let mut arguments = Vec::new();
+    // One input for the clock, however many commands read it.
+    let mut clock = None;
+    let mut clock_input = |inputs: &mut Vec<Input>| {
+        *clock.get_or_insert_with(|| {
+            let clock = Address::from_static("0x6");
+            inputs.push(Input::Shared(SharedInput::new(clock, 1, false)));
+            Argument::Input(inputs.len() as u16 - 1)
+        })
+    };
     for a in args {
         let arg = match a {
             Arg::Shared(id) => {
@@ -56,14 +69,7 @@ pub fn move_call(
                 inputs.push(Input::Shared(SharedInput::new(id, v, true)));
                 Argument::Input(inputs.len() as u16 - 1)
             }
-            Arg::Clock => {
-                inputs.push(Input::Shared(SharedInput::new(
-                    Address::from_static("0x6"),
-                    1,
-                    false,
-                )));
-                Argument::Input(inputs.len() as u16 - 1)
-            }
+            Arg::Clock => clock_input(&mut inputs),
             Arg::Owned(r) => {
                 inputs.push(Input::ImmutableOrOwned(r));
                 Argument::Input(inputs.len() as u16 - 1)
@@ -77,6 +83,19 @@ pub fn move_call(
                 commands.push(Command::SplitCoins(SplitCoins {
                     coin: Argument::Gas,
                     amounts: vec![Argument::Input(inputs.len() as u16 - 1)],
+                }));
+                Argument::Result(commands.len() as u16 - 1)
+            }
+            Arg::Attestation(document) => {
+                inputs.push(Input::Pure(bcs::to_bytes(&document).unwrap_or_default()));
+                let bytes = Argument::Input(inputs.len() as u16 - 1);
+                let clock = clock_input(&mut inputs);
+                commands.push(Command::MoveCall(MoveCall {
+                    package: Address::from_static("0x2"),
+                    module: Identifier::from_static("nitro_attestation"),
+                    function: Identifier::from_static("load_nitro_attestation"),
+                    type_arguments: vec![],
+                    arguments: vec![bytes, clock],
                 }));
                 Argument::Result(commands.len() as u16 - 1)
             }
@@ -233,6 +252,25 @@ pub fn register_sealing_key(
         Arg::Clock,
     ];
     move_call(key, ids, gas, "enclave", "register_sealing_key", args)
+}
+
+/// `0x2::nitro_attestation::load_nitro_attestation(document, clock)` then
+/// `enclave::register_enclave(registry, cluster, <that document>, clock)`:
+/// anyone may send it (the document is the authority).
+pub fn register_enclave(
+    key: &Ed25519PrivateKey,
+    ids: &Ids,
+    gas: ObjectReference,
+    cluster: (Address, u64),
+    document: &[u8],
+) -> (Transaction, UserSignature) {
+    let args = vec![
+        Arg::Shared(ids.enclave_registry),
+        Arg::SharedAt(cluster.0, cluster.1),
+        Arg::Attestation(document.to_vec()),
+        Arg::Clock,
+    ];
+    move_call(key, ids, gas, "enclave", "register_enclave", args)
 }
 
 /// The gas coin's new reference after a transaction, from its effects.

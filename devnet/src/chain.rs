@@ -165,9 +165,14 @@ pub const ADMIN_SUPPLY: u64 = 1_000 * 1_000_000_000;
 
 impl Chain {
     /// The chain right after genesis: objects created, checkpoint 0 sealed
-    /// and certified by `validators`' epoch-0 committee. Refused if
-    /// `validators` is not as many as the genesis names.
-    pub fn new(genesis: Genesis, validators: Validators) -> Result<Self, Rejected> {
+    /// and certified by `validators`' epoch-0 committee; attestation
+    /// documents verified against `nitro_root`. Refused if `validators` is
+    /// not as many as the genesis names.
+    pub fn new(
+        genesis: Genesis,
+        validators: Validators,
+        nitro_root: daas_attestation::TrustedRoot,
+    ) -> Result<Self, Rejected> {
         if validators.len() != genesis.validators as usize {
             return Err(Rejected::Invalid(format!(
                 "genesis has {} validators, the seed was opened for {}",
@@ -215,6 +220,7 @@ impl Chain {
             objects,
             epoch: 0,
             clock_ms: genesis.timestamp_ms,
+            nitro_root,
         };
         let signing = validators.epoch(0);
         let mut chain = Self {

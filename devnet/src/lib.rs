@@ -12,6 +12,7 @@
 //! - [`faucet`]: the faucet's HTTP endpoint (`POST /v2/gas`, as Sui's);
 //! - [`loadgen`]: many accounts submitting signed transactions at once;
 //! - [`metrics`]: Prometheus counters and gauges;
+//! - [`nitro_root`]: which root attestation documents are verified against;
 //! - [`wal`]: the write-ahead log the chain replays on restart;
 //! - [`node`]: the running node (lock, log, checkpoint timer, faucet);
 //! - [`rpc`]: the gRPC services (`sui.rpc.v2`).
@@ -25,6 +26,7 @@ pub mod executor;
 pub mod faucet;
 pub mod loadgen;
 pub mod metrics;
+pub mod nitro_root;
 pub mod node;
 pub mod objects;
 pub mod rpc;

@@ -10,6 +10,7 @@ use daas_devnet::{
     committee::{self, DEFAULT_VALIDATORS, GENESIS_COMMITTEE_FILE, Validators},
     faucet::{self, FaucetRequest, FaucetResponse},
     loadgen::{self, LoadArgs},
+    nitro_root::{self, NitroRootSpec},
     node::{Node, NodeConfig},
     rpc,
 };
@@ -35,6 +36,10 @@ Examples:
 
   # Start over from a fresh genesis, one checkpoint per second, 1-minute epochs:
   devnet run --data-dir ./devnet-data --reset --checkpoint-interval-ms 1000 --epoch-duration-ms 60000
+
+  # A chain that verifies enclave attestations against a local dev CA's root
+  # (`master dev-ca init --dir DIR` makes it) instead of AWS's:
+  devnet run --data-dir ./devnet-data --nitro-root dev:./dev-nitro-ca/root.der
 
   # A chain certified by 7 validators (a quorum is 5 of them; 3 of the default 4), 30-second epochs:
   devnet run --data-dir ./devnet-data --reset --validators 7 --epoch-duration-ms 30000
@@ -131,6 +136,12 @@ struct RunArgs {
     /// (fixed at genesis: takes effect with a new chain).
     #[arg(long, default_value_t = DEFAULT_VALIDATORS, value_parser = parse_validators)]
     validators: usize,
+    /// The root `0x2::nitro_attestation::load_nitro_attestation` verifies enclave
+    /// attestation documents against: `aws` (AWS's Nitro root, as on Sui) or
+    /// `dev:PATH` (a dev CA's root certificate, DER). Fixed for a chain's life
+    /// (pinned in `nitro-root.der` beside its log).
+    #[arg(long, env = "DAAS_DEVNET_NITRO_ROOT", default_value = "aws")]
+    nitro_root: NitroRootSpec,
 }
 
 fn parse_validators(s: &str) -> Result<usize, String> {
@@ -213,12 +224,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&args.data_dir)
             .with_context(|| format!("removing {}", args.data_dir.display()))?;
     }
+    let nitro_root = args.nitro_root.load()?;
     let node = Node::open(NodeConfig {
         data_dir: args.data_dir.clone(),
         checkpoint_interval: Duration::from_millis(args.checkpoint_interval_ms.max(1)),
         epoch_duration_ms: args.epoch_duration_ms,
         lowest_available_checkpoint: args.lowest_available_checkpoint,
         validators: args.validators,
+        nitro_root: nitro_root.clone(),
     })
     .with_context(|| format!("opening the chain in {}", args.data_dir.display()))?;
     let grpc = TcpListener::bind(args.listen)
@@ -246,6 +259,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             "faucet": c.genesis.faucet.to_string(),
             "grpc_url": format!("http://{}", args.listen),
             "faucet_url": format!("http://{}", args.faucet_listen),
+            "nitro_root": nitro_root::describe(&nitro_root),
         })
     });
     let info_path = args.data_dir.join("devnet.json");
@@ -258,6 +272,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         grpc = %args.listen,
         faucet = %args.faucet_listen,
         info = %info_path.display(),
+        nitro_root = %info["nitro_root"],
         "dev chain up"
     );
 

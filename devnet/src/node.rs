@@ -7,6 +7,8 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+pub use daas_attestation::TrustedRoot;
+use sha2::Digest as _;
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use sui_sdk_types::{
     Address, Argument, Command, Input, ProgrammableTransaction, SplitCoins, Transaction,
@@ -39,7 +41,15 @@ pub struct NodeConfig {
     /// Checkpoints below this are reported as pruned and not served (to test
     /// readers against a node that no longer has old data). 0 = keep all.
     pub lowest_available_checkpoint: u64,
+    /// The root `0x2::nitro_attestation::load_nitro_attestation` verifies
+    /// documents against: AWS's ([`TrustedRoot::aws_nitro`]) or a dev CA's.
+    /// Pinned for the chain's life in [`NITRO_ROOT_FILE`] beside its log (a
+    /// replay under another root could change which registrations succeeded).
+    pub nitro_root: TrustedRoot,
 }
+
+/// The file beside the log that pins the chain's Nitro root (its DER).
+pub const NITRO_ROOT_FILE: &str = "nitro-root.der";
 
 /// Why the node could not start or act.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +71,19 @@ pub enum NodeError {
     /// A transaction was refused.
     #[error(transparent)]
     Rejected(#[from] Rejected),
+    /// The chain was started with another Nitro root than the one given.
+    #[error(
+        "the chain was started with the Nitro root of SHA-256 {pinned} ({path}), not {given}: \
+         start it with that root, or start a new chain (devnet run --reset)"
+    )]
+    NitroRoot {
+        /// The pin file.
+        path: PathBuf,
+        /// SHA-256 of the pinned root's DER, hex.
+        pinned: String,
+        /// SHA-256 of the root given, hex.
+        given: String,
+    },
 }
 
 /// The node.
@@ -101,6 +124,35 @@ fn load_or_make_key(path: &Path) -> Result<Ed25519PrivateKey, NodeError> {
     Ok(key)
 }
 
+/// Pins `root` for the chain in `dir`: written for a new chain (and for a
+/// chain from before the pin existed); otherwise it must be the pinned root.
+fn pin_nitro_root(dir: &Path, root: &TrustedRoot, fresh: bool) -> Result<(), NodeError> {
+    let path = dir.join(NITRO_ROOT_FILE);
+    let pinned = match std::fs::read(&path) {
+        Ok(der) if !fresh => der,
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(NodeError::Key {
+                path,
+                reason: e.to_string(),
+            });
+        }
+        _ => {
+            return std::fs::write(&path, root.der()).map_err(|e| NodeError::Key {
+                path,
+                reason: e.to_string(),
+            });
+        }
+    };
+    if pinned == root.der() {
+        return Ok(());
+    }
+    Err(NodeError::NitroRoot {
+        path,
+        pinned: hex::encode(sha2::Sha256::digest(&pinned)),
+        given: hex::encode(root.fingerprint()),
+    })
+}
+
 impl Node {
     /// Opens the chain in `config.data_dir`, replaying its log, or creates a new
     /// chain there (genesis, then the default cluster's creation, sealed).
@@ -138,8 +190,9 @@ impl Node {
             &config.data_dir.join(GENESIS_COMMITTEE_FILE),
             &validators.committee(0),
         )?;
-        let mut chain =
-            Chain::new(genesis, validators).map_err(|e| NodeError::Replay(e.to_string()))?;
+        pin_nitro_root(&config.data_dir, &config.nitro_root, fresh)?;
+        let mut chain = Chain::new(genesis, validators, config.nitro_root.clone())
+            .map_err(|e| NodeError::Replay(e.to_string()))?;
         for record in records {
             chain
                 .apply(record)

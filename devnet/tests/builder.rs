@@ -28,6 +28,7 @@ async fn a_built_stake_executes() -> anyhow::Result<()> {
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     })?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

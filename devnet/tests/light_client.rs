@@ -44,6 +44,7 @@ fn config(dir: &Path, validators: usize) -> NodeConfig {
         epoch_duration_ms: 1,
         lowest_available_checkpoint: 0,
         validators,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     }
 }
 

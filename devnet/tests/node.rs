@@ -13,6 +13,7 @@ fn config(dir: &std::path::Path) -> NodeConfig {
         epoch_duration_ms: 60_000,
         lowest_available_checkpoint: 0,
         validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     }
 }
 

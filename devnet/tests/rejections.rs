@@ -19,6 +19,7 @@ fn node(dir: &std::path::Path) -> std::sync::Arc<Node> {
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     })
     .expect("open")
 }

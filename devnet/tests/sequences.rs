@@ -10,6 +10,10 @@ mod support;
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use daas_attestation::{
+    UserData,
+    dev::{DevCa, DevRequest},
+};
 use daas_devnet::{
     calls::{self, Arg},
     chain::PACKAGE_ID,
@@ -19,7 +23,7 @@ use daas_domain::{Decoded, Event, Stream, events, record::split_event_type};
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use sui_rpc::proto::sui::rpc::v2::{EmitModuleFilter, ListEventsRequest, event_literal::Predicate};
 use sui_sdk_types::{Address, ExecutionStatus, ObjectReference};
-use support::{Chain, chain, filter};
+use support::{Chain, dev_chain, filter};
 
 const SUI: u64 = 1_000_000_000;
 
@@ -153,9 +157,9 @@ fn clusters(c: &Chain, tenant: &Ed25519PrivateKey, second: (Address, u64)) {
     );
 }
 
-/// The enclave registry 0 to 3 (sealing keys of both clusters among them) and
-/// a slash (pool 2).
-fn enclave_and_slash(c: &Chain, operator: Address, second: (Address, u64)) {
+/// The enclave registry 0 to 4 (sealing keys of both clusters among them, an
+/// attested enclave, an aborted registration between) and a slash (pool 2).
+fn enclave_and_slash(c: &Chain, ca: &DevCa, operator: Address, second: (Address, u64)) {
     let admin = c.node.admin_key();
     let registry = || Arg::Shared(c.ids.enclave_registry);
     let pcr = || Arg::pure(&vec![7u8; 48]);
@@ -176,18 +180,32 @@ fn enclave_and_slash(c: &Chain, operator: Address, second: (Address, u64)) {
                 .is_some()
         ); // enclave 1, 2
     }
-    let doc = b"attestation".to_vec();
-    let args = vec![
-        registry(),
-        Arg::pure(&1u64),
-        Arg::pure(&vec![9u8; 32]),
-        Arg::pure(&doc),
-        Arg::Clock,
-    ];
-    assert!(
-        c.call(admin, "enclave", "register_enclave", true, args)
-            .is_some()
-    ); // enclave 3
+    // Anyone may send an attested enclave's document: one naming the second
+    // cluster does not register for the first (aborts), one naming the
+    // first's next sealing key does.
+    let sender = c.funded();
+    for (named, sealing_key_version) in [(second, 2), (c.cluster, 2)] {
+        let user_data = UserData {
+            cluster_id: named.0.into_inner(),
+            sealing_key_version,
+            sealing_public_key: [8; 32],
+        };
+        let document = ca.attest(&DevRequest {
+            timestamp_ms: c.node.read(|c| c.world.clock_ms),
+            public_key: Some(vec![9; 32]),
+            user_data: Some(user_data.encode().to_vec()),
+            nonce: None,
+            pcrs: (0..3).map(|i| (i, [7; 48])).collect(),
+        });
+        let args = vec![
+            registry(),
+            Arg::SharedAt(c.cluster.0, c.cluster.1),
+            Arg::Attestation(document),
+            Arg::Clock,
+        ];
+        let done = c.call(&sender, "enclave", "register_enclave", false, args);
+        assert_eq!(done.map(|e| e.len()), (named == c.cluster).then_some(2));
+    } // enclave 3 (the sealing key), 4
     let args = vec![
         Arg::Shared(c.ids.pool),
         Arg::pure(&operator),
@@ -226,12 +244,12 @@ async fn listed(node: Arc<Node>) -> anyhow::Result<Vec<Event>> {
 
 #[tokio::test]
 async fn every_stream_is_numbered_densely_from_0_in_chain_order() -> anyhow::Result<()> {
-    let c = chain();
+    let (c, ca) = dev_chain();
     let (tenant, operator) = (c.funded(), c.funded());
     let second = c.new_cluster(); // second 0
     pool_and_nodes(&c, &tenant, &operator);
     clusters(&c, &tenant, second);
-    enclave_and_slash(&c, operator.public_key().derive_address(), second);
+    enclave_and_slash(&c, &ca, operator.public_key().derive_address(), second);
     c.node.seal()?;
 
     let events = listed(c.node.clone()).await?;
@@ -251,7 +269,7 @@ async fn every_stream_is_numbered_densely_from_0_in_chain_order() -> anyhow::Res
     let want = BTreeMap::from([
         (Stream::Pool, 3),
         (Stream::Nodes, 3),
-        (Stream::Enclave, 4),
+        (Stream::Enclave, 5),
         (Stream::Cluster(dom(c.cluster.0)), 6),
         (Stream::Cluster(dom(second.0)), 2),
     ]);

@@ -98,6 +98,7 @@ async fn the_typescript_sdk_reads_and_transacts_over_grpc_web_and_grpc() -> anyh
         checkpoint_interval: Duration::from_millis(100),
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     })?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);

@@ -2,6 +2,7 @@
 //! shared vectors (`contracts/vectors/*.json`) byte for byte: the dev chain and
 //! the Move package agree on every event.
 
+use daas_attestation::{Document, UserData};
 use daas_devnet::contract::{ContractState, Ctx, Request};
 use daas_domain::{Address, Event};
 
@@ -157,16 +158,35 @@ fn a_scripted_scenario_reproduces_every_vector() {
         .expect("pcrs"),
     );
     assert_matches(
-        s.register_enclave(
-            ctx(admin, 0, u64::MAX),
-            1,
-            vec![0x44; 32],
-            b"attestation-document".to_vec(),
-        )
-        .expect("enclave"),
-    );
-    assert_matches(
         s.register_sealing_key(ctx(admin, 0, T + 10), pool, cluster, (0x40..0x60).collect())
             .expect("sealing key"),
     );
+    // An operator registers an attested enclave whose document names the
+    // sealing key just registered: no second sealing key event.
+    let events = s
+        .register_enclave(ctx(2, 0, u64::MAX), cluster, &document(cluster))
+        .expect("enclave");
+    let [event] = <[Event; 1]>::try_from(events).expect("one event");
+    assert_matches(event);
+}
+
+/// The document `load_nitro_attestation` would return for the vector's enclave.
+fn document(cluster: Address) -> Document {
+    let pcrs = [(0, 0x11), (1, 0x22), (2, 0x33), (3, 0), (4, 0), (8, 0)];
+    let user_data = UserData {
+        cluster_id: cluster.0,
+        sealing_key_version: 1,
+        sealing_public_key: std::array::from_fn(|i| 0x40 + i as u8),
+    };
+    Document {
+        module_id: format!("k3s-daas-dev-enclave{}", "-".repeat(128)),
+        timestamp_ms: 1_764_287_999_000,
+        digest: "SHA384".into(),
+        pcrs: pcrs.into_iter().map(|(i, b)| (i, vec![b; 48])).collect(),
+        certificate: vec![],
+        cabundle: vec![],
+        public_key: Some(vec![0x44; 32]),
+        user_data: Some(user_data.encode().to_vec()),
+        nonce: None,
+    }
 }

@@ -227,6 +227,34 @@ pub struct EnclaveRegistered {
     pub seq: u64,
 }
 
+impl EnclaveRegistered {
+    /// The enclave's Ed25519 key as 32 bytes (decoding accepts no other length).
+    pub fn key_bytes(&self) -> Option<[u8; 32]> {
+        <[u8; 32]>::try_from(self.public_key.as_ref()).ok()
+    }
+
+    /// The sealing key as 32 bytes (decoding accepts no other length).
+    pub fn sealing_key_bytes(&self) -> Option<[u8; 32]> {
+        <[u8; 32]>::try_from(self.sealing_public_key.as_ref()).ok()
+    }
+
+    /// The sealing key version as the sealed format carries it, when in
+    /// range (1..=u32::MAX; decoding accepts no other).
+    pub fn sealing_key_version_u32(&self) -> Option<u32> {
+        u32::try_from(self.sealing_key_version)
+            .ok()
+            .filter(|v| *v != 0)
+    }
+
+    /// True when the document came from the dev CA: its `module_id` starts
+    /// with `k3s-daas-dev` (decided from chain data, not from the master).
+    pub fn is_dev(&self) -> bool {
+        self.module_id
+            .as_ref()
+            .starts_with(daas_attestation::DEV_MODULE_ID_PREFIX.as_bytes())
+    }
+}
+
 /// `enclave::SealingKeyRegistered`: a cluster's sealing key (X25519) and
 /// the version the contract gave it (the previous version + 1, first = 1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -560,6 +588,17 @@ impl Event {
             Event::SealingKeyRegistered(k) if k.key_bytes().is_none() => {
                 Err(out("public_key", k.public_key.len() as u64))
             }
+            // What the contract checked: a 32-byte Ed25519 key, a 32-byte X25519
+            // key under a version the sealed format can carry.
+            Event::EnclaveRegistered(e) if e.key_bytes().is_none() => {
+                Err(out("public_key", e.public_key.len() as u64))
+            }
+            Event::EnclaveRegistered(e) if e.sealing_key_bytes().is_none() => {
+                Err(out("sealing_public_key", e.sealing_public_key.len() as u64))
+            }
+            Event::EnclaveRegistered(e) if e.sealing_key_version_u32().is_none() => {
+                Err(out("sealing_key_version", e.sealing_key_version))
+            }
             _ => Ok(()),
         }
     }
@@ -716,5 +755,67 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    fn enclave(key_len: usize, sealing_len: usize, version: u64) -> Vec<u8> {
+        Event::EnclaveRegistered(EnclaveRegistered {
+            cluster_id: Address([3; 32]),
+            pcr_version: 1,
+            public_key: Bytes(vec![0x44; key_len]),
+            sealing_key_version: version,
+            sealing_public_key: Bytes(vec![0x55; sealing_len]),
+            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+            attestation_timestamp_ms: 8,
+            registered_by: Address([5; 32]),
+            timestamp_ms: 9,
+            seq: 0,
+        })
+        .to_bcs()
+    }
+
+    #[test]
+    fn enclaves_decode_with_32_byte_keys_and_a_sealing_version_in_1_to_u32_max() {
+        let decode = |b: &[u8]| decode("enclave", "EnclaveRegistered", b);
+        for version in [1, 0xffff_ffff] {
+            assert!(matches!(
+                decode(&enclave(32, 32, version)),
+                Ok(Decoded::Known(_))
+            ));
+        }
+        let out = |field, value| {
+            Err(DecodeError::OutOfRange {
+                module: "enclave",
+                name: "EnclaveRegistered",
+                field,
+                value,
+            })
+        };
+        for len in [0, 31, 33] {
+            assert_eq!(decode(&enclave(len, 32, 1)), out("public_key", len as u64));
+            assert_eq!(
+                decode(&enclave(32, len, 1)),
+                out("sealing_public_key", len as u64)
+            );
+        }
+        for version in [0, 0x1_0000_0000, u64::MAX] {
+            assert_eq!(
+                decode(&enclave(32, 32, version)),
+                out("sealing_key_version", version)
+            );
+        }
+    }
+
+    #[test]
+    fn an_enclave_is_dev_by_its_module_id_prefix() {
+        let Ok(Decoded::Known(Event::EnclaveRegistered(mut e))) =
+            decode("enclave", "EnclaveRegistered", &enclave(32, 32, 1))
+        else {
+            panic!("decodes");
+        };
+        assert!(e.is_dev());
+        e.module_id = Bytes(b"i-0123456789abcdef0-enc0123456789abcdef".to_vec());
+        assert!(!e.is_dev());
+        e.module_id = Bytes(b"k3s-daas-de".to_vec());
+        assert!(!e.is_dev());
     }
 }

@@ -49,6 +49,24 @@ pub struct NodeEntry {
     pub endpoint: String,
 }
 
+/// What the newest registration of an attested enclave key recorded
+/// (`enclave::EnclaveRegistered`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnclaveEntry {
+    /// The cluster its document's `user_data` names.
+    pub cluster: ObjectId,
+    /// The PCR set its document matched.
+    pub pcr_version: u64,
+    /// The sealing key version its document names.
+    pub sealing_key_version: u64,
+    /// That sealing key (X25519).
+    pub sealing_public_key: Bytes,
+    /// The document's `module_id` (a dev CA's starts with `k3s-daas-dev`).
+    pub module_id: Bytes,
+    /// The document's timestamp, ms.
+    pub attestation_timestamp_ms: u64,
+}
+
 /// A known cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterEntry {
@@ -174,12 +192,12 @@ pub enum Change {
         /// The set.
         set: PcrSet,
     },
-    /// An enclave key was registered under a PCR version.
+    /// An attested enclave key was registered (again: the newest registration counts).
     Enclave {
-        /// The enclave's public key.
+        /// The enclave's Ed25519 public key.
         public_key: Bytes,
-        /// PCR version.
-        pcr_version: u64,
+        /// What its registration recorded.
+        entry: EnclaveEntry,
     },
     /// A cluster's sealing key was registered under a version.
     SealingKey {
@@ -287,7 +305,7 @@ pub struct Ledger {
     /// Admission's memo per object (only non-empty ones).
     memos: BTreeMap<ObjectKey, crate::memo::Memo>,
     pcr_sets: BTreeMap<u64, PcrSet>,
-    enclaves: BTreeMap<Bytes, u64>,
+    enclaves: BTreeMap<Bytes, EnclaveEntry>,
     /// Every registered sealing key by (cluster, version).
     sealing_keys: BTreeMap<(ObjectId, u32), [u8; 32]>,
 }
@@ -352,10 +370,18 @@ impl Ledger {
                 });
             }
             Event::EnclaveRegistered(e) => {
-                self.enclaves.insert(e.public_key.clone(), e.pcr_version);
+                let entry = EnclaveEntry {
+                    cluster: e.cluster_id,
+                    pcr_version: e.pcr_version,
+                    sealing_key_version: e.sealing_key_version,
+                    sealing_public_key: e.sealing_public_key.clone(),
+                    module_id: e.module_id.clone(),
+                    attestation_timestamp_ms: e.attestation_timestamp_ms,
+                };
+                self.enclaves.insert(e.public_key.clone(), entry.clone());
                 c.push(Change::Enclave {
                     public_key: e.public_key.clone(),
-                    pcr_version: e.pcr_version,
+                    entry,
                 });
             }
             Event::SealingKeyRegistered(e) => self.add_sealing_key(e, c),
@@ -650,11 +676,8 @@ impl Ledger {
             Change::PcrSet { version, set } => {
                 self.pcr_sets.insert(*version, set.clone());
             }
-            Change::Enclave {
-                public_key,
-                pcr_version,
-            } => {
-                self.enclaves.insert(public_key.clone(), *pcr_version);
+            Change::Enclave { public_key, entry } => {
+                self.enclaves.insert(public_key.clone(), entry.clone());
             }
             Change::SealingKey {
                 cluster,
@@ -755,9 +778,9 @@ impl Ledger {
         self.memos.get(key)
     }
 
-    /// Whether a registered enclave key exists and under which PCR version.
-    pub fn enclave(&self, public_key: &[u8]) -> Option<u64> {
-        self.enclaves.get(&Bytes(public_key.to_vec())).copied()
+    /// What the newest registration of enclave key `public_key` recorded, if any.
+    pub fn enclave(&self, public_key: &[u8]) -> Option<&EnclaveEntry> {
+        self.enclaves.get(&Bytes(public_key.to_vec()))
     }
 
     /// The sealing key `cluster` registered as `version`, if any.

@@ -128,8 +128,27 @@ fn event() -> impl Strategy<Value = Event> {
             })
         }),
         1 => sealing_key(),
+        1 => enclave(),
         5 => request(),
     ]
+}
+
+/// Attested enclaves: a few keys, registered again with newer documents.
+fn enclave() -> impl Strategy<Value = Event> {
+    (0u8..3, 1u64..4, any::<u8>(), 0u64..1_000).prop_map(|(key, version, seal, at)| {
+        Event::EnclaveRegistered(EnclaveRegistered {
+            cluster_id: CLUSTER,
+            pcr_version: 1,
+            public_key: Bytes(vec![key; 32]),
+            sealing_key_version: version,
+            sealing_public_key: Bytes(vec![seal; 32]),
+            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+            attestation_timestamp_ms: at,
+            registered_by: ADMIN,
+            timestamp_ms: 1,
+            seq: 0,
+        })
+    })
 }
 
 /// Sealing keys of versions 1..=3 (re-registrations included), and some the
@@ -293,4 +312,40 @@ proptest! {
             prop_assert_eq!(ledger, before);
         }
     }
+}
+
+#[test]
+fn an_enclave_registration_is_kept_by_key_and_the_newest_one_counts() {
+    let mut ledger = Ledger::default();
+    let registered = |at: u64, version: u64| {
+        Event::EnclaveRegistered(EnclaveRegistered {
+            cluster_id: CLUSTER,
+            pcr_version: 2,
+            public_key: Bytes(vec![0xd0; 32]),
+            sealing_key_version: version,
+            sealing_public_key: Bytes(vec![0x55; 32]),
+            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+            attestation_timestamp_ms: at,
+            registered_by: ADMIN,
+            timestamp_ms: at + 1,
+            seq: 0,
+        })
+    };
+    assert_eq!(ledger.enclave(&[0xd0; 32]), None);
+    ledger.apply(&registered(1_000, 1));
+    let applied = ledger.apply(&registered(2_000, 2));
+    let [change] = applied.changes.as_slice() else {
+        panic!("one change: {:?}", applied.changes);
+    };
+    assert_eq!(
+        change.store_key(),
+        Some(format!("enclave/{}", "d0".repeat(32)))
+    );
+    let entry = ledger.enclave(&[0xd0; 32]).expect("registered");
+    assert_eq!(
+        (entry.cluster, entry.pcr_version, entry.sealing_key_version),
+        (CLUSTER, 2, 2)
+    );
+    assert_eq!(entry.attestation_timestamp_ms, 2_000);
+    assert_eq!(entry.module_id.as_ref(), b"k3s-daas-dev-enclave");
 }

@@ -148,15 +148,13 @@ fn without_seq(name: &str, f: &Fields) -> (W, Stream) {
                 .u64(f.n),
             Stream::Enclave,
         ),
-        "EnclaveRegistered" => (
-            W::default()
-                .u64(f.n)
-                .bytes(&f.blob)
-                .bytes(&f.blob)
-                .addr(f.a)
-                .u64(f.n),
-            Stream::Enclave,
-        ),
+        // 32-byte keys and a sealing key version in 1..=u32::MAX: what decoding accepts.
+        "EnclaveRegistered" => {
+            let version = f.n % u64::from(u32::MAX) + 1;
+            let w = W::default().addr(f.c).u64(f.n).bytes(&f.a).u64(version);
+            let w = w.bytes(&f.b).bytes(&f.blob).u64(f.n).addr(f.a);
+            (w.u64(f.n), Stream::Enclave)
+        }
         // A version in 1..=u32::MAX and a 32-byte key: what decoding accepts.
         "SealingKeyRegistered" => {
             let version = f.n % u64::from(u32::MAX) + 1;

@@ -18,9 +18,6 @@ fn contracts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts")
 }
 
-/// The attestation document of the EnclaveRegistered vector (its SHA-256 is in the event).
-const ATTESTATION: &[u8] = b"attestation-document";
-
 fn addr(b: u8) -> Address {
     let mut a = [0u8; 32];
     a[0] = 0xa0;
@@ -132,27 +129,30 @@ fn samples() -> Vec<Event> {
             timestamp_ms: t + 9,
             seq: 0,
         }),
+        // The dev chain's scenario: the admin registers the sealing key (seq
+        // 1), then an operator registers an attested enclave whose document
+        // names that key (no second sealing key event).
         Event::EnclaveRegistered(EnclaveRegistered {
-            // Step 0 of issue 16: helper B sets these from the dev chain's scenario.
             cluster_id: addr(0x10),
             pcr_version: 1,
             public_key: Bytes(vec![0x44; 32]),
             sealing_key_version: 1,
             sealing_public_key: Bytes((0x40..0x60).collect()),
-            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
-            attestation_timestamp_ms: <sha2::Sha256 as sha2::Digest>::digest(ATTESTATION)[0].into(),
-            registered_by: addr(9),
+            // 148 bytes: a two-byte ULEB128 length prefix.
+            module_id: Bytes(format!("k3s-daas-dev-enclave{}", "-".repeat(128)).into_bytes()),
+            attestation_timestamp_ms: 1_764_287_999_000,
+            registered_by: addr(2),
             timestamp_ms: u64::MAX,
-            seq: 1,
+            seq: 2,
         }),
         Event::SealingKeyRegistered(SealingKeyRegistered {
             cluster_id: addr(0x10),
-            // The first version (the dev chain's scenario registers it).
+            // The first version.
             version: 1,
             public_key: Bytes((0x40..0x60).collect()),
             registered_by: addr(9),
             timestamp_ms: t + 10,
-            seq: 2,
+            seq: 1,
         }),
     ]
 }

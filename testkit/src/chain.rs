@@ -57,6 +57,7 @@ impl TestChain {
                 epoch_duration_ms: 3_600_000,
                 lowest_available_checkpoint,
                 validators: DEFAULT_VALIDATORS,
+                nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
             },
             addr,
         )

@@ -95,14 +95,29 @@ pub mod codes {
     pub const E_EMPTY_NODE_NAME: u64 = 306;
     /// enclave::EBadPcrLength
     pub const E_BAD_PCR_LENGTH: u64 = 401;
-    /// enclave::EUnknownPcrVersion
+    /// enclave::EUnknownPcrVersion (kept for its number; nothing aborts with it)
     pub const E_UNKNOWN_PCR_VERSION: u64 = 402;
-    /// enclave::EBadPublicKey
+    /// enclave::EBadPublicKey: the document's `public_key` is missing or not 32 bytes
     pub const E_BAD_ENCLAVE_KEY: u64 = 403;
-    /// enclave::EEmptyAttestation
-    pub const E_EMPTY_ATTESTATION: u64 = 404;
+    // 404 (enclave::EEmptyAttestation, the admin registration before issue 16) is retired.
     /// enclave::EBadSealingKey
     pub const E_BAD_SEALING_KEY: u64 = 405;
+    /// enclave::EPcrMismatch: PCR0-2 differ from the latest set
+    pub const E_PCR_MISMATCH: u64 = 406;
+    /// enclave::ENoPcrSet
+    pub const E_NO_PCR_SET: u64 = 407;
+    /// enclave::EBadUserData: missing, not 80 bytes, or another magic
+    pub const E_BAD_USER_DATA: u64 = 408;
+    /// enclave::EWrongCluster: `user_data` names another cluster
+    pub const E_WRONG_CLUSTER: u64 = 409;
+    /// enclave::ESealingKeyVersion: neither the current sealing key nor the next version
+    pub const E_SEALING_KEY_VERSION: u64 = 410;
+    /// enclave::EStaleAttestation: not newer than the cluster's current enclave's document
+    pub const E_STALE_ATTESTATION: u64 = 411;
+    /// sui::nitro_attestation: the document does not parse (the native's code)
+    pub const E_NITRO_PARSE: u64 = 1;
+    /// sui::nitro_attestation: the document does not verify (the native's code)
+    pub const E_NITRO_VERIFY: u64 = 2;
 }
 
 /// The transaction context a Move function sees.
@@ -160,7 +175,10 @@ pub struct ContractState {
     nodes: BTreeMap<String, Node>,
     latest_pcr_version: u64,
     pcr_sets: BTreeMap<u64, [Bytes; 3]>,
-    enclaves: BTreeMap<Bytes, u64>,
+    /// `EnclaveRegistry.enclaves`: every enclave key ever registered.
+    enclaves: BTreeMap<Bytes, enclave::EnclaveInfo>,
+    /// `EnclaveRegistry.current_enclave`: cluster -> its newest enclave's key.
+    current_enclave: BTreeMap<ObjectId, Bytes>,
     /// Cluster id -> its current sealing key (version, X25519 public key).
     sealing_keys: BTreeMap<ObjectId, (u64, Bytes)>,
     /// `StakingPool.event_seq`: `seq` of the pool's next event.

@@ -29,12 +29,12 @@ pub(super) struct Call<'a> {
 
 impl World {
     /// Runs `call`: known function and arity, then the module's own decoding
-    /// and the contract. Returns the event the call emits.
+    /// and the contract. Returns the events the call emits, in order.
     pub(super) fn call(
         &mut self,
         call: Call<'_>,
         s: &mut Scratch,
-    ) -> Result<daas_domain::Event, Failure> {
+    ) -> Result<Vec<daas_domain::Event>, Failure> {
         match ENTRY_FUNCTIONS
             .iter()
             .find(|(m, f, _)| *m == call.module && *f == call.function)
@@ -45,12 +45,13 @@ impl World {
             }
             Some(_) => {}
         }
+        let one = |e| vec![e];
         match call.module {
-            "staking" => super::staking::call(self, &call, s),
-            "gateway" => super::gateway::call(self, &call, s),
-            "grants" => super::grants::call(self, &call),
-            "nodes" => super::nodes::call(self, &call),
-            "enclave" => super::enclave::call(self, &call),
+            "staking" => super::staking::call(self, &call, s).map(one),
+            "gateway" => super::gateway::call(self, &call, s).map(one),
+            "grants" => super::grants::call(self, &call).map(one),
+            "nodes" => super::nodes::call(self, &call).map(one),
+            "enclave" => super::enclave::call(self, &call, s),
             _ => Err(fail(ExecutionError::FunctionNotFound, call.ci)),
         }
     }
@@ -107,6 +108,20 @@ impl Call<'_> {
             }) => Ok(domain(*pool_id)),
             _ => Err(arg_error(i, self.ci)),
         }
+    }
+
+    /// Argument `i` is a document `load_nitro_attestation` returned; takes it
+    /// (a Move value is moved: a second use is an argument error).
+    pub fn document(
+        &self,
+        s: &mut Scratch,
+        i: usize,
+    ) -> Result<daas_attestation::Document, Failure> {
+        match self.arg(i)? {
+            Val::Document(n) => s.documents.get_mut(*n).and_then(Option::take),
+            _ => None,
+        }
+        .ok_or_else(|| arg_error(i, self.ci))
     }
 
     /// Argument `i` as a pure `T`.

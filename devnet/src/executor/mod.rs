@@ -7,14 +7,17 @@
 //! is committed with a failure status, and changes nothing else.
 //!
 //! Supported PTB shape: coin commands (`SplitCoins`, `MergeCoins`,
-//! `TransferObjects`) followed by at most one `MoveCall` into our package, as
-//! the last command. Everything our CLI and load generator build fits it;
-//! anything else is refused with a clear error.
+//! `TransferObjects`) and one `MoveCall` into our package, as the last
+//! command; before it, at most one other `MoveCall`:
+//! `0x2::nitro_attestation::load_nitro_attestation(pure bytes, Clock)`, whose
+//! document `enclave::register_enclave` takes. Everything our CLI, master and
+//! load generator build fits it; anything else is refused with a clear error.
 //!
 //! Modules: [`validate`] (before execution), `ptb` (the commands and their
-//! coins), `call` (a Move call's arguments, dispatched to one module per Move
-//! module: `staking`, `gateway`, `grants`, `nodes`, `enclave`, as
-//! `contracts/sources` is laid out), `commit` (writes and effects).
+//! coins), `nitro` (Sui's attestation native), `call` (a Move call's
+//! arguments, dispatched to one module per Move module: `staking`, `gateway`,
+//! `grants`, `nodes`, `enclave`, as `contracts/sources` is laid out), `commit`
+//! (writes and effects).
 
 use sui_sdk_types::{
     Address, Digest, Event, ExecutionError, ExecutionStatus, Transaction, TransactionEffects,
@@ -31,6 +34,7 @@ mod commit;
 mod enclave;
 mod gateway;
 mod grants;
+mod nitro;
 mod nodes;
 mod ptb;
 mod staking;
@@ -52,7 +56,7 @@ pub const ENTRY_FUNCTIONS: [(&str, &str, usize); 15] = [
     ("grants", "grant_cluster_admin", 4),
     ("grants", "revoke_cluster_admin", 4),
     ("enclave", "register_pcrs", 6),
-    ("enclave", "register_enclave", 6),
+    ("enclave", "register_enclave", 4),
     ("enclave", "register_sealing_key", 5),
 ];
 
@@ -132,6 +136,9 @@ pub struct World {
     pub epoch: u64,
     /// Clock time, ms (never goes back).
     pub clock_ms: u64,
+    /// The root `load_nitro_attestation` verifies documents against (fixed
+    /// for a chain's life: see `node::NodeConfig::nitro_root`).
+    pub nitro_root: daas_attestation::TrustedRoot,
 }
 
 /// A transaction that ran (successfully or with a failure status).

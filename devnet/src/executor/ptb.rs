@@ -1,5 +1,6 @@
 //! The programmable transaction's commands: coin splits, merges and transfers,
-//! and the one Move call, run against a scratch copy of the coins. Nothing is
+//! an optional `0x2::nitro_attestation::load_nitro_attestation`, and the Move
+//! call into our package, run against a scratch copy of the coins. Nothing is
 //! written here; `commit` applies the scratch on success.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,9 @@ pub(super) enum Val {
     Input(usize),
     /// A coin made in this transaction, by index into `new_coins`.
     NewCoin(usize),
+    /// A `NitroAttestationDocument` returned by `load_nitro_attestation`, by
+    /// index into `documents`.
+    Document(usize),
 }
 
 /// What a run has done so far, applied by `commit` on success.
@@ -43,6 +47,9 @@ pub(super) struct Scratch {
     pub events: Vec<daas_domain::Event>,
     /// Object id of a cluster created by the Move call.
     pub created_cluster: Option<Address>,
+    /// Documents `load_nitro_attestation` verified; `None` once a call took
+    /// one (a Move value moves). An unused one is dropped (it has `drop`).
+    pub documents: Vec<Option<daas_attestation::Document>>,
 }
 
 /// What became of a coin made in this transaction.
@@ -65,14 +72,7 @@ impl World {
         digest: &Digest,
     ) -> Result<Scratch, Failure> {
         let mut s = self.scratch(tx, ptb);
-        let move_calls = ptb
-            .commands
-            .iter()
-            .filter(|c| matches!(c, Command::MoveCall(_)))
-            .count();
-        if move_calls > 1
-            || (move_calls == 1 && !matches!(ptb.commands.last(), Some(Command::MoveCall(_))))
-        {
+        if !supported_move_calls(ptb) {
             return Err(Failure {
                 error: Box::new(ExecutionError::FeatureNotYetSupported),
                 command: None,
@@ -132,6 +132,7 @@ impl World {
             payouts: Vec::new(),
             events: Vec::new(),
             created_cluster: None,
+            documents: Vec::new(),
         }
     }
 
@@ -146,15 +147,18 @@ impl World {
         call: &MoveCall,
         ci: usize,
     ) -> Result<Vec<Val>, Failure> {
-        if call.package != self.ids.package {
-            return Err(fail(ExecutionError::FunctionNotFound, ci));
-        }
         let args: Vec<Val> = call
             .arguments
             .iter()
             .map(|a| resolve(results, a, ci))
             .collect::<Result<_, _>>()?;
-        let event = self.call(
+        if super::nitro::is_load(call) {
+            return self.load_nitro_attestation(ptb, s, call, &args, ci);
+        }
+        if call.package != self.ids.package {
+            return Err(fail(ExecutionError::FunctionNotFound, ci));
+        }
+        let events = self.call(
             super::call::Call {
                 tx,
                 digest,
@@ -166,8 +170,26 @@ impl World {
             },
             s,
         )?;
-        s.events.push(event);
+        s.events.extend(events);
         Ok(vec![])
+    }
+}
+
+/// At most two Move calls: the last command is one (into our package, which
+/// the call checks), and a first of two is `load_nitro_attestation`.
+fn supported_move_calls(ptb: &ProgrammableTransaction) -> bool {
+    let calls: Vec<&MoveCall> = (ptb.commands.iter())
+        .filter_map(|c| match c {
+            Command::MoveCall(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let last_is_call = matches!(ptb.commands.last(), Some(Command::MoveCall(_)));
+    match calls.as_slice() {
+        [] => true,
+        [_] => last_is_call,
+        [first, _] => last_is_call && super::nitro::is_load(first),
+        _ => false,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use daas_attestation::{TrustedRoot, dev::DevCa};
 use daas_devnet::{
     executor::Ids,
     node::{Node, NodeConfig},
@@ -24,8 +25,28 @@ pub struct Chain {
     pub cluster: (Address, u64),
 }
 
-/// Opens a fresh dev chain (checkpoints every 250 ms, one-hour epochs).
+/// Opens a fresh dev chain (checkpoints every 250 ms, one-hour epochs) that
+/// verifies attestations against AWS's root.
 pub fn chain() -> Chain {
+    chain_with_root(TrustedRoot::aws_nitro())
+}
+
+/// A fresh dev chain pinned to a new dev CA's root, and the CA (to make
+/// documents the chain verifies).
+pub fn dev_chain() -> (Chain, DevCa) {
+    let ca = DevCa::generate(now_ms());
+    (chain_with_root(ca.root()), ca)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A fresh dev chain verifying attestations against `nitro_root`.
+pub fn chain_with_root(nitro_root: TrustedRoot) -> Chain {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Node::open(NodeConfig {
         data_dir: dir.path().to_path_buf(),
@@ -33,6 +54,7 @@ pub fn chain() -> Chain {
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+        nitro_root,
     })
     .expect("open");
     let (ids, cluster) = node.read(|c| {
@@ -109,6 +131,7 @@ pub async fn start(
         epoch_duration_ms: 3_600_000,
         lowest_available_checkpoint: 0,
         validators: daas_devnet::committee::DEFAULT_VALIDATORS,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     })?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

@@ -1,10 +1,12 @@
-//! A small reader of our Move sources: finds the event structs (`has copy, drop`)
-//! and lists their fields in declaration order. Enough for our own package's
-//! style; not a Move parser.
+//! A small reader of our Move sources: finds the event structs (`has copy,
+//! drop`, not `store`, and emitted by the module: `emit(Name {`) and lists
+//! their fields in declaration order. Enough for our own package's style; not
+//! a Move parser.
 
 use std::{collections::BTreeMap, path::Path};
 
-/// `"module::Struct"` -> `[(field, type)]` for every `public struct … has copy, drop { … }`.
+/// `"module::Struct"` -> `[(field, type)]` for every `public struct … has copy, drop { … }`
+/// its module emits.
 pub fn event_structs(sources: &Path) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
     let mut out = BTreeMap::new();
     let mut entries: Vec<_> = std::fs::read_dir(sources)
@@ -46,7 +48,8 @@ pub fn parse_events(text: &str) -> Result<BTreeMap<String, Vec<(String, String)>
         let abilities = header.split(" has ").nth(1).unwrap_or("");
         let is_event = abilities.contains("copy")
             && abilities.contains("drop")
-            && !abilities.contains("store");
+            && !abilities.contains("store")
+            && text.contains(&format!("emit({name} {{"));
         if !is_event || rest.as_bytes()[header_end] != b'{' {
             continue;
         }

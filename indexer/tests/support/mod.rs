@@ -73,6 +73,7 @@ pub async fn epoch_chain(
         epoch_duration_ms: epoch_ms,
         lowest_available_checkpoint: 0,
         validators: DEFAULT_VALIDATORS,
+        nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
     };
     TestChain::start_with(config, daas_testkit::free_addr()?).await
 }
