@@ -160,3 +160,100 @@ pub async fn run(url: &str, root: &TrustedRoot, allow_dev: bool) -> anyhow::Resu
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     Ok(check(&answer, &nonce, root, now_ms, allow_dev)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use daas_attestation::dev::{DevCa, DevRequest};
+
+    use super::*;
+
+    const NOW_MS: u64 = 1_764_000_000_000;
+
+    fn answer(ca: &DevCa, nonce: &[u8], key: [u8; 32]) -> AttestationAnswer {
+        let user_data = UserData {
+            cluster_id: [0x22; 32],
+            sealing_key_version: 3,
+            sealing_public_key: [0x33; 32],
+        };
+        let document = ca.attest(&DevRequest {
+            timestamp_ms: NOW_MS,
+            public_key: Some(key.to_vec()),
+            user_data: Some(user_data.encode().to_vec()),
+            nonce: Some(nonce.to_vec()),
+            pcrs: Default::default(),
+        });
+        AttestationAnswer {
+            // What the master says does not decide: the document does.
+            dev: false,
+            document: base64::engine::general_purpose::STANDARD.encode(document),
+            enclave_public_key: hex::encode(key),
+        }
+    }
+
+    #[test]
+    fn a_fresh_dev_document_passes_only_when_dev_is_allowed() {
+        let ca = DevCa::generate(NOW_MS - 60_000);
+        let a = answer(&ca, b"nonce-1", [7; 32]);
+        let ok = check(&a, b"nonce-1", &ca.root(), NOW_MS, true).expect("allowed");
+        assert!(ok.dev);
+        assert_eq!(ok.user_data.sealing_key_version, 3);
+        assert_eq!(ok.user_data.cluster_id, [0x22; 32]);
+        assert!(matches!(
+            check(&a, b"nonce-1", &ca.root(), NOW_MS, false),
+            Err(CheckError::DevNotAllowed(m)) if m == "k3s-daas-dev-enclave"
+        ));
+    }
+
+    #[test]
+    fn a_replayed_wrong_root_or_wrong_key_document_is_refused() {
+        let ca = DevCa::generate(NOW_MS - 60_000);
+        let a = answer(&ca, b"nonce-1", [7; 32]);
+        assert!(matches!(
+            check(&a, b"nonce-2", &ca.root(), NOW_MS, true),
+            Err(CheckError::Document(AttestationError::NonceMismatch))
+        ));
+        assert!(matches!(
+            check(&a, b"nonce-1", &TrustedRoot::aws_nitro(), NOW_MS, true),
+            Err(CheckError::Document(AttestationError::RootMismatch))
+        ));
+        let other = DevCa::generate(NOW_MS - 60_000);
+        assert!(matches!(
+            check(&a, b"nonce-1", &other.root(), NOW_MS, true),
+            Err(CheckError::Document(AttestationError::RootMismatch))
+        ));
+        let named_other_key = AttestationAnswer {
+            enclave_public_key: hex::encode([8; 32]),
+            ..a.clone()
+        };
+        assert!(matches!(
+            check(&named_other_key, b"nonce-1", &ca.root(), NOW_MS, true),
+            Err(CheckError::KeyMismatch)
+        ));
+        // Four hours later the dev leaf (valid 3 h) has expired.
+        assert!(matches!(
+            check(&a, b"nonce-1", &ca.root(), NOW_MS + 4 * 3_600_000, true),
+            Err(CheckError::Document(AttestationError::Expired { .. }))
+        ));
+        let garbled = AttestationAnswer {
+            document: "not base64!".into(),
+            ..a
+        };
+        assert!(matches!(
+            check(&garbled, b"nonce-1", &ca.root(), NOW_MS, true),
+            Err(CheckError::Answer(_))
+        ));
+    }
+
+    #[test]
+    fn roots_are_aws_or_a_dev_file() {
+        assert_eq!("aws".parse(), Ok(RootArg::Aws));
+        assert_eq!(
+            "dev:/tmp/root.der".parse(),
+            Ok(RootArg::Dev(PathBuf::from("/tmp/root.der")))
+        );
+        for bad in ["", "dev:", "AWS", "file:/x"] {
+            assert!(bad.parse::<RootArg>().is_err(), "{bad}");
+        }
+        assert!(RootArg::Dev("/no/such/root.der".into()).load().is_err());
+    }
+}
