@@ -64,6 +64,29 @@ impl TestChain {
         .await
     }
 
+    /// [`TestChain::start`] with `nitro_root` pinned as the root that
+    /// `0x2::nitro_attestation::load_nitro_attestation` verifies documents
+    /// against (a dev CA's, for attested registration in tests).
+    pub async fn start_attested(
+        dir: &Path,
+        addr: SocketAddr,
+        checkpoint_ms: u64,
+        nitro_root: daas_devnet::node::TrustedRoot,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(
+            NodeConfig {
+                data_dir: dir.to_path_buf(),
+                checkpoint_interval: Duration::from_millis(checkpoint_ms),
+                epoch_duration_ms: 3_600_000,
+                lowest_available_checkpoint: 0,
+                validators: DEFAULT_VALIDATORS,
+                nitro_root,
+            },
+            addr,
+        )
+        .await
+    }
+
     /// Opens (or creates) the chain `config` says and serves it on `addr`
     /// (short epochs: `epoch_duration_ms`; committee size: `validators`).
     pub async fn start_with(config: NodeConfig, addr: SocketAddr) -> anyhow::Result<Self> {
