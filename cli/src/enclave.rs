@@ -272,13 +272,18 @@ pub fn check_receipt(
     })
 }
 
+/// How long a receipt by a key not (yet) registered waits for its
+/// registration before it is refused.
+const NEW_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Checks receipts for one cluster, reading the registered enclaves from
-/// the chain when first needed, and again once when a key is not among them
-/// (a master that registered since).
+/// the chain when first needed, and again, for up to 15 s, while a key is
+/// not among them (a master that restarted registers its new key).
 pub struct ReceiptChecker {
     cluster: Address,
     allow_dev: bool,
     enclaves: Option<Vec<EnclaveRecord>>,
+    wait: std::time::Duration,
 }
 
 impl ReceiptChecker {
@@ -288,6 +293,16 @@ impl ReceiptChecker {
             cluster,
             allow_dev,
             enclaves: None,
+            wait: NEW_KEY_WAIT,
+        }
+    }
+
+    /// The same, refusing an unknown key at once (for outcomes that are not
+    /// fresh: `daas status`).
+    pub fn without_wait(self) -> Self {
+        Self {
+            wait: std::time::Duration::ZERO,
+            ..self
         }
     }
 
@@ -298,17 +313,24 @@ impl ReceiptChecker {
         chain: &mut Chain,
         view: &OutcomeView,
     ) -> anyhow::Result<Result<VerifiedReceipt, ReceiptRefusal>> {
-        let fresh = self.enclaves.is_none();
-        if fresh {
+        if self.enclaves.is_none() {
             self.enclaves = Some(enclaves_of(chain, self.cluster).await?);
         }
-        let enclaves = self.enclaves.as_deref().unwrap_or_default();
-        let result = check_receipt(view, enclaves, self.allow_dev);
-        if matches!(result, Err(ReceiptRefusal::UnknownKey(_))) && !fresh {
-            self.enclaves = None;
-            return Box::pin(self.check(chain, view)).await;
+        let deadline = std::time::Instant::now() + self.wait;
+        loop {
+            let enclaves = self.enclaves.as_deref().unwrap_or_default();
+            let result = check_receipt(view, enclaves, self.allow_dev);
+            if !matches!(result, Err(ReceiptRefusal::UnknownKey(_)))
+                || std::time::Instant::now() >= deadline
+            {
+                return Ok(result);
+            }
+            // A master that restarted signs with a new key, and registers
+            // it within seconds: read the registry again until it is there
+            // or the wait is over.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            self.enclaves = Some(enclaves_of(chain, self.cluster).await?);
         }
-        Ok(result)
     }
 }
 
