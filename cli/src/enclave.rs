@@ -163,6 +163,21 @@ pub async fn register_attested(
         .with_context(|| format!("tx {}: the chain emitted no EnclaveRegistered", tx.digest))
 }
 
+/// A connection to the configured node (no signing key: reads only) and the
+/// configured cluster.
+pub async fn reader(settings: &crate::config::Settings) -> anyhow::Result<(Chain, Address)> {
+    let package = settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
+    let cluster = settings.need_id(
+        &settings.config.cluster_id,
+        "cluster_id",
+        "--cluster-id / DAAS_CLUSTER_ID",
+    )?;
+    Ok((
+        Chain::connect(&settings.node_url()?, package).await?,
+        cluster,
+    ))
+}
+
 /// The `EnclaveRegistered` events of the session's cluster, oldest first.
 pub async fn registered_enclaves(s: &mut Session) -> anyhow::Result<Vec<EnclaveRecord>> {
     let cluster = s.cluster()?;

@@ -174,13 +174,7 @@ async fn write_files(
 /// `daas enclave show`: read with the configuration's node and ids (no key).
 async fn enclave_show(args: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let settings = args.load()?;
-    let package = settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
-    let cluster = settings.need_id(
-        &settings.config.cluster_id,
-        "cluster_id",
-        "--cluster-id / DAAS_CLUSTER_ID",
-    )?;
-    let mut chain = Chain::connect(&settings.node_url()?, package).await?;
+    let (mut chain, cluster) = daas_cli::enclave::reader(&settings).await?;
     let registry = show::read(&mut chain, cluster).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&registry.to_json())?);

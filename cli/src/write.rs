@@ -315,13 +315,7 @@ async fn verify_all(
     found: &[OutcomeView],
     allow_dev: bool,
 ) -> anyhow::Result<()> {
-    let package = settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
-    let cluster = settings.need_id(
-        &settings.config.cluster_id,
-        "cluster_id",
-        "--cluster-id / DAAS_CLUSTER_ID",
-    )?;
-    let mut chain = Chain::connect(&settings.node_url()?, package).await?;
+    let (mut chain, cluster) = enclave::reader(settings).await?;
     let mut checker = ReceiptChecker::new(cluster, allow_dev).without_wait();
     let mut refused = Vec::new();
     for o in found {

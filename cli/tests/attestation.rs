@@ -49,30 +49,12 @@ async fn setup() -> anyhow::Result<Setup> {
     let ca = DevCa::generate(now_ms());
     let chain =
         TestChain::start_attested(&dir.path().join("chain"), free_addr()?, 100, ca.root()).await?;
-    let (cluster, ids) = chain
-        .node
-        .read(|c| (c.default_cluster, c.world.ids.clone()));
-    let cluster = cluster.context("the dev chain created no default cluster")?;
-    let config = format!(
-        "node_url = \"{}\"\npackage_id = \"{}\"\npool_id = \"{}\"\nnode_registry_id = \"{}\"\n\
-         enclave_registry_id = \"{}\"\ncluster_id = \"{cluster}\"\nadmin_cap_id = \"{}\"\n\
-         master_url = \"http://127.0.0.1:1\"\nkey = \"devnet-admin\"\n",
-        chain.url, ids.package, ids.pool, ids.node_registry, ids.enclave_registry, ids.admin_cap
-    );
-    let config_path = dir.path().join("daas.toml");
-    std::fs::write(&config_path, config)?;
-    let daas = Daas {
-        config: config_path,
-    };
-    let admin_key = dir.path().join("chain/admin.key");
-    let admin_key = admin_key.to_str().context("a UTF-8 path")?;
-    daas.ok(&["keys", "import", "devnet-admin", "--file", admin_key])
-        .await?;
+    let (daas, cluster) = Daas::for_chain(dir.path(), &chain).await?;
     Ok(Setup {
         _chain: chain,
         daas,
         dir,
-        cluster: Address(cluster.into_inner()),
+        cluster,
         ca,
     })
 }

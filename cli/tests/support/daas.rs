@@ -1,6 +1,9 @@
 //! The `daas` binary run by tests, with a configuration of its own.
 
-use std::{path::PathBuf, process::Output};
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+};
 
 use anyhow::{Context, bail};
 
@@ -12,6 +15,40 @@ pub struct Daas {
 }
 
 impl Daas {
+    /// A `daas` configured (file in `dir`) for `chain` (its data folder is
+    /// `dir/chain`), signing as its genesis admin (alias `devnet-admin`: the
+    /// AdminCap's owner and the default cluster's creator); and that cluster.
+    pub async fn for_chain(
+        dir: &Path,
+        chain: &daas_testkit::TestChain,
+    ) -> anyhow::Result<(Self, daas_domain::Address)> {
+        let (cluster, ids) = chain
+            .node
+            .read(|c| (c.default_cluster, c.world.ids.clone()));
+        let cluster = cluster.context("the dev chain created no default cluster")?;
+        let config = format!(
+            "node_url = \"{}\"\npackage_id = \"{}\"\npool_id = \"{}\"\nnode_registry_id = \"{}\"\n\
+             enclave_registry_id = \"{}\"\ncluster_id = \"{cluster}\"\nadmin_cap_id = \"{}\"\n\
+             master_url = \"http://127.0.0.1:1\"\nkey = \"devnet-admin\"\n",
+            chain.url,
+            ids.package,
+            ids.pool,
+            ids.node_registry,
+            ids.enclave_registry,
+            ids.admin_cap
+        );
+        let config_path = dir.join("daas.toml");
+        std::fs::write(&config_path, config)?;
+        let daas = Daas {
+            config: config_path,
+        };
+        let admin_key = dir.join("chain/admin.key");
+        let admin_key = admin_key.to_str().context("a UTF-8 path")?;
+        daas.ok(&["keys", "import", "devnet-admin", "--file", admin_key])
+            .await?;
+        Ok((daas, daas_domain::Address(cluster.into_inner())))
+    }
+
     /// Runs `daas ARGS` with `stdin`; its output, whatever its status.
     pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output> {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_daas"));
