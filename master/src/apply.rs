@@ -413,6 +413,7 @@ impl Engine {
         Ok(state_mac::Authentic {
             position,
             position_value: Some(value),
+            set: StateSet::new(layout),
             ..Default::default()
         })
     }
@@ -558,7 +559,7 @@ impl Engine {
             self.plan_units(&mut batch).await?;
             self.account(records, 0, &mut batch);
             self.store_verifier(records, &mut batch);
-            return Ok(self.seal(batch));
+            return Ok(self.seal(batch, metrics));
         }
         // More records than one Txn can take are not looked at.
         let window = &records[..records.len().min(MAX_RECORDS_PER_TXN)];
@@ -572,7 +573,7 @@ impl Engine {
             }
         }
         self.store_verifier(records, &mut batch);
-        Ok(self.seal(batch))
+        Ok(self.seal(batch, metrics))
     }
 
     /// Once record `i` of `records` is completely planned: whether it moves
@@ -875,7 +876,7 @@ impl Engine {
             transaction_digest: entry.transaction_digest,
             sequence: 0,
             request_timestamp_ms: req.timestamp_ms,
-            // Set when the batch is sealed (helper C, issue 16).
+            // Set when the batch is sealed.
             ledger_root: None,
             ledger_root_offset: 0,
             receipt: None,
@@ -1008,8 +1009,9 @@ impl Engine {
 
     /// Turns the planned batch into its Txn and moves the engine past it:
     /// the master's own keys get their tags, the position the commitment
-    /// to the ledger and eviction keys after it.
-    fn seal(&mut self, mut batch: BatchPlan) -> Planned {
+    /// to the ledger and eviction keys after it, and every outcome the
+    /// ledger root after it and the offset the Txn ends at (decision 0021).
+    fn seal(&mut self, mut batch: BatchPlan, metrics: &Metrics) -> Planned {
         let from = self.next;
         let to = Cursor {
             offset: from.offset + batch.advanced as i64,
@@ -1019,6 +1021,17 @@ impl Engine {
         let mac = &self.cfg.state_key;
         self.set
             .apply_txn(mac, &batch.prefix_deletes, &mut batch.state_writes);
+        if !batch.outcomes.is_empty() {
+            let start = std::time::Instant::now();
+            let root = self.set.ledger_root();
+            metrics
+                .ledger_root_seconds
+                .observe(start.elapsed().as_secs_f64());
+            for o in &mut batch.outcomes {
+                o.ledger_root = Some(root);
+                o.ledger_root_offset = to.offset as u64;
+            }
+        }
         let position = Position {
             cursor: to,
             count: self.set.count(),

@@ -9,24 +9,33 @@
 //!   they are kept; [`unseal`]: opening sealed Secrets in the apply path;
 //! - [`state`]: the key layout and reading state back; [`state_mac`]: the
 //!   tags and commitment that authenticate it;
-//! - [`outcomes`]: publishing outcomes to the outcome topic exactly once;
+//! - [`outcomes`]: publishing outcomes to the outcome topic exactly once,
+//!   signed ([`receipts`]);
 //! - [`pipeline`]: the run loop; [`replay`]: rebuild into a fresh prefix;
 //! - [`state_root`]: the verifiable hash of the desired state;
+//!   [`ledger_root`]: the hash of the ledger every receipt carries;
 //! - [`store`]: etcd connection and `check`; [`metrics`];
 //! - [`verification`]: the log checked against Sui's validators (`daas-verify`)
 //!   before anything in it is applied (how far it got is served as
 //!   `/v1/verification`);
+//! - [`attestation`]: the document that binds the enclave key, the
+//!   cluster and its sealing key (NSM, or the dev CA);
+//!   [`register`]: that document checked and registered on chain;
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
 //!   served over HTTP for `daas apply` and `daas status`.
 
 pub mod api;
 pub mod apply;
+pub mod attestation;
 pub mod encryption;
+pub mod ledger_root;
 pub mod lookup;
 pub mod metrics;
 pub mod object;
 pub mod outcomes;
 pub mod pipeline;
+pub mod receipts;
+pub mod register;
 pub mod replay;
 pub mod sealing_keys;
 pub mod state;

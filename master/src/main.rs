@@ -8,10 +8,13 @@ use daas_domain::Address;
 use daas_master::{
     api,
     apply::Config,
+    attestation::{self, AttestationService, Attester, DevAttester, DevCaStore, NsmAttester},
     encryption::SecretKey,
+    ledger_root,
     lookup::OutcomeIndex,
     metrics::Metrics,
     pipeline::{self, LogArgs},
+    receipts::ReceiptSigner,
     replay,
     sealing_keys::{FileKeyStore, KeyRingHandle, KeyStore, SealingKeys},
     state::Layout,
@@ -79,6 +82,18 @@ Examples:
   # What the running master waits for: its epoch, last verified checkpoint,
   # and the missing record when a gap holds the log back:
   master check --api http://127.0.0.1:9187";
+
+const STATE_ROOT_EXAMPLES: &str = "\
+Examples:
+  # The state root of the live state (Secrets counted by their plaintext):
+  master state-root --encryption-key \"$DAAS_MASTER_ENCRYPTION_KEY\"
+
+  # The ledger root, to compare with the last receipt's (`daas status ID
+  # --verify` prints root@offset) once the master has caught up:
+  master state-root --ledger --state-prefix /daas
+
+  # The same for a replay's prefix:
+  master state-root --ledger --state-prefix /replay-1/daas";
 
 const SEALING_KEY_EXAMPLES: &str = "\
 Examples:
@@ -265,6 +280,17 @@ enum Command {
             default_value = "127.0.0.1:9187"
         )]
         metrics_listen: SocketAddr,
+        #[command(flatten)]
+        attestation: AttestArgs,
+        /// Register this master on chain once its API is up (retried for
+        /// 60 s; a failure is logged, the master keeps running): the `daas`
+        /// configuration file whose key pays (see `master register`).
+        #[arg(long, env = "DAAS_MASTER_REGISTER_CONFIG")]
+        register_config: Option<PathBuf>,
+        /// With --register-config: the paying key's alias in that
+        /// configuration's keystore (default: its `key`).
+        #[arg(long, env = "DAAS_MASTER_REGISTER_KEY", requires = "register_config")]
+        register_key: Option<String>,
     },
     /// Replay the log from offset 0 into a fresh etcd or prefix; print the state root.
     Replay {
@@ -276,17 +302,52 @@ enum Command {
         log: LogArgs,
     },
     /// Print the state root of the state under the prefixes (it counts
-    /// Secrets by their plaintext, so it needs their key).
+    /// Secrets by their plaintext, so it needs their key); with --ledger,
+    /// the ledger root instead (decision 0021: what receipts carry; no key
+    /// needed).
+    #[command(after_help = STATE_ROOT_EXAMPLES)]
     StateRoot {
         #[command(flatten)]
         state: StateArgs,
+        /// Print the ledger root (the hash of `<state>/ledger/` and
+        /// `<state>/evictions/` that every receipt carries) instead of the
+        /// state root.
+        #[arg(long)]
+        ledger: bool,
         #[command(flatten)]
-        secrets: SecretsArgs,
+        secrets: Option<SecretsArgs>,
     },
     /// Connect to etcd, print its version, revision and key count under the
     /// prefix; with --sealing-key-dir, also check the master's state in etcd
     /// against its state key (exits non-zero when it is not authentic).
     Check(check::CheckArgs),
+    /// Fetch the running master's attestation document (with a random
+    /// nonce), check it, and register the enclave on chain (paid by a
+    /// `daas` configuration's key); prints the `EnclaveRegistered` event.
+    #[command(after_help = REGISTER_EXAMPLES)]
+    Register {
+        /// The master's status API.
+        #[arg(long, env = "DAAS_MASTER_URL", default_value = "http://127.0.0.1:9187")]
+        api: String,
+        /// The `daas` configuration file (node URL, package, cluster, key).
+        #[arg(long, env = "DAAS_CONFIG")]
+        config: PathBuf,
+        /// The paying key's alias in that configuration's keystore
+        /// (default: the configuration's `key`).
+        #[arg(long)]
+        key: Option<String>,
+        /// The root the document must chain to: `aws` (the AWS Nitro root,
+        /// pinned) or `dev:PATH` (a dev CA's root.der).
+        #[arg(long, default_value = "aws")]
+        root: String,
+    },
+    /// The local dev CA that signs attestation documents in dev mode
+    /// (outside a Nitro enclave): make it, or show its root's SHA-256.
+    #[command(name = "dev-ca", after_help = DEV_CA_EXAMPLES)]
+    DevCa {
+        #[command(subcommand)]
+        command: DevCaCommand,
+    },
     /// Show or rotate the sealing key: the X25519 key tenants' Secrets are
     /// sealed to (its public half registered on chain by the cluster admin).
     #[command(after_help = SEALING_KEY_EXAMPLES)]
@@ -294,6 +355,182 @@ enum Command {
         #[command(subcommand)]
         command: SealingKeyCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCaCommand {
+    /// Make the dev CA in DIR when it holds none (idempotent) and print its
+    /// root certificate's SHA-256 (hex).
+    Init {
+        /// The CA's directory (made 0700; files root.der, root.key,
+        /// intermediate.der, intermediate.key, 0600).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Print the root certificate's SHA-256 of the dev CA in DIR (it must
+    /// exist), and optionally write the root certificate (DER) to a file
+    /// (what `devnet --nitro-root dev:FILE` and `--root dev:FILE` take).
+    Show {
+        /// The CA's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Also write the root certificate (DER) here.
+        #[arg(long)]
+        root_der: Option<PathBuf>,
+    },
+}
+
+const REGISTER_EXAMPLES: &str = "\
+Examples:
+  # Inside AWS (document chained to the pinned AWS Nitro root), paid by the
+  # operator key of a daas configuration:
+  master register --api http://127.0.0.1:9187 --config ~/.config/daas/config.toml --key operator
+
+  # On the local stack (dev attestation, the dev CA's root):
+  master register --api http://127.0.0.1:9187 --config .stack/daas/config.toml \
+    --root dev:.stack/master/dev-nitro-ca/root.der
+
+  # Or let `master run` register itself once its API is up:
+  master run … --attestation dev --register-config .stack/daas/config.toml --register-key admin";
+
+const DEV_CA_EXAMPLES: &str = "\
+Examples:
+  # Make the dev CA once (prints the root's SHA-256), then start the dev chain
+  # pinned to it and the master attesting with it:
+  master dev-ca init --dir .stack/master/dev-nitro-ca
+  devnet --nitro-root dev:.stack/master/dev-nitro-ca/root.der
+  master run --attestation dev --dev-ca-dir .stack/master/dev-nitro-ca …
+
+  # The fingerprint again, and a copy of the root certificate:
+  master dev-ca show --dir .stack/master/dev-nitro-ca --root-der /tmp/dev-root.der";
+
+/// How the master attests (decision 0020).
+#[derive(Args, Clone, Debug)]
+struct AttestArgs {
+    /// Who signs attestation documents: `nsm` (the Nitro Secure Module,
+    /// /dev/nsm, inside an enclave), `dev` (a local test CA: loudly
+    /// marked, refused by `daas` and `worker` unless
+    /// --allow-dev-attestation), or `auto` (nsm when /dev/nsm exists,
+    /// else dev).
+    #[arg(
+        long,
+        env = "DAAS_MASTER_ATTESTATION",
+        value_enum,
+        default_value = "auto"
+    )]
+    attestation: AttestMode,
+    /// The dev CA's directory (made on first use, 0700, keys 0600); default
+    /// `<sealing-key-dir>/dev-nitro-ca`.
+    #[arg(long, env = "DAAS_MASTER_DEV_CA_DIR")]
+    dev_ca_dir: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum AttestMode {
+    Auto,
+    Nsm,
+    Dev,
+}
+
+impl AttestArgs {
+    /// The attester asked for; dev mode is announced with a banner and
+    /// `master_attestation_dev_mode 1`.
+    fn attester(
+        &self,
+        sealing_dir: &std::path::Path,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Box<dyn Attester>> {
+        let nsm = match self.attestation {
+            AttestMode::Nsm => true,
+            AttestMode::Dev => false,
+            AttestMode::Auto => std::path::Path::new(NsmAttester::DEVICE).exists(),
+        };
+        if nsm {
+            tracing::info!("attestation: Nitro Secure Module ({})", NsmAttester::DEVICE);
+            return Ok(Box::new(NsmAttester::open()?));
+        }
+        let dir = self.ca_dir(sealing_dir);
+        let (ca, made) = DevCaStore::new(&dir)
+            .load_or_make()
+            .with_context(|| format!("dev CA in {}", dir.display()))?;
+        let fp = attestation::fingerprint(&ca);
+        tracing::warn!(
+            "DEV ATTESTATION: this master is NOT in a Nitro enclave; its documents are signed by a local test CA"
+        );
+        tracing::warn!(dev_ca_sha256 = %fp, dir = %dir.display(), made, "DEV ATTESTATION: dev CA root SHA-256 {fp}");
+        tracing::warn!(
+            "DEV ATTESTATION: receipts and documents prove nothing about the code running; `daas` and `worker` refuse them without --allow-dev-attestation"
+        );
+        metrics.attestation_dev_mode.set(1);
+        Ok(Box::new(DevAttester(ca)))
+    }
+}
+
+impl AttestArgs {
+    /// The dev CA's directory: --dev-ca-dir, or `<sealing dir>/dev-nitro-ca`.
+    fn ca_dir(&self, sealing_dir: &std::path::Path) -> PathBuf {
+        self.dev_ca_dir
+            .clone()
+            .unwrap_or_else(|| sealing_dir.join("dev-nitro-ca"))
+    }
+
+    /// The root this master's own documents chain to: the dev CA's in dev
+    /// mode, else AWS's.
+    fn root(
+        &self,
+        sealing_dir: &std::path::Path,
+        dev: bool,
+    ) -> anyhow::Result<daas_attestation::TrustedRoot> {
+        if !dev {
+            return Ok(daas_attestation::TrustedRoot::aws_nitro());
+        }
+        let dir = self.ca_dir(sealing_dir);
+        let ca = DevCaStore::new(&dir)
+            .load()?
+            .with_context(|| format!("no dev CA in {}", dir.display()))?;
+        Ok(ca.root())
+    }
+}
+
+/// An address to reach `listen` at from this host (0.0.0.0 → 127.0.0.1).
+fn local_addr(listen: SocketAddr) -> SocketAddr {
+    if listen.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], listen.port()))
+    } else {
+        listen
+    }
+}
+
+/// `master dev-ca init|show`.
+fn dev_ca(command: DevCaCommand) -> anyhow::Result<()> {
+    match command {
+        DevCaCommand::Init { dir } => {
+            let (ca, made) = DevCaStore::new(&dir)
+                .load_or_make()
+                .with_context(|| format!("dev CA in {}", dir.display()))?;
+            if made {
+                tracing::info!(dir = %dir.display(), "made the dev CA");
+            }
+            println!("{}", attestation::fingerprint(&ca));
+        }
+        DevCaCommand::Show { dir, root_der } => {
+            let ca = DevCaStore::new(&dir)
+                .load()
+                .with_context(|| format!("dev CA in {}", dir.display()))?
+                .with_context(|| {
+                    format!(
+                        "no dev CA in {}: `master dev-ca init --dir {0}` makes one",
+                        dir.display()
+                    )
+                })?;
+            if let Some(path) = root_der {
+                std::fs::write(&path, &ca.parts().root_der)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("{}", attestation::fingerprint(&ca));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -386,22 +623,47 @@ async fn main() -> anyhow::Result<()> {
             cluster,
             log,
             metrics_listen,
+            attestation,
+            register_config,
+            register_key,
         } => {
             let metrics = Metrics::default();
             let cfg = cluster.config(state.layout(), Some(&metrics))?;
+            let attester = attestation.attester(&cluster.sealing.sealing_key_dir, &metrics)?;
+            let dev = attester.is_dev();
+            let register_root = attestation.root(&cluster.sealing.sealing_key_dir, dev)?;
+            // Made once per process, never stored (decision 0021).
+            let key = daas_attestation::EnclaveKey::generate();
+            let service = Arc::new(AttestationService::new(
+                attester,
+                key.public_key(),
+                cfg.cluster,
+                Arc::new(cluster.sealing.store()),
+            ));
+            tracing::info!(
+                enclave_public_key = %hex::encode(key.public_key()),
+                dev,
+                "enclave key made; outcomes are signed with it"
+            );
+            let signer = Arc::new(ReceiptSigner::new(
+                key,
+                dev,
+                metrics.receipts_signed.clone(),
+            ));
             let shutdown = shutdown_on_signals()?;
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
             let health = metrics.health.clone();
             health.register(&mut registry);
             let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
-            let metrics_task = spawn_http(
-                metrics_listen,
-                registry,
-                api::routes(index.clone(), metrics.verify.status.clone()).merge(health.router()),
-                shutdown.clone(),
-            )
-            .await?;
+            let mut routes = api::routes(index.clone(), metrics.verify.status.clone())
+                .merge(health.router())
+                .merge(api::attestation_routes(service, metrics.clone()));
+            if dev {
+                routes = api::dev_header(routes);
+            }
+            let metrics_task =
+                spawn_http(metrics_listen, registry, routes, shutdown.clone()).await?;
             let lag_task = tokio::spawn(track_lag(
                 log_end(&log)?,
                 metrics.next_offset.clone(),
@@ -409,8 +671,35 @@ async fn main() -> anyhow::Result<()> {
                 health.clone(),
                 shutdown.clone(),
             ));
+            if let Some(config) = register_config {
+                let r = daas_master::register::Registration {
+                    api: format!("http://{}", local_addr(metrics_listen)),
+                    config,
+                    key: register_key,
+                    root: register_root,
+                };
+                tokio::spawn(async move {
+                    match daas_master::register::register_within(&r, Duration::from_secs(60)).await
+                    {
+                        Ok(e) => println!("{}", daas_master::register::render(&e)),
+                        Err(e) => tracing::error!(
+                            error = format!("{e:#}"),
+                            "could not register this master on chain"
+                        ),
+                    }
+                });
+            }
             let client = store::connect(&state.etcd).await.context("master run")?;
-            let result = pipeline::run(client, cfg, &log, &metrics, index, shutdown.clone()).await;
+            let result = pipeline::run(
+                client,
+                cfg,
+                &log,
+                &metrics,
+                index,
+                Some(signer),
+                shutdown.clone(),
+            )
+            .await;
             shutdown.cancel();
             let _ = tokio::join!(metrics_task, lag_task);
             result.context("master run")?;
@@ -442,11 +731,30 @@ async fn main() -> anyhow::Result<()> {
                 report.records, state.etcd.prefix, state.state_prefix, report.root, report.entries
             );
         }
-        Command::StateRoot { state, secrets } => {
-            let key = secrets.key(None);
+        Command::StateRoot {
+            state,
+            ledger,
+            secrets,
+        } => {
             let mut client = store::connect(&state.etcd)
                 .await
                 .context("master state-root")?;
+            if ledger {
+                let (root, keys) = ledger_root::scan(&mut client, &state.layout())
+                    .await
+                    .context("master state-root --ledger")?;
+                println!(
+                    "{}  ({keys} ledger and eviction keys under {})",
+                    hex::encode(root),
+                    state.state_prefix
+                );
+                return Ok(());
+            }
+            let secrets = secrets.context(
+                "master state-root: pass --encryption-key (or --insecure-plaintext-secrets), \
+                 or --ledger",
+            )?;
+            let key = secrets.key(None);
             let (root, entries) = state_root(&mut client, &state.layout(), key.as_ref())
                 .await
                 .context("master state-root")?;
@@ -457,6 +765,24 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Check(args) => check::run(&args).await.context("master check")?,
         Command::SealingKey { command } => sealing_key(command)?,
+        Command::DevCa { command } => dev_ca(command)?,
+        Command::Register {
+            api,
+            config,
+            key,
+            root,
+        } => {
+            let r = daas_master::register::Registration {
+                api,
+                config,
+                key,
+                root: daas_master::register::parse_root(&root)?,
+            };
+            let e = daas_master::register::register(&r)
+                .await
+                .context("master register")?;
+            println!("{}", daas_master::register::render(&e));
+        }
     }
     Ok(())
 }

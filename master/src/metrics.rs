@@ -60,6 +60,16 @@ pub struct Metrics {
     /// opening (a changed, planted or deleted key) and rebuilt it from the
     /// log (`crate::state_mac`).
     pub state_tampered: Counter,
+    /// Seconds to compute a batch's ledger root (decision 0021).
+    pub ledger_root_seconds: Histogram,
+    /// Outcomes signed with the enclave key.
+    pub receipts_signed: Counter,
+    /// Attestation documents asked for, by `result` (`ok`, `error`,
+    /// `bad_request`, `busy`).
+    pub attestation_documents: CounterFamily,
+    /// 1 when the master attests with the local dev CA, not the Nitro
+    /// hypervisor (`--attestation dev`).
+    pub attestation_dev_mode: Gauge,
     /// Verification (`master_verify_*`).
     pub verify: crate::verification::VerifyMetrics,
     /// Problems that keep the master from making progress (`apply`, `stall`).
@@ -96,6 +106,10 @@ impl Default for Metrics {
             sealing_keys_held: Gauge::default(),
             sealing_key_unusable: Gauge::default(),
             state_tampered: Counter::default(),
+            ledger_root_seconds: Histogram::new(exponential_buckets(0.000_002, 2.0, 16)),
+            receipts_signed: Counter::default(),
+            attestation_documents: CounterFamily::default(),
+            attestation_dev_mode: Gauge::default(),
             verify: crate::verification::VerifyMetrics::with_health(&health),
             health,
         }
@@ -175,6 +189,26 @@ impl Metrics {
             "sealing_key_unusable",
             "The newest sealing key version registered on chain when the master cannot open with it (0: it can)",
             self.sealing_key_unusable.clone(),
+        );
+        r.register(
+            "ledger_root_seconds",
+            "Seconds to compute a batch's ledger root",
+            self.ledger_root_seconds.clone(),
+        );
+        r.register(
+            "receipts_signed",
+            "Outcomes signed with the enclave key",
+            self.receipts_signed.clone(),
+        );
+        r.register(
+            "attestation_documents",
+            "Attestation documents asked for, by result",
+            self.attestation_documents.clone(),
+        );
+        r.register(
+            "attestation_dev_mode",
+            "1 when attestation documents are signed by the local dev CA, not the Nitro hypervisor",
+            self.attestation_dev_mode.clone(),
         );
     }
 

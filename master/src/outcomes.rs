@@ -39,6 +39,7 @@ use rdkafka::{
 
 use crate::{
     lookup::OutcomeIndex,
+    receipts::ReceiptSigner,
     state::{self, Layout},
     state_mac::StateKey,
 };
@@ -70,6 +71,8 @@ pub struct Publisher {
     /// The last outcome's number on the topic (read by `resume`, moved by
     /// `send`): outcomes up to it are not sent again.
     last: Option<u64>,
+    /// Signs outcomes before they are recorded and sent.
+    signer: Option<Arc<ReceiptSigner>>,
 }
 
 impl Publisher {
@@ -89,12 +92,20 @@ impl Publisher {
             pending: Vec::new(),
             index: None,
             last: None,
+            signer: None,
         })
     }
 
     /// Also records every outcome it sees (stored or new) in `index`.
     pub fn with_index(mut self, index: Arc<OutcomeIndex>) -> Self {
         self.index = Some(index);
+        self
+    }
+
+    /// Signs every outcome it sends (or records in the index) with
+    /// `signer` (decision 0021).
+    pub fn with_signer(mut self, signer: Arc<ReceiptSigner>) -> Self {
+        self.signer = Some(signer);
         self
     }
 
@@ -176,8 +187,25 @@ impl Publisher {
         Ok(n)
     }
 
-    /// Queues outcomes (in order of their numbers).
+    /// Queues outcomes (in order of their numbers), each signed first when
+    /// a signer is set (so the index, and the status API, hold signed
+    /// outcomes too).
     pub fn send(&mut self, outcomes: &[Outcome]) -> Result<(), PublishError> {
+        let signed: Vec<Outcome>;
+        let outcomes = match &self.signer {
+            Some(signer) => {
+                signed = outcomes
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        signer.sign(&mut o);
+                        o
+                    })
+                    .collect();
+                &signed[..]
+            }
+            None => outcomes,
+        };
         if let Some(index) = &self.index {
             index.record(outcomes);
         }

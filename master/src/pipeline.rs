@@ -129,6 +129,7 @@ pub async fn run(
     log: &LogArgs,
     metrics: &Metrics,
     index: Arc<OutcomeIndex>,
+    signer: Option<Arc<crate::receipts::ReceiptSigner>>,
     shutdown: CancellationToken,
 ) -> Result<(), MasterError> {
     let mut backoff = Duration::from_millis(100);
@@ -138,6 +139,9 @@ pub async fn run(
         let attempt = async {
             let mut publisher =
                 Publisher::new(&log.brokers, &log.outcome_topic)?.with_index(index.clone());
+            if let Some(signer) = &signer {
+                publisher = publisher.with_signer(signer.clone());
+            }
             let mut etcd = client.clone();
             let republished = publisher
                 .resume(&mut etcd, &cfg.layout, &cfg.state_key)

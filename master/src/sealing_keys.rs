@@ -170,7 +170,7 @@ impl FileKeyStore {
     }
 
     /// The directory, created (0700) when missing, checked when present.
-    fn ensure_dir(&self) -> Result<(), KeyStoreError> {
+    pub(crate) fn ensure_dir(&self) -> Result<(), KeyStoreError> {
         if !self.dir.exists() {
             if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                 fs::create_dir_all(parent).map_err(Self::io(parent))?;
@@ -233,6 +233,14 @@ impl FileKeyStore {
     /// 0600) through a synced temporary file linked to its name, failing
     /// if `name` exists.
     pub(crate) fn write_secret(&self, name: &str, secret: &[u8]) -> Result<(), KeyStoreError> {
+        let mut text = zeroize::Zeroizing::new(hex::encode(secret));
+        text.push('\n');
+        self.write_private(name, text.as_bytes())
+    }
+
+    /// Writes `bytes` as `name` (mode 0600) through a synced temporary file
+    /// linked to its name, failing if `name` exists.
+    pub(crate) fn write_private(&self, name: &str, bytes: &[u8]) -> Result<(), KeyStoreError> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let written = (|| {
@@ -241,9 +249,7 @@ impl FileKeyStore {
                 .create_new(true)
                 .mode(0o600)
                 .open(&tmp)?;
-            let mut text = zeroize::Zeroizing::new(hex::encode(secret));
-            text.push('\n');
-            f.write_all(text.as_bytes())?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             fs::hard_link(&tmp, &path)
         })();
@@ -298,25 +304,11 @@ fn read_key(path: &Path) -> Result<SealingPrivateKey, KeyStoreError> {
 /// Reads 32 secret bytes (raw, or 64 hex digits) from a regular file that
 /// group and others cannot access.
 fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyStoreError> {
-    let io = FileKeyStore::io(path);
-    let meta = fs::symlink_metadata(path).map_err(io)?;
+    let bytes = read_private(path)?;
     let malformed = |reason: &str| KeyStoreError::Malformed {
         path: path.to_owned(),
         reason: reason.into(),
     };
-    if !meta.is_file() {
-        return Err(malformed("not a regular file (a symlink or directory)"));
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyStoreError::Permissions {
-            path: path.to_owned(),
-            mode,
-            what: "read or change a private key",
-            fix: format!("chmod 600 {}", path.display()),
-        });
-    }
-    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(FileKeyStore::io(path))?);
     let mut key = zeroize::Zeroizing::new([0u8; 32]);
     if bytes.len() == 32 {
         key.copy_from_slice(&bytes);
@@ -327,6 +319,31 @@ fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyStoreErro
             .map_err(|_| malformed("neither 32 bytes nor 64 hex digits"))?;
     }
     Ok(key)
+}
+
+/// The bytes of a regular file that group and others cannot access (a
+/// symlink, or a file with any group or other permission, is refused).
+pub(crate) fn read_private(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyStoreError> {
+    let io = FileKeyStore::io(path);
+    let meta = fs::symlink_metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(KeyStoreError::Malformed {
+            path: path.to_owned(),
+            reason: "not a regular file (a symlink or directory)".into(),
+        });
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyStoreError::Permissions {
+            path: path.to_owned(),
+            mode,
+            what: "read or change a private key",
+            fix: format!("chmod 600 {}", path.display()),
+        });
+    }
+    Ok(zeroize::Zeroizing::new(
+        fs::read(path).map_err(FileKeyStore::io(path))?,
+    ))
 }
 
 impl KeyStore for FileKeyStore {

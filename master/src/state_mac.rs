@@ -154,13 +154,30 @@ fn sub(a: &mut [u8; 32], b: &[u8; 32]) {
 /// The ledger and eviction keys as a multiset of (key, value): each key's
 /// element (kept here, so a delete or overwrite can take it out again),
 /// their count and their sum mod 2^256, the digest the position commits to.
+///
+/// A set made for a layout ([`StateSet::new`]) also keeps each ledger and
+/// eviction key's public leaf, by name, for the ledger root
+/// ([`crate::ledger_root`], decision 0021); the default set keeps none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateSet {
     elements: BTreeMap<String, [u8; 32]>,
     digest: [u8; 32],
+    /// The `<state>` root whose ledger and eviction keys get leaves.
+    state: Option<String>,
+    /// Leaves by name (`daas/ledger/…`), in bytewise order.
+    leaves: BTreeMap<String, [u8; 32]>,
 }
 
 impl StateSet {
+    /// An empty set that also keeps the ledger root's leaves of `layout`'s
+    /// ledger and eviction keys.
+    pub fn new(layout: &Layout) -> Self {
+        Self {
+            state: Some(layout.state.clone()),
+            ..Self::default()
+        }
+    }
+
     /// Keys held.
     pub fn count(&self) -> u64 {
         self.elements.len() as u64
@@ -171,18 +188,40 @@ impl StateSet {
         self.digest
     }
 
+    /// The ledger root of the keys held ([`crate::ledger_root`]): one hash
+    /// over 32 bytes per ledger and eviction key.
+    pub fn ledger_root(&self) -> [u8; 32] {
+        crate::ledger_root::root_of(self.leaves.values())
+    }
+
+    /// Ledger and eviction keys the ledger root covers.
+    pub fn leaves(&self) -> usize {
+        self.leaves.len()
+    }
+
+    fn name(&self, key: &str) -> Option<String> {
+        crate::ledger_root::name_of(self.state.as_deref()?, key)
+    }
+
     /// `key` now holds `value` (before its tag).
     pub fn put(&mut self, mac: &StateKey, key: &str, value: &[u8]) {
         self.delete(key);
         let e = mac.element(key, value);
         add(&mut self.digest, &e);
         self.elements.insert(key.to_owned(), e);
+        if let Some(name) = self.name(key) {
+            let leaf = crate::ledger_root::leaf(&name, value);
+            self.leaves.insert(name, leaf);
+        }
     }
 
     /// `key` is deleted.
     pub fn delete(&mut self, key: &str) {
         if let Some(e) = self.elements.remove(key) {
             sub(&mut self.digest, &e);
+            if let Some(name) = self.name(key) {
+                self.leaves.remove(&name);
+            }
         }
     }
 
@@ -283,6 +322,7 @@ pub async fn load(
 ) -> Result<Loaded, StateError> {
     let (kvs, _) = state::snapshot(client, &layout.state_prefix()).await?;
     let mut scan = Scan::default();
+    scan.found.set = StateSet::new(layout);
     let position_key = layout.position();
     for kv in &kvs {
         let key = String::from_utf8_lossy(kv.key()).into_owned();

@@ -113,15 +113,32 @@ async fn outcomes_are_served_by_request_and_transaction_across_restarts() -> any
         400
     );
 
-    // A restarted master answers from etcd's stored outcomes.
+    // A restarted master answers from etcd's stored outcomes, signed
+    // again with its new enclave key (decision 0021).
     terminate(&mut child)?;
     let mut child = start()?;
     served(sample[sample.len() / 2].request_id).await?;
+    let unsigned = |answers: Vec<OutcomeView>| -> Vec<(OutcomeView, Option<String>)> {
+        answers
+            .into_iter()
+            .map(|mut v| {
+                let key = v.receipt.take().map(|r| r.enclave_public_key);
+                (v, key)
+            })
+            .collect()
+    };
+    let (before, after) = (unsigned(first), unsigned(fetch_all().await?));
     assert_eq!(
-        fetch_all().await?,
-        first,
+        after.iter().map(|a| &a.0).collect::<Vec<_>>(),
+        before.iter().map(|b| &b.0).collect::<Vec<_>>(),
         "the same answers after a restart"
     );
+    for ((_, k0), (_, k1)) in before.iter().zip(&after) {
+        assert!(
+            k0.is_some() && k1.is_some() && k0 != k1,
+            "signed, by a new key"
+        );
+    }
     terminate(&mut child)?;
     Ok(())
 }
