@@ -26,6 +26,18 @@ pub struct Cli {
     /// Configuration file and overrides.
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Accept a master whose attestation is a DEV one (made by a local test
+    /// CA, not an AWS Nitro enclave; decided from the chain's record): its
+    /// receipts, and a sealing key no Nitro enclave attested. Prints a
+    /// warning each time.
+    #[arg(
+        long,
+        global = true,
+        env = "DAAS_ALLOW_DEV_ATTESTATION",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub allow_dev_attestation: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -102,7 +114,27 @@ Examples:
 const STATUS_EXAMPLES: &str = "\
 Examples:
   daas status 1                     # by request id (daas apply prints it)
-  daas status <tx digest>           # every request of a transaction, by its base58 digest";
+  daas status <tx digest>           # every request of a transaction, by its base58 digest
+  # Check the master's signed receipt against the enclave keys registered on chain
+  # (exit 1 if it does not verify; the local stack's master is a DEV one):
+  daas status 1 --verify --allow-dev-attestation
+  # An auditor's copy of an outcome (what /v1/requests/ID served), checked without asking the master:
+  curl -s $DAAS_MASTER_URL/v1/requests/1 > outcome-1.json
+  daas status --verify --from-file outcome-1.json";
+
+const ENCLAVE_EXAMPLES: &str = "\
+Examples:
+  daas enclave show                 # PCR set, current enclave key, sealing key, attestation time
+  daas enclave show --json | jq -r .enclave.public_key";
+
+const REGISTER_PCRS_EXAMPLES: &str = "\
+Examples (signed by the AdminCap's owner: on the dev chain its genesis admin, devnet-admin in the demo):
+  # The measurements nitro-cli printed when it built the master's image (not testable here):
+  nitro-cli build-enclave --docker-uri k3s-daas-master:latest --output-file master.eif > master-eif.json
+  daas admin register-pcrs --eif-json master-eif.json --key devnet-admin
+  daas admin register-pcrs --key devnet-admin --pcr0 $PCR0 --pcr1 $PCR1 --pcr2 $PCR2
+  # Dev mode (the dev CA's documents, and debug-mode enclaves, have all-zero PCRs):
+  daas admin register-pcrs --debug-zeros --key devnet-admin";
 
 const NODE_EXAMPLES: &str = "\
 Examples (the demo's operator was slashed below the node minimum: top up first):
@@ -256,12 +288,31 @@ pub enum Command {
         #[command(flatten)]
         wait: write::WaitArgs,
     },
-    /// What the master decided for a request id or a transaction digest.
+    /// What the master decided for a request id or a transaction digest,
+    /// and (--verify) whether the enclave's receipt on it verifies.
     #[command(after_help = STATUS_EXAMPLES)]
     Status {
         /// A request id or a base58 transaction digest.
-        what: String,
+        #[arg(required_unless_present = "from_file")]
+        what: Option<String>,
+        /// Check each outcome's receipt: its digest, a key registered on
+        /// chain for the cluster, the Ed25519 signature; exit 1 if any
+        /// does not verify.
+        #[arg(long)]
+        verify: bool,
+        /// Read the outcome (a status API answer: one object or a list)
+        /// from a file instead of asking the master.
+        #[arg(
+            long,
+            value_name = "OUTCOME.json",
+            requires = "verify",
+            conflicts_with = "what"
+        )]
+        from_file: Option<PathBuf>,
     },
+    /// The enclave registry on chain.
+    #[command(subcommand, after_help = ENCLAVE_EXAMPLES)]
+    Enclave(EnclaveCommand),
     /// Register or deregister a worker node.
     #[command(subcommand, after_help = NODE_EXAMPLES)]
     Node(NodeCommand),
@@ -286,6 +337,20 @@ pub enum Command {
         /// The shell.
         #[arg(value_enum)]
         shell: Shell,
+    },
+}
+
+/// `daas enclave`.
+#[derive(Subcommand, Debug)]
+pub enum EnclaveCommand {
+    /// The latest PCR set, the cluster's current enclave (key, module_id,
+    /// attestation time, who registered it, in which transaction; `DEV` for
+    /// a dev attestation) and its sealing key.
+    #[command(after_help = ENCLAVE_EXAMPLES)]
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -431,6 +496,30 @@ pub enum AdminCommand {
         /// (`master sealing-key show`'s output), or `-` for standard input.
         #[arg(long, value_name = "HEX|FILE|-")]
         public_key: String,
+    },
+    /// Register the next PCR set (PCR0-2, 48 bytes each) an enclave's
+    /// attestation must match to register (the chain checks the latest set).
+    #[command(after_help = REGISTER_PCRS_EXAMPLES)]
+    #[command(group(clap::ArgGroup::new("pcrs").required(true)
+        .args(["pcr0", "eif_json", "debug_zeros"])))]
+    RegisterPcrs {
+        /// PCR0, 96 hex digits.
+        #[arg(long, value_name = "HEX", requires_all = ["pcr1", "pcr2"])]
+        pcr0: Option<String>,
+        /// PCR1, 96 hex digits.
+        #[arg(long, value_name = "HEX", requires = "pcr0")]
+        pcr1: Option<String>,
+        /// PCR2, 96 hex digits.
+        #[arg(long, value_name = "HEX", requires = "pcr0")]
+        pcr2: Option<String>,
+        /// `nitro-cli build-enclave` or `describe-eif` output: its
+        /// `Measurements.PCR0/1/2`.
+        #[arg(long, value_name = "FILE")]
+        eif_json: Option<PathBuf>,
+        /// All-zero PCRs: what the dev CA's documents (and debug-mode
+        /// enclaves) carry.
+        #[arg(long)]
+        debug_zeros: bool,
     },
     /// Grant an address a role in a namespace of the cluster.
     Grant {

@@ -60,11 +60,13 @@ pub enum ChainError {
         /// The sender.
         address: Address,
     },
-    /// Our package refused the call (a Move abort), before anything was sent.
-    #[error("the {module} contract refused: {reason} (abort code {code})")]
+    /// A Move abort, in simulation (nothing was sent) or on chain.
+    #[error("the {module} contract refused: {reason} (abort code {code} in {location})")]
     Refused {
         /// Module.
         module: String,
+        /// `module::function` where it aborted.
+        location: String,
         /// Abort code.
         code: u64,
         /// What the code means.
@@ -87,6 +89,15 @@ pub struct Executed {
     pub checkpoint: Option<u64>,
     /// Our package's events, decoded.
     pub events: Vec<Event>,
+}
+
+/// One listed event.
+#[derive(Clone, Debug)]
+pub struct ListedEvent {
+    /// Its BCS contents.
+    pub contents: Vec<u8>,
+    /// The transaction that emitted it (base58; empty if the node did not say).
+    pub transaction_digest: String,
 }
 
 /// A connection to a node, for our package.
@@ -133,8 +144,27 @@ pub fn abort_reason(module: &str, code: u64) -> &'static str {
         ("enclave", 401) => "each PCR must be 48 bytes",
         ("enclave", 402) => "no PCR set with that version",
         ("enclave", 403) => "the enclave's public key must be 32 bytes (Ed25519)",
-        ("enclave", 404) => "empty attestation document",
+        ("enclave", 404) => "empty attestation document (code retired since issue 16)",
         ("enclave", 405) => "the sealing public key must be 32 bytes (X25519)",
+        ("enclave", 406) => {
+            "the document's PCR0-2 differ from the latest registered PCR set \
+             (`daas enclave show`; a new image needs `daas admin register-pcrs`)"
+        }
+        ("enclave", 407) => "no PCR set is registered yet (`daas admin register-pcrs`)",
+        ("enclave", 408) => "the document's user_data is not an 80-byte k3s-daas binding",
+        ("enclave", 409) => "the document binds another cluster",
+        ("enclave", 410) => {
+            "the document's sealing key version is neither the cluster's current one nor the next"
+        }
+        ("enclave", 411) => {
+            "the document is not newer than the cluster's current enclave's (a replayed attestation)"
+        }
+        ("nitro_attestation", 1) => {
+            "the attestation document does not parse (structure or size limits)"
+        }
+        ("nitro_attestation", 2) => {
+            "the attestation document does not verify (root, certificate chain, validity time or signature)"
+        }
         ("nodes", 301) => "the sender has no active node stake",
         ("nodes", 302) => "a node with that name is registered already",
         ("nodes", 303) => "no node with that name",
@@ -218,19 +248,47 @@ impl Chain {
             .unwrap_or(0))
     }
 
+    /// Our package's id.
+    pub fn package(&self) -> Address {
+        self.package
+    }
+
     /// Calls `module::function` of our package as `key`. `args` adds the
     /// call's arguments to the builder (objects by id: the node resolves them).
-    ///
-    /// A node that cannot be reached (restarting) is retried for 30 s: the
-    /// build from scratch, the execution with the same signed transaction, so
-    /// it is never executed twice (a resubmission has the same digest, and a
-    /// transaction already in a checkpoint is answered from the ledger).
+    /// Retried as [`Chain::call_ptb`] is.
     pub async fn call(
         &mut self,
         key: &Ed25519PrivateKey,
         module: &'static str,
         function: &'static str,
         args: impl Fn(&mut TransactionBuilder) -> Vec<Argument>,
+    ) -> Result<Executed, ChainError> {
+        let package = self.package;
+        self.call_ptb(key, |b| {
+            let arguments = args(b);
+            b.move_call(
+                Function::new(
+                    package,
+                    Identifier::from_static(module),
+                    Identifier::from_static(function),
+                ),
+                arguments,
+            );
+        })
+        .await
+    }
+
+    /// Executes the programmable transaction `build` makes (its commands,
+    /// any package's), as `key`.
+    ///
+    /// A node that cannot be reached (restarting) is retried for 30 s: the
+    /// build from scratch, the execution with the same signed transaction, so
+    /// it is never executed twice (a resubmission has the same digest, and a
+    /// transaction already in a checkpoint is answered from the ledger).
+    pub async fn call_ptb(
+        &mut self,
+        key: &Ed25519PrivateKey,
+        build: impl Fn(&mut TransactionBuilder),
     ) -> Result<Executed, ChainError> {
         let deadline = Instant::now() + RETRY_FOR;
         let sender = key.public_key().derive_address();
@@ -241,15 +299,7 @@ impl Chain {
                 }
                 let mut b = TransactionBuilder::new();
                 b.set_sender(sender);
-                let arguments = args(&mut b);
-                b.move_call(
-                    Function::new(
-                        self.package,
-                        Identifier::from_static(module),
-                        Identifier::from_static(function),
-                    ),
-                    arguments,
-                );
+                build(&mut b);
                 b.build(&mut self.client).await.map_err(build_error)
             };
             match attempt.await {
@@ -265,6 +315,16 @@ impl Chain {
                 other => break other?,
             }
         };
+        self.execute(key, tx, deadline).await
+    }
+
+    /// Signs and executes `tx`, waiting for its checkpoint.
+    async fn execute(
+        &mut self,
+        key: &Ed25519PrivateKey,
+        tx: sui_sdk_types::Transaction,
+        deadline: Instant,
+    ) -> Result<Executed, ChainError> {
         let signature = key
             .sign_transaction(&tx)
             .map_err(|e| ChainError::Build(format!("signing: {e}")))?;
@@ -298,49 +358,32 @@ impl Chain {
                 Err(e) => return Err(ChainError::Execute(e.to_string())),
             }
         };
-        let executed = resp
-            .transaction
-            .ok_or_else(|| ChainError::Execute("the node returned no transaction".into()))?;
-        let status = executed.effects.as_ref().and_then(|e| e.status.as_ref());
-        if !status.and_then(|s| s.success).unwrap_or(false) {
-            let error = status.and_then(|s| s.error.as_ref());
-            if let Some(abort) = error.and_then(|e| e.abort_opt()) {
-                return Err(refused(abort));
-            }
-            return Err(ChainError::Execute(format!(
-                "failed on chain: {}",
-                error
-                    .and_then(|e| e.description.clone())
-                    .unwrap_or_else(|| "no description".into())
-            )));
-        }
-        let digest: Digest = executed
-            .digest
-            .as_deref()
-            .and_then(|d| d.parse().ok())
-            .ok_or_else(|| ChainError::Execute("the node returned no digest".into()))?;
-        let decoded = executed
-            .events
-            .map(|e| e.events)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|e| decode_event(e).ok().flatten())
-            .collect();
-        Ok(Executed {
-            digest,
-            checkpoint: executed.checkpoint,
-            events: decoded,
-        })
+        executed(resp.transaction)
     }
 
     /// Every event of type `<package>::module::name` on the chain, oldest
-    /// first, as BCS contents (`ListEvents` filtered by event type on the
-    /// node, paged; the type is checked again here).
+    /// first, as BCS contents.
     pub async fn list_events(
         &mut self,
         module: &str,
         name: &str,
     ) -> Result<Vec<Vec<u8>>, ChainError> {
+        Ok(self
+            .list_events_with_tx(module, name)
+            .await?
+            .into_iter()
+            .map(|e| e.contents)
+            .collect())
+    }
+
+    /// Every event of type `<package>::module::name` on the chain, oldest
+    /// first, with its transaction (`ListEvents` filtered by event type on
+    /// the node, paged; the type is checked again here).
+    pub async fn list_events_with_tx(
+        &mut self,
+        module: &str,
+        name: &str,
+    ) -> Result<Vec<ListedEvent>, ChainError> {
         let event_type = format!("{}::{module}::{name}", self.package);
         let mut out = Vec::new();
         let mut after = None;
@@ -351,7 +394,11 @@ impl Chain {
             options.limit = Some(LIST_PAGE);
             options.after = after.take();
             req.options = Some(options);
-            req.read_mask = Some(FieldMask::from_paths(["event_type", "contents"]));
+            req.read_mask = Some(FieldMask::from_paths([
+                "event_type",
+                "contents",
+                "transaction_digest",
+            ]));
             let listing = |s: tonic::Status| {
                 if unavailable(s.code(), s.message()) {
                     ChainError::Unreachable {
@@ -376,12 +423,14 @@ impl Chain {
                         .as_deref()
                         .is_some_and(|t| same_type(t, &event_type))
                 {
-                    out.push(
-                        e.contents
+                    out.push(ListedEvent {
+                        contents: e
+                            .contents
                             .and_then(|c| c.value)
                             .unwrap_or_default()
                             .to_vec(),
-                    );
+                        transaction_digest: e.transaction_digest.unwrap_or_default(),
+                    });
                 }
                 after = frame.watermark.and_then(|w| w.cursor);
                 end = frame.end.and_then(|e| e.reason);
@@ -391,6 +440,44 @@ impl Chain {
             }
         }
     }
+}
+
+/// What a final transaction did, or the error its effects carry.
+fn executed(
+    transaction: Option<sui_rpc::proto::sui::rpc::v2::ExecutedTransaction>,
+) -> Result<Executed, ChainError> {
+    let executed = transaction
+        .ok_or_else(|| ChainError::Execute("the node returned no transaction".into()))?;
+    let status = executed.effects.as_ref().and_then(|e| e.status.as_ref());
+    if !status.and_then(|s| s.success).unwrap_or(false) {
+        let error = status.and_then(|s| s.error.as_ref());
+        if let Some(abort) = error.and_then(|e| e.abort_opt()) {
+            return Err(refused(abort));
+        }
+        return Err(ChainError::Execute(format!(
+            "failed on chain: {}",
+            error
+                .and_then(|e| e.description.clone())
+                .unwrap_or_else(|| "no description".into())
+        )));
+    }
+    let digest: Digest = executed
+        .digest
+        .as_deref()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| ChainError::Execute("the node returned no digest".into()))?;
+    let decoded = executed
+        .events
+        .map(|e| e.events)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| decode_event(e).ok().flatten())
+        .collect();
+    Ok(Executed {
+        digest,
+        checkpoint: executed.checkpoint,
+        events: decoded,
+    })
 }
 
 /// Decodes one of our package's events from the node's form: `Ok(None)` for
@@ -452,7 +539,15 @@ fn refused(abort: &sui_rpc::proto::sui::rpc::v2::MoveAbort) -> ChainError {
         .and_then(|l| l.module.clone())
         .unwrap_or_default();
     let code = abort.abort_code.unwrap_or(0);
+    let function = abort
+        .location
+        .as_ref()
+        .and_then(|l| l.function_name.as_deref());
     ChainError::Refused {
+        location: match function {
+            Some(f) => format!("{module}::{f}"),
+            None => module.clone(),
+        },
         reason: abort_reason(&module, code).to_owned(),
         module,
         code,

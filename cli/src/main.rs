@@ -5,9 +5,13 @@ use std::path::Path;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use daas_cli::{
-    args::{AdminCommand, BenchCommand, Cli, Command, KeysCommand, NodeCommand, StakeCommand},
+    args::{
+        AdminCommand, BenchCommand, Cli, Command, EnclaveCommand, KeysCommand, NodeCommand,
+        StakeCommand,
+    },
     chain::Chain,
     config::{self, ConfigArgs},
+    enclave::show,
     keystore::{self, Keystore},
     seal,
     session::Session,
@@ -42,6 +46,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let args = &cli.config;
+    let allow_dev = cli.allow_dev_attestation;
     match cli.command {
         Command::Init {
             devnet,
@@ -60,15 +65,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unstake { role, amount } => {
             stake::unstake(&mut Session::open(args).await?, role, amount).await?;
         }
-        Command::Apply { files, wait } => write_files(args, "apply", &files, &wait).await?,
-        Command::Create { files, wait } => write_files(args, "create", &files, &wait).await?,
-        Command::Replace { files, wait } => write_files(args, "replace", &files, &wait).await?,
+        Command::Apply { files, wait } => {
+            write_files(args, "apply", &files, &wait, allow_dev).await?
+        }
+        Command::Create { files, wait } => {
+            write_files(args, "create", &files, &wait, allow_dev).await?
+        }
+        Command::Replace { files, wait } => {
+            write_files(args, "replace", &files, &wait, allow_dev).await?
+        }
         Command::Seal {
             files,
             output,
             public_key,
             key_version,
-        } => seal_files(args, &files, output, public_key.as_deref(), key_version).await?,
+        } => {
+            let offline = public_key.as_deref().zip(key_version);
+            seal_files(args, &files, output, offline, allow_dev).await?
+        }
         Command::Delete {
             kind,
             name,
@@ -76,12 +90,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
         } => {
             let doc = write::delete_doc(&kind, &name, namespace.as_deref())?;
-            write::run(&mut Session::open(args).await?, "delete", &[doc], &wait).await?;
+            let mut s = Session::open(args).await?;
+            write::run(&mut s, "delete", &[doc], &wait, allow_dev).await?;
         }
-        Command::Status { what } => {
-            let settings = args.load()?;
-            write::status(&settings.master_url()?, &what).await?;
+        Command::Status {
+            what,
+            verify,
+            from_file,
+        } => {
+            let status = write::StatusArgs {
+                what: what.as_deref(),
+                verify,
+                from_file: from_file.as_deref(),
+                allow_dev,
+            };
+            write::status(&args.load()?, status).await?;
         }
+        Command::Enclave(EnclaveCommand::Show { json }) => enclave_show(args, json).await?,
         Command::Node(n) => node(args, n).await?,
         Command::Admin(a) => admin(args, a).await?,
         Command::Stats { projection, view } => {
@@ -132,6 +157,7 @@ async fn write_files(
     verb: &str,
     files: &write::FileArgs,
     wait: &write::WaitArgs,
+    allow_dev: bool,
 ) -> anyhow::Result<()> {
     let docs = write::docs(files)?;
     daas_cli::warnings::print(&docs);
@@ -139,10 +165,23 @@ async fn write_files(
     let cluster = s.cluster()?;
     let chain = &mut s.chain;
     let docs = seal::seal_docs(docs, seal::object_id(cluster), || {
-        seal::fetch_key(chain, cluster)
+        seal::fetch_attested_key(chain, cluster, allow_dev)
     })
     .await?;
-    write::run(&mut s, verb, &docs, wait).await
+    write::run(&mut s, verb, &docs, wait, allow_dev).await
+}
+
+/// `daas enclave show`: read with the configuration's node and ids (no key).
+async fn enclave_show(args: &ConfigArgs, json: bool) -> anyhow::Result<()> {
+    let settings = args.load()?;
+    let (mut chain, cluster) = daas_cli::enclave::reader(&settings).await?;
+    let registry = show::read(&mut chain, cluster).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&registry.to_json())?);
+    } else {
+        print!("{}", registry.to_text());
+    }
+    Ok(())
 }
 
 /// `daas seal`: Secrets sealed to the cluster's current key on chain, or to
@@ -151,8 +190,8 @@ async fn seal_files(
     args: &ConfigArgs,
     files: &write::FileArgs,
     output: seal::Output,
-    public_key: Option<&str>,
-    key_version: Option<u32>,
+    offline: Option<(&str, u32)>,
+    allow_dev: bool,
 ) -> anyhow::Result<()> {
     let docs = write::docs(files)?;
     daas_cli::warnings::print(&docs);
@@ -163,8 +202,8 @@ async fn seal_files(
         "--cluster-id / DAAS_CLUSTER_ID",
     )?;
     let id = seal::object_id(cluster);
-    let sealed = match (public_key, key_version) {
-        (Some(key), Some(version)) => {
+    let sealed = match offline {
+        Some((key, version)) => {
             let key = seal::ClusterKey {
                 cluster: id,
                 version,
@@ -172,14 +211,14 @@ async fn seal_files(
             };
             seal::seal_docs(docs, id, || async { Ok(key) }).await?
         }
-        _ => {
+        None => {
             let package =
                 settings.need_id(&settings.config.package_id, "package_id", "DAAS_PACKAGE_ID")?;
             let url = settings.node_url()?;
             // Connected only when a Secret needs the key.
             let key = || async move {
                 let mut chain = Chain::connect(&url, package).await?;
-                seal::fetch_key(&mut chain, cluster).await
+                seal::fetch_attested_key(&mut chain, cluster, allow_dev).await
             };
             seal::seal_docs(docs, id, key).await?
         }
@@ -224,6 +263,28 @@ async fn admin(args: &ConfigArgs, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::RevokeAdmin { grantee } => {
             stake::cluster_admin(&mut s, cap, grantee, false).await
+        }
+        AdminCommand::RegisterPcrs {
+            pcr0,
+            pcr1,
+            pcr2,
+            eif_json,
+            debug_zeros,
+        } => {
+            let hex = match (&pcr0, &pcr1, &pcr2) {
+                (Some(a), Some(b), Some(c)) => Some([a.as_str(), b.as_str(), c.as_str()]),
+                _ => None,
+            };
+            let pcrs = show::pcrs_arg(hex, eif_json.as_deref(), debug_zeros)?;
+            let set = show::register_pcrs(&mut s, cap, pcrs).await?;
+            println!(
+                "registered PCR set version {} (pcr0 {}, pcr1 {}, pcr2 {})",
+                set.version,
+                hex::encode(&set.pcr0.0),
+                hex::encode(&set.pcr1.0),
+                hex::encode(&set.pcr2.0)
+            );
+            Ok(())
         }
         AdminCommand::RegisterSealingKey { public_key } => {
             let key = seal::public_key_arg(&public_key)?;

@@ -68,7 +68,58 @@ pub fn current_key(registered: &[SealingKeyRegistered], cluster: ObjectId) -> Op
         .max_by_key(|k| k.version)
 }
 
-/// Reads `cluster`'s current sealing key from the chain.
+/// Reads `cluster`'s current sealing key from the chain, and uses it only
+/// when an attested enclave of the cluster holds it ([`attested_key`]).
+pub async fn fetch_attested_key(
+    chain: &mut Chain,
+    cluster: Address,
+    allow_dev: bool,
+) -> anyhow::Result<ClusterKey> {
+    let key = fetch_key(chain, cluster).await?;
+    let enclaves = crate::enclave::enclaves_of(chain, cluster).await?;
+    attested_key(key, &enclaves, allow_dev)
+}
+
+/// `key` when an `EnclaveRegistered` of its cluster bound that version and
+/// public key with a Nitro (not dev) document; with `allow_dev`, also when a
+/// dev enclave bound it or when no enclave did (the key came from
+/// `daas admin register-sealing-key`, the AdminCap path), with a warning.
+pub fn attested_key(
+    key: ClusterKey,
+    enclaves: &[crate::enclave::EnclaveRecord],
+    allow_dev: bool,
+) -> anyhow::Result<ClusterKey> {
+    let binding: Vec<&crate::enclave::EnclaveRecord> = enclaves
+        .iter()
+        .filter(|r| {
+            r.event.cluster_id == key.cluster
+                && r.event.sealing_key_version == u64::from(key.version)
+                && r.event.sealing_public_key.0 == key.public_key
+        })
+        .collect();
+    if binding.iter().any(|r| !r.is_dev()) {
+        return Ok(key);
+    }
+    let why = if binding.is_empty() {
+        "no attested enclave of the cluster holds it (it was registered with the AdminCap)"
+    } else {
+        "only an enclave with a DEV attestation holds it"
+    };
+    anyhow::ensure!(
+        allow_dev,
+        "the cluster's sealing key version {} is not attested: {why}; pass \
+         --allow-dev-attestation to seal to it anyway",
+        key.version
+    );
+    eprintln!(
+        "warning: DEV attestation: sealing to key version {} although {why}",
+        key.version
+    );
+    Ok(key)
+}
+
+/// Reads `cluster`'s current sealing key from the chain (not checked to be
+/// an attested enclave's: see [`fetch_attested_key`]).
 pub async fn fetch_key(chain: &mut Chain, cluster: Address) -> anyhow::Result<ClusterKey> {
     let raw = chain
         .list_events("enclave", "SealingKeyRegistered")
@@ -663,5 +714,69 @@ items:
         let two = format!("{hex} {}", "11".repeat(32));
         assert!(public_key_in(&two).is_err());
         assert!(public_key_in("version 2").is_err());
+    }
+
+    fn enclave(
+        version: u64,
+        key: [u8; 32],
+        cluster: ObjectId,
+        module_id: &str,
+    ) -> crate::enclave::EnclaveRecord {
+        crate::enclave::EnclaveRecord {
+            event: daas_domain::events::EnclaveRegistered {
+                cluster_id: cluster,
+                pcr_version: 1,
+                public_key: Bytes(vec![7; 32]),
+                sealing_key_version: version,
+                sealing_public_key: Bytes(key.to_vec()),
+                module_id: Bytes(module_id.as_bytes().to_vec()),
+                attestation_timestamp_ms: 1,
+                registered_by: daas_domain::Address([1; 32]),
+                timestamp_ms: 2,
+                seq: 3,
+            },
+            transaction_digest: String::new(),
+        }
+    }
+
+    /// The sealing key is used when a Nitro enclave of the cluster bound the
+    /// same version and key; otherwise only with --allow-dev-attestation.
+    #[test]
+    fn the_sealing_key_must_be_an_attested_enclaves() {
+        let key = ClusterKey {
+            cluster: CLUSTER,
+            version: 2,
+            public_key: [5; 32],
+        };
+        let nitro = "i-0a1b2c3d4e5f60718-enc0123456789abcd";
+        let attested = [enclave(2, [5; 32], CLUSTER, nitro)];
+        assert_eq!(
+            attested_key(key.clone(), &attested, false).expect("attested"),
+            key
+        );
+        let not_bound = [
+            enclave(1, [5; 32], CLUSTER, nitro),
+            enclave(2, [6; 32], CLUSTER, nitro),
+            enclave(2, [5; 32], daas_domain::Address([8; 32]), nitro),
+        ];
+        for (enclaves, why) in [
+            (&not_bound[..], "registered with the AdminCap"),
+            (&[][..], "registered with the AdminCap"),
+            (
+                &[enclave(2, [5; 32], CLUSTER, "k3s-daas-dev-enclave")][..],
+                "DEV attestation",
+            ),
+        ] {
+            let err = attested_key(key.clone(), enclaves, false).expect_err(why);
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(why) && text.contains("--allow-dev-attestation"),
+                "{text}"
+            );
+            assert_eq!(
+                attested_key(key.clone(), enclaves, true).expect("allowed"),
+                key
+            );
+        }
     }
 }

@@ -2,14 +2,19 @@
 //! `gateway::submit_request` transaction; then the master's outcome is awaited
 //! and printed the way kubectl prints its results.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 use daas_domain::{Event, kinds, outcome::OutcomeView};
 
 use crate::{
-    chain::{self, Executed},
+    chain::{self, Chain, Executed},
+    config::Settings,
+    enclave::{self, ReceiptChecker},
     files::{self, Doc},
     outcome::Master,
     session::Session,
@@ -134,14 +139,23 @@ pub fn line(shown: &str, o: &OutcomeView) -> String {
 }
 
 /// Submits `docs` with `verb`, one transaction each, waiting for outcomes
-/// unless told not to. Fails (after trying every object) if any was refused.
-pub async fn run(s: &mut Session, verb: &str, docs: &[Doc], wait: &WaitArgs) -> anyhow::Result<()> {
+/// unless told not to, and checking each outcome's receipt against the
+/// enclaves registered on chain. Fails (after trying every object) if any
+/// was refused, or any receipt did not verify.
+pub async fn run(
+    s: &mut Session,
+    verb: &str,
+    docs: &[Doc],
+    wait: &WaitArgs,
+    allow_dev: bool,
+) -> anyhow::Result<()> {
     let master = if wait.no_wait {
         None
     } else {
         Some(Master::new(&s.settings.master_url()?)?)
     };
-    let mut failed = 0;
+    let mut checker = ReceiptChecker::new(s.cluster()?, allow_dev);
+    let (mut failed, mut unverified) = (0, 0);
     for doc in docs {
         let sub = match submit(s, verb, doc).await {
             Ok(sub) => sub,
@@ -151,40 +165,72 @@ pub async fn run(s: &mut Session, verb: &str, docs: &[Doc], wait: &WaitArgs) -> 
                 continue;
             }
         };
-        let checkpoint = sub
-            .tx
-            .checkpoint
-            .map_or_else(|| "pending".to_owned(), |c| c.to_string());
         let (Some(master), Some(id)) = (&master, sub.request_id) else {
             println!(
-                "{} submitted (tx {}, checkpoint {checkpoint}, request {})",
+                "{} submitted (tx {}, checkpoint {}, request {})",
                 sub.shown,
                 sub.tx.digest,
+                sub.tx
+                    .checkpoint
+                    .map_or_else(|| "pending".to_owned(), |c| c.to_string()),
                 sub.request_id
                     .map_or_else(|| "?".to_owned(), |id| id.to_string())
             );
             continue;
         };
-        match master.wait(id, wait.timeout).await {
-            Ok(o) => {
-                print_warnings(&o);
-                if o.is_applied() {
-                    println!("{}", line(&sub.shown, &o));
-                } else {
-                    eprintln!("{}", line(&sub.shown, &o));
-                    failed += 1;
-                }
-            }
+        let o = match master.wait(id, wait.timeout).await {
+            Ok(o) => o,
             Err(e) => {
                 eprintln!("Error: {}: {e:#}", sub.shown);
                 failed += 1;
+                continue;
             }
+        };
+        print_warnings(&o);
+        if o.is_applied() {
+            println!("{}", line(&sub.shown, &o));
+        } else {
+            eprintln!("{}", line(&sub.shown, &o));
+            failed += 1;
+        }
+        if !report_receipt(&mut checker, &mut s.chain, &sub.shown, &o).await {
+            unverified += 1;
         }
     }
     if failed > 0 {
         bail!("{failed} of {} objects were not applied", docs.len());
     }
+    if unverified > 0 {
+        bail!(
+            "{unverified} of {} outcomes carry a receipt that does not verify: the master's \
+             answer is not vouched for by an enclave registered on chain",
+            docs.len()
+        );
+    }
     Ok(())
+}
+
+/// Checks `o`'s receipt and prints the verdict; true when it verified.
+async fn report_receipt(
+    checker: &mut ReceiptChecker,
+    chain: &mut Chain,
+    shown: &str,
+    o: &OutcomeView,
+) -> bool {
+    match checker.check(chain, o).await {
+        Ok(Ok(v)) => {
+            enclave::print_verified(&v);
+            true
+        }
+        Ok(Err(refusal)) => {
+            eprintln!("Error: {shown}: receipt refused: {refusal}");
+            false
+        }
+        Err(e) => {
+            eprintln!("Error: {shown}: checking the receipt: {e:#}");
+            false
+        }
+    }
 }
 
 /// The request for `daas delete KIND NAME`.
@@ -215,16 +261,38 @@ pub fn docs(args: &FileArgs) -> anyhow::Result<Vec<Doc>> {
     files::read(&args.file, args.namespace.as_deref())
 }
 
-/// `daas status REQUEST_ID|TX_DIGEST`.
-pub async fn status(master_url: &str, what: &str) -> anyhow::Result<()> {
-    let master = Master::new(master_url)?;
-    let found = match what.parse::<u64>() {
-        Ok(id) => master.request(id).await?.into_iter().collect(),
-        Err(_) => master.transaction(what).await?,
+/// `daas status` with `--verify` and `--from-file`.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusArgs<'a> {
+    /// A request id or a transaction digest.
+    pub what: Option<&'a str>,
+    /// Check each receipt.
+    pub verify: bool,
+    /// Read the outcome(s) from this file instead of the master.
+    pub from_file: Option<&'a Path>,
+    /// Accept a dev enclave's receipts.
+    pub allow_dev: bool,
+}
+
+/// `daas status REQUEST_ID|TX_DIGEST [--verify [--from-file FILE]]`.
+pub async fn status(settings: &Settings, args: StatusArgs<'_>) -> anyhow::Result<()> {
+    let found = match (args.from_file, args.what) {
+        (Some(path), _) => outcomes_in(path)?,
+        (None, Some(what)) => {
+            let master = Master::new(&settings.master_url()?)?;
+            let found: Vec<OutcomeView> = match what.parse::<u64>() {
+                Ok(id) => master.request(id).await?.into_iter().collect(),
+                Err(_) => master.transaction(what).await?,
+            };
+            if found.is_empty() {
+                bail!(
+                    "no outcome for {what} yet (not applied so far, or not for this master's cluster)"
+                );
+            }
+            found
+        }
+        (None, None) => bail!("name a request id or a transaction digest, or --from-file"),
     };
-    if found.is_empty() {
-        bail!("no outcome for {what} yet (not applied so far, or not for this master's cluster)");
-    }
     for o in &found {
         let shown = if o.is_applied() {
             o.key.clone()
@@ -234,7 +302,65 @@ pub async fn status(master_url: &str, what: &str) -> anyhow::Result<()> {
         print_warnings(o);
         println!("{}", line(&shown, o));
     }
+    if args.verify {
+        verify_all(settings, &found, args.allow_dev).await?;
+    }
     Ok(())
+}
+
+/// Checks every outcome's receipt, printing the key, the attestation time
+/// and the ledger root@offset of each; fails if any does not verify.
+async fn verify_all(
+    settings: &Settings,
+    found: &[OutcomeView],
+    allow_dev: bool,
+) -> anyhow::Result<()> {
+    let (mut chain, cluster) = enclave::reader(settings).await?;
+    let mut checker = ReceiptChecker::new(cluster, allow_dev).without_wait();
+    let mut refused = Vec::new();
+    for o in found {
+        match checker.check(&mut chain, o).await? {
+            Ok(v) => {
+                enclave::print_verified(&v);
+                let e = &v.enclave.event;
+                println!("  enclave key: {}", hex::encode(&e.public_key.0));
+                println!(
+                    "  attested:    {} ({} ms), PCR set {}, tx {}",
+                    enclave::rfc3339(e.attestation_timestamp_ms),
+                    e.attestation_timestamp_ms,
+                    e.pcr_version,
+                    v.enclave.transaction_digest
+                );
+                println!("  ledger root: {}@{}", o.ledger_root, o.ledger_root_offset);
+            }
+            Err(r) => {
+                eprintln!("receipt of request {}: NOT verified: {r}", o.request_id);
+                refused.push(r);
+            }
+        }
+    }
+    match refused.as_slice() {
+        [] => Ok(()),
+        [one] => bail!("the receipt does not verify: {one}"),
+        many => bail!("{} of {} receipts do not verify", many.len(), found.len()),
+    }
+}
+
+/// The outcome(s) in a file: one status API answer (an object) or a list.
+pub fn outcomes_in(path: &Path) -> anyhow::Result<Vec<OutcomeView>> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let list = match value {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    };
+    anyhow::ensure!(!list.is_empty(), "{}: no outcome in it", path.display());
+    list.into_iter()
+        .map(|v| {
+            serde_json::from_value(v).with_context(|| format!("{}: not an outcome", path.display()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

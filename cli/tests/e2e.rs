@@ -387,6 +387,49 @@ async fn check_verified(run: &Run) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The master registered itself and signed every outcome: `daas apply`
+/// printed verified receipts, and a saved outcome whose receipt is re-signed
+/// by a key no enclave registered (seed `55`×32) is refused by `daas status
+/// --verify --from-file` (the scenario refuses a changed field itself).
+fn check_receipts(run: &Run, output: &str) -> anyhow::Result<()> {
+    assert!(
+        output.contains("receipt: verified (enclave "),
+        "no verified receipt in the scenario's output:\n{output}"
+    );
+    let saved = std::fs::read(run.path().join("outcome-1.json"))?;
+    let view: daas_domain::outcome::OutcomeView = serde_json::from_slice(&saved)?;
+    let mut outcome = Outcome::try_from(&view)?;
+    let payload = outcome.receipt_payload().context("a ledger root")?;
+    let other = daas_attestation::EnclaveKey::from_seed([0x55; 32]);
+    outcome.receipt = Some(daas_domain::outcome::SignedReceipt {
+        enclave_public_key: other.public_key(),
+        signature: other.sign_receipt(&payload, outcome.request_timestamp_ms),
+        dev_attestation: true,
+    });
+    let forged = run.path().join("outcome-1.forged.json");
+    let forged_view = daas_domain::outcome::OutcomeView::from(&outcome);
+    std::fs::write(&forged, serde_json::to_vec(&forged_view)?)?;
+    let out = Command::new(bin_dir().join("daas"))
+        .args(["status", "--verify", "--from-file"])
+        .arg(&forged)
+        .envs(run.env()?)
+        .output()?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "a forged receipt verified:\n{said}");
+    assert!(
+        said.contains(
+            "no enclave registered on chain has key \
+             c6822637c7d310ec57627be00ba259d253749f4aaf644470cffbe53a35f73242"
+        ),
+        "{said}"
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -> anyhow::Result<()>
 {
@@ -400,6 +443,7 @@ async fn the_scenario_runs_end_to_end_and_survives_a_sigkill_of_each_service() -
     let clean_state = end_state(&clean).await?;
     check_clean_end_state(&clean_state, &output);
     check_verified(&clean).await?;
+    check_receipts(&clean, &output)?;
     plaintext::assert_nowhere_in_clear(clean.path(), &clean.env()?).await?;
     drop(clean);
 

@@ -8,12 +8,7 @@
 //! neither does any stored event or the chain's transaction log; the private
 //! key (held by the test, as the master would) opens it to the plaintext.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::Output,
-    time::Duration,
-};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use anyhow::{Context, bail, ensure};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -25,53 +20,9 @@ use daas_testkit::{
 };
 use serde_json::{Value, json};
 
-/// The `daas` binary with a configuration of its own (no DAAS_* variables
-/// of the caller's shell).
-struct Daas {
-    config: PathBuf,
-}
-
-impl Daas {
-    async fn run(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output> {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_daas"));
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DAAS_")) {
-            cmd.env_remove(k);
-        }
-        cmd.arg("--config").arg(&self.config).args(args);
-        cmd.stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().context("starting daas")?;
-        if let Some(mut input) = child.stdin.take() {
-            use tokio::io::AsyncWriteExt as _;
-            input
-                .write_all(stdin.unwrap_or_default().as_bytes())
-                .await?;
-        }
-        Ok(child.wait_with_output().await?)
-    }
-
-    /// Runs `daas ARGS`; its standard output, or an error with both outputs.
-    async fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
-        self.ok_with(args, None).await
-    }
-
-    async fn ok_with(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
-        let out = self.run(args, stdin).await?;
-        if !out.status.success() {
-            bail!("daas {args:?} failed:\n{}", text(&out));
-        }
-        Ok(String::from_utf8(out.stdout)?)
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+#[path = "support/daas.rs"]
+mod daas;
+use daas::{Daas, text};
 
 /// The plaintexts under test and their base64: none may appear on chain.
 struct Clear {
@@ -132,37 +83,14 @@ struct Setup {
 async fn setup() -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let chain = TestChain::start(&dir.path().join("chain"), free_addr()?, 100, 0).await?;
-    let (cluster, ids) = chain
-        .node
-        .read(|c| (c.default_cluster, c.world.ids.clone()));
-    let cluster = cluster.context("the dev chain created no default cluster")?;
-    let config = format!(
-        "node_url = \"{}\"\npackage_id = \"{}\"\npool_id = \"{}\"\nnode_registry_id = \"{}\"\n\
-         enclave_registry_id = \"{}\"\ncluster_id = \"{cluster}\"\nadmin_cap_id = \"{}\"\n\
-         master_url = \"http://127.0.0.1:1\"\nkey = \"devnet-admin\"\n",
-        chain.url, ids.package, ids.pool, ids.node_registry, ids.enclave_registry, ids.admin_cap
-    );
-    let config_path = dir.path().join("daas.toml");
-    std::fs::write(&config_path, config)?;
-    let daas = Daas {
-        config: config_path,
-    };
-    let admin_key = dir.path().join("chain/admin.key");
-    daas.ok(&[
-        "keys",
-        "import",
-        "devnet-admin",
-        "--file",
-        path(&admin_key)?,
-    ])
-    .await?;
+    let (daas, cluster) = Daas::for_chain(dir.path(), &chain).await?;
     // A Secret write needs a 10 SUI tier.
     daas.ok(&["stake", "admin", "--amount", "10"]).await?;
     Ok(Setup {
         chain,
         daas,
         dir,
-        cluster: daas_domain::Address(cluster.into_inner()),
+        cluster,
     })
 }
 
@@ -289,7 +217,18 @@ async fn seal_from_chain(
     ring: &Ring,
     version: u32,
 ) -> anyhow::Result<()> {
-    let printed = s.daas.ok(&["seal", "-f", secret]).await?;
+    // Registered with the AdminCap, not by an attested enclave: only with
+    // --allow-dev-attestation.
+    let out = s.daas.run(&["seal", "-f", secret], None).await?;
+    let said = text(&out);
+    ensure!(
+        !out.status.success() && said.contains("not attested") && said.contains("AdminCap"),
+        "sealed to an unattested key:\n{said}"
+    );
+    let printed = s
+        .daas
+        .ok(&["seal", "-f", secret, "--allow-dev-attestation"])
+        .await?;
     clear.assert_absent(printed.as_bytes(), "daas seal's output");
     let sealed: Value = serde_yaml_ng::from_str(&printed)?;
     let annotation = format!("daas-seal-v1; key-version={version}");
@@ -350,7 +289,16 @@ async fn apply_and_read_back(
     clear: &Clear,
     ring: &Ring,
 ) -> anyhow::Result<()> {
-    let said = s.daas.ok(&["apply", "-f", secret, "--no-wait"]).await?;
+    let said = s
+        .daas
+        .ok(&[
+            "apply",
+            "-f",
+            secret,
+            "--no-wait",
+            "--allow-dev-attestation",
+        ])
+        .await?;
     assert!(said.contains("secret/db submitted"), "{said}");
     let sealed_file = s.dir.path().join("sealed.json");
     std::fs::write(&sealed_file, offline_sealed.to_string())?;

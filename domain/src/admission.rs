@@ -144,6 +144,23 @@ impl RejectCode {
     }
 }
 
+/// A reject code name that is not one of [`RejectCode::as_str`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown reject code {0:?}")]
+pub struct UnknownRejectCode(pub String);
+
+impl std::str::FromStr for RejectCode {
+    type Err = UnknownRejectCode;
+
+    /// The code whose [`RejectCode::as_str`] is `s` (exactly).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RejectCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownRejectCode(s.chars().take(64).collect()))
+    }
+}
+
 /// A refusal with its reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {

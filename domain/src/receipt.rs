@@ -5,7 +5,11 @@ use daas_attestation::receipt::{RESULT_QUARANTINED, Receipt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::outcome::{Outcome, OutcomeResult};
+use crate::{
+    Address, LogPosition,
+    admission::{RejectCode, Rejection},
+    outcome::{Outcome, OutcomeResult, OutcomeView},
+};
 
 /// The domain separator of [`Outcome::digest`].
 pub const OUTCOME_DIGEST_DOMAIN: &[u8] = b"k3s-daas/outcome/v1\0";
@@ -55,6 +59,109 @@ impl ReceiptView {
             ledger_root_offset: o.ledger_root_offset,
             dev_attestation: r.dev_attestation,
         }
+    }
+}
+
+/// Why an [`OutcomeView`] does not make an [`Outcome`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OutcomeViewError {
+    /// A field does not decode (`field`: why).
+    #[error("{field}: {reason}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A quarantined outcome's view does not carry the record's offset,
+    /// which its digest covers.
+    #[error("a quarantined outcome's view does not carry its log offset")]
+    Quarantined,
+    /// The status is none of `applied`, `rejected`, `quarantined`.
+    #[error("unknown status {0:?}")]
+    Status(String),
+}
+
+fn field(field: &'static str, reason: impl ToString) -> OutcomeViewError {
+    OutcomeViewError::Field {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// `text` as exactly `N` bytes of hex.
+fn hex_n<const N: usize>(name: &'static str, text: &str) -> Result<[u8; N], OutcomeViewError> {
+    let bytes = hex::decode(text).map_err(|e| field(name, e))?;
+    let len = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| field(name, format!("{len} bytes, want {N}")))
+}
+
+impl TryFrom<&ReceiptView> for SignedReceipt {
+    type Error = OutcomeViewError;
+
+    fn try_from(r: &ReceiptView) -> Result<Self, Self::Error> {
+        Ok(SignedReceipt {
+            enclave_public_key: hex_n("receipt.enclave_public_key", &r.enclave_public_key)?,
+            signature: hex_n("receipt.signature", &r.signature)?,
+            dev_attestation: r.dev_attestation,
+        })
+    }
+}
+
+/// The outcome an [`OutcomeView`] shows: the inverse of
+/// `OutcomeView::from(&Outcome)` for requests (applied or rejected), so a
+/// client recomputes [`Outcome::digest`] from what the status API served.
+impl TryFrom<&OutcomeView> for Outcome {
+    type Error = OutcomeViewError;
+
+    fn try_from(v: &OutcomeView) -> Result<Self, Self::Error> {
+        let result = match v.status.as_str() {
+            "applied" => OutcomeResult::Applied {
+                action: v.action.clone(),
+                key: v.key.clone(),
+                resource_version: v.resource_version,
+                warnings: v.warnings.clone(),
+            },
+            "rejected" => OutcomeResult::Rejected(Rejection {
+                code: v
+                    .reason
+                    .parse::<RejectCode>()
+                    .map_err(|e| field("reason", e))?,
+                message: v.message.clone(),
+            }),
+            "quarantined" => return Err(OutcomeViewError::Quarantined),
+            other => return Err(OutcomeViewError::Status(other.chars().take(64).collect())),
+        };
+        let digest = bs58::decode(&v.transaction_digest)
+            .into_vec()
+            .map_err(|e| field("transaction_digest", e))?;
+        let ledger_root = match v.ledger_root.as_str() {
+            "" => None,
+            root => Some(hex_n("ledger_root", root)?),
+        };
+        Ok(Outcome {
+            cluster_id: v
+                .cluster_id
+                .parse::<Address>()
+                .map_err(|e| field("cluster_id", e))?,
+            request_id: v.request_id,
+            position: LogPosition::new(v.checkpoint, v.transaction_index, v.event_index),
+            transaction_digest: digest
+                .try_into()
+                .map_err(|_| field("transaction_digest", "not 32 bytes"))?,
+            sequence: v.sequence,
+            request_timestamp_ms: v.request_timestamp_ms,
+            ledger_root,
+            ledger_root_offset: v.ledger_root_offset,
+            receipt: v
+                .receipt
+                .as_ref()
+                .map(SignedReceipt::try_from)
+                .transpose()?,
+            result,
+        })
     }
 }
 
@@ -189,6 +296,105 @@ mod tests {
                 warnings: Vec::new(),
             },
         }
+    }
+
+    /// A view made from an outcome turns back into the same outcome (so
+    /// the same digest), for an applied and a rejected one with a receipt;
+    /// every rejection reason name parses back to its code.
+    #[test]
+    fn a_view_turns_back_into_its_outcome() {
+        let signed = Outcome {
+            receipt: Some(SignedReceipt {
+                enclave_public_key: [1; 32],
+                signature: [2; 64],
+                dev_attestation: true,
+            }),
+            ..outcome()
+        };
+        let rejected = Outcome {
+            result: OutcomeResult::Rejected(Rejection {
+                code: RejectCode::SealedTampered,
+                message: "no".into(),
+            }),
+            ledger_root: None,
+            ..signed.clone()
+        };
+        for o in [outcome(), signed, rejected] {
+            let view = OutcomeView::from(&o);
+            assert_eq!(Outcome::try_from(&view), Ok(o.clone()));
+        }
+        // Names written by hand, not taken from as_str.
+        assert_eq!("sealed_tampered".parse(), Ok(RejectCode::SealedTampered));
+        assert_eq!(
+            "insufficient_stake".parse(),
+            Ok(RejectCode::InsufficientStake)
+        );
+        for code in RejectCode::ALL {
+            assert_eq!(code.as_str().parse(), Ok(code));
+        }
+        assert!("Conflict".parse::<RejectCode>().is_err());
+        assert!("".parse::<RejectCode>().is_err());
+    }
+
+    #[test]
+    fn views_that_do_not_make_an_outcome_are_refused() {
+        let good = OutcomeView::from(&outcome());
+        let cases: Vec<(OutcomeView, &str)> = vec![
+            (
+                OutcomeView {
+                    status: "done".into(),
+                    ..good.clone()
+                },
+                "unknown status",
+            ),
+            (
+                OutcomeView {
+                    status: "rejected".into(),
+                    reason: "nope".into(),
+                    ..good.clone()
+                },
+                "reason",
+            ),
+            (
+                OutcomeView {
+                    cluster_id: "0xzz".into(),
+                    ..good.clone()
+                },
+                "cluster_id",
+            ),
+            (
+                OutcomeView {
+                    transaction_digest: "0OIl".into(),
+                    ..good.clone()
+                },
+                "transaction_digest",
+            ),
+            (
+                OutcomeView {
+                    transaction_digest: "1111".into(),
+                    ..good.clone()
+                },
+                "transaction_digest",
+            ),
+            (
+                OutcomeView {
+                    ledger_root: "ab".into(),
+                    ..good.clone()
+                },
+                "ledger_root",
+            ),
+        ];
+        for (view, what) in cases {
+            let err = Outcome::try_from(&view).expect_err(what).to_string();
+            assert!(err.contains(what), "{what}: {err}");
+        }
+        let q = OutcomeView::from(&Outcome::quarantined(
+            Address([7; 32]),
+            3,
+            "bad_signature",
+            "x",
+        ));
+        assert_eq!(Outcome::try_from(&q), Err(OutcomeViewError::Quarantined));
     }
 
     /// Every field a receipt vouches for changes the digest; the root and

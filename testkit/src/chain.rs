@@ -11,7 +11,7 @@ use std::{
 use daas_devnet::{
     calls,
     committee::{DEFAULT_VALIDATORS, GENESIS_COMMITTEE_FILE, Validators},
-    node::{Node, NodeConfig},
+    node::{Node, NodeConfig, TrustedRoot},
     rpc,
 };
 use daas_domain::LogPosition;
@@ -36,6 +36,18 @@ pub struct TestChain {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// A one-hour-epoch, default-committee chain's configuration.
+fn config(dir: &Path, checkpoint_ms: u64, lowest: u64, nitro_root: TrustedRoot) -> NodeConfig {
+    NodeConfig {
+        data_dir: dir.to_path_buf(),
+        checkpoint_interval: Duration::from_millis(checkpoint_ms),
+        epoch_duration_ms: 3_600_000,
+        lowest_available_checkpoint: lowest,
+        validators: DEFAULT_VALIDATORS,
+        nitro_root,
+    }
+}
+
 /// A free loopback address.
 pub fn free_addr() -> std::io::Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
@@ -51,17 +63,27 @@ impl TestChain {
         lowest_available_checkpoint: u64,
     ) -> anyhow::Result<Self> {
         Self::start_with(
-            NodeConfig {
-                data_dir: dir.to_path_buf(),
-                checkpoint_interval: Duration::from_millis(checkpoint_ms),
-                epoch_duration_ms: 3_600_000,
+            config(
+                dir,
+                checkpoint_ms,
                 lowest_available_checkpoint,
-                validators: DEFAULT_VALIDATORS,
-                nitro_root: daas_devnet::node::TrustedRoot::aws_nitro(),
-            },
+                TrustedRoot::aws_nitro(),
+            ),
             addr,
         )
         .await
+    }
+
+    /// [`TestChain::start`] with `nitro_root` pinned as the root that
+    /// `0x2::nitro_attestation::load_nitro_attestation` verifies documents
+    /// against (a dev CA's, for attested registration in tests).
+    pub async fn start_attested(
+        dir: &Path,
+        addr: SocketAddr,
+        checkpoint_ms: u64,
+        nitro_root: TrustedRoot,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(config(dir, checkpoint_ms, 0, nitro_root), addr).await
     }
 
     /// Opens (or creates) the chain `config` says and serves it on `addr`
