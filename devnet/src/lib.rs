@@ -26,7 +26,6 @@ pub mod executor;
 pub mod faucet;
 pub mod loadgen;
 pub mod metrics;
-pub mod nitro_root;
 pub mod node;
 pub mod objects;
 pub mod rpc;

@@ -10,11 +10,14 @@ use daas_devnet::{
     committee::{self, DEFAULT_VALIDATORS, GENESIS_COMMITTEE_FILE, Validators},
     faucet::{self, FaucetRequest, FaucetResponse},
     loadgen::{self, LoadArgs},
-    nitro_root::{self, NitroRootSpec},
     node::{Node, NodeConfig},
     rpc,
 };
-use daas_service::{LogArgs, shutdown_on_signals};
+use daas_service::{
+    LogArgs,
+    nitro_root::{self, NitroRootSpec},
+    shutdown_on_signals,
+};
 use tokio::net::TcpListener;
 
 /// A single-process dev chain that serves Sui's gRPC API (`sui.rpc.v2`) and runs

@@ -153,6 +153,30 @@ impl RejectCode {
 }
 
 impl Outcome {
+    /// A request's outcome, not numbered, without ledger root or receipt
+    /// (the master's engine and publisher add them).
+    pub fn new(
+        cluster_id: ObjectId,
+        request_id: u64,
+        position: LogPosition,
+        transaction_digest: [u8; 32],
+        request_timestamp_ms: u64,
+        result: OutcomeResult,
+    ) -> Self {
+        Self {
+            cluster_id,
+            request_id,
+            position,
+            transaction_digest,
+            sequence: 0,
+            request_timestamp_ms,
+            ledger_root: None,
+            ledger_root_offset: 0,
+            receipt: None,
+            result,
+        }
+    }
+
     /// The protobuf message.
     pub fn to_proto(&self) -> v1::Outcome {
         v1::Outcome {

@@ -279,22 +279,19 @@ mod tests {
     };
 
     fn outcome() -> Outcome {
+        let result = OutcomeResult::Applied {
+            action: "created".into(),
+            key: "/registry/pods/a/b".into(),
+            resource_version: 77,
+            warnings: Vec::new(),
+        };
+        let at = LogPosition::new(9, 1, 2);
+        let o = Outcome::new(Address([7; 32]), 42, at, [3; 32], 1_764_000_000_000, result);
         Outcome {
-            cluster_id: Address([7; 32]),
-            request_id: 42,
-            position: LogPosition::new(9, 1, 2),
-            transaction_digest: [3; 32],
             sequence: 5,
-            request_timestamp_ms: 1_764_000_000_000,
             ledger_root: Some([4; 32]),
             ledger_root_offset: 42,
-            receipt: None,
-            result: OutcomeResult::Applied {
-                action: "created".into(),
-                key: "/registry/pods/a/b".into(),
-                resource_version: 77,
-                warnings: Vec::new(),
-            },
+            ..o
         }
     }
 

@@ -869,19 +869,15 @@ impl Engine {
                 }
             }
         };
-        Ok(Some(Outcome {
-            cluster_id: req.cluster_id,
-            request_id: req.request_id,
-            position: entry.position,
-            transaction_digest: entry.transaction_digest,
-            sequence: 0,
-            request_timestamp_ms: req.timestamp_ms,
-            // Set when the batch is sealed.
-            ledger_root: None,
-            ledger_root_offset: 0,
-            receipt: None,
+        // Numbered, and given the ledger root, when the batch is sealed.
+        Ok(Some(Outcome::new(
+            req.cluster_id,
+            req.request_id,
+            entry.position,
+            entry.transaction_digest,
+            req.timestamp_ms,
             result,
-        }))
+        )))
     }
 
     /// Plans an admitted request's write of `key`: its action (`created`,

@@ -110,21 +110,13 @@ mod tests {
     use super::*;
 
     fn outcome(id: u64, digest: u8) -> Outcome {
-        Outcome {
-            cluster_id: Address([1; 32]),
-            request_id: id,
-            position: LogPosition::new(id, 0, 0),
-            transaction_digest: [digest; 32],
-            sequence: id,
-            request_timestamp_ms: 0,
-            ledger_root: None,
-            ledger_root_offset: 0,
-            receipt: None,
-            result: OutcomeResult::Rejected(Rejection {
-                code: RejectCode::Conflict,
-                message: format!("r{id}"),
-            }),
-        }
+        let rejection = Rejection {
+            code: RejectCode::Conflict,
+            message: format!("r{id}"),
+        };
+        let position = LogPosition::new(id, 0, 0);
+        let result = OutcomeResult::Rejected(rejection);
+        Outcome::new(Address([1; 32]), id, position, [digest; 32], 0, result)
     }
 
     #[test]

@@ -65,22 +65,19 @@ mod tests {
     use daas_domain::{Address, LogPosition, OutcomeResult};
 
     fn outcome(root: Option<[u8; 32]>) -> Outcome {
+        let result = OutcomeResult::Applied {
+            action: "created".into(),
+            key: "/registry/pods/a/b".into(),
+            resource_version: 5,
+            warnings: Vec::new(),
+        };
+        let at = LogPosition::new(1, 2, 3);
+        let o = Outcome::new(Address([7; 32]), 3, at, [4; 32], 1_764_000_000_000, result);
         Outcome {
-            cluster_id: Address([7; 32]),
-            request_id: 3,
-            position: LogPosition::new(1, 2, 3),
-            transaction_digest: [4; 32],
             sequence: 9,
-            request_timestamp_ms: 1_764_000_000_000,
             ledger_root: root,
             ledger_root_offset: 12,
-            receipt: None,
-            result: OutcomeResult::Applied {
-                action: "created".into(),
-                key: "/registry/pods/a/b".into(),
-                resource_version: 5,
-                warnings: Vec::new(),
-            },
+            ..o
         }
     }
 

@@ -35,14 +35,10 @@ pub struct Registration {
 /// `aws` or `dev:PATH` (a DER root certificate, e.g. the dev CA's
 /// `root.der`).
 pub fn parse_root(value: &str) -> anyhow::Result<TrustedRoot> {
-    if value == "aws" {
-        return Ok(TrustedRoot::aws_nitro());
-    }
-    let path = value
-        .strip_prefix("dev:")
-        .with_context(|| format!("{value:?}: expected aws or dev:PATH"))?;
-    let der = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-    TrustedRoot::from_der(der).with_context(|| format!("{path}: not a root certificate"))
+    value
+        .parse::<daas_service::nitro_root::NitroRootSpec>()
+        .map_err(anyhow::Error::msg)?
+        .load()
 }
 
 /// Fetches a document with a fresh random nonce and checks it: chain to

@@ -10,6 +10,7 @@
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod nitro_root;
 pub mod progress;
 pub mod shutdown;
 pub mod verification;

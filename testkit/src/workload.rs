@@ -764,21 +764,16 @@ pub fn outcomes(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
                 }
                 Decision::Rejected(rej) => OutcomeResult::Rejected(rej),
             };
-            out.push(
-                Outcome {
-                    cluster_id: r.cluster_id,
-                    request_id: r.request_id,
-                    position: entry.position,
-                    transaction_digest: entry.transaction_digest,
-                    sequence: out.len() as u64 + 1,
-                    request_timestamp_ms: r.timestamp_ms,
-                    ledger_root: None,
-                    ledger_root_offset: 0,
-                    receipt: None,
-                    result,
-                }
-                .encode(),
+            let o = Outcome::new(
+                r.cluster_id,
+                r.request_id,
+                entry.position,
+                entry.transaction_digest,
+                r.timestamp_ms,
+                result,
             );
+            let sequence = out.len() as u64 + 1;
+            out.push(Outcome { sequence, ..o }.encode());
         }
     }
     out

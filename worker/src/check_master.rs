@@ -8,48 +8,11 @@
 //! dev attestation is allowed. It does not check PCRs: the chain's
 //! registration does (`daas enclave show`).
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use daas_attestation::{AttestationError, Document, TrustedRoot, UserData};
 
 /// `--root aws|dev:PATH`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RootArg {
-    /// The AWS Nitro root, built in.
-    Aws,
-    /// A dev CA's root certificate (DER), e.g. `master dev-ca init`'s `root.der`.
-    Dev(PathBuf),
-}
-
-impl std::str::FromStr for RootArg {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "aws" => Ok(Self::Aws),
-            _ => match s.strip_prefix("dev:") {
-                Some(path) if !path.is_empty() => Ok(Self::Dev(PathBuf::from(path))),
-                _ => Err(format!("{s:?}: want `aws` or `dev:PATH` (a root.der)")),
-            },
-        }
-    }
-}
-
-impl RootArg {
-    /// The trusted root it names.
-    pub fn load(&self) -> anyhow::Result<TrustedRoot> {
-        use anyhow::Context as _;
-        match self {
-            Self::Aws => Ok(TrustedRoot::aws_nitro()),
-            Self::Dev(path) => {
-                let der = std::fs::read(path)
-                    .with_context(|| format!("reading the dev root {}", path.display()))?;
-                TrustedRoot::from_der(der).with_context(|| path.display().to_string())
-            }
-        }
-    }
-}
+pub use daas_service::nitro_root::NitroRootSpec as RootArg;
 
 /// The master's `/v1/attestation` answer (the fields checked here).
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -242,18 +205,5 @@ mod tests {
             check(&garbled, b"nonce-1", &ca.root(), NOW_MS, true),
             Err(CheckError::Answer(_))
         ));
-    }
-
-    #[test]
-    fn roots_are_aws_or_a_dev_file() {
-        assert_eq!("aws".parse(), Ok(RootArg::Aws));
-        assert_eq!(
-            "dev:/tmp/root.der".parse(),
-            Ok(RootArg::Dev(PathBuf::from("/tmp/root.der")))
-        );
-        for bad in ["", "dev:", "AWS", "file:/x"] {
-            assert!(bad.parse::<RootArg>().is_err(), "{bad}");
-        }
-        assert!(RootArg::Dev("/no/such/root.der".into()).load().is_err());
     }
 }

@@ -14,22 +14,19 @@ const VECTOR_PK: &str = "d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a33
 const OTHER_PK: &str = "c6822637c7d310ec57627be00ba259d253749f4aaf644470cffbe53a35f73242";
 
 fn outcome() -> Outcome {
+    let result = OutcomeResult::Applied {
+        action: "created".into(),
+        key: "/registry/configmaps/team-a/web".into(),
+        resource_version: 77,
+        warnings: vec![],
+    };
+    let at = LogPosition::new(12, 0, 1);
+    let o = Outcome::new(CLUSTER, 7, at, [0x5a; 32], 1_764_000_000_000, result);
     Outcome {
-        cluster_id: CLUSTER,
-        request_id: 7,
-        position: LogPosition::new(12, 0, 1),
-        transaction_digest: [0x5a; 32],
         sequence: 3,
-        request_timestamp_ms: 1_764_000_000_000,
         ledger_root: Some([0x44; 32]),
         ledger_root_offset: 42,
-        receipt: None,
-        result: OutcomeResult::Applied {
-            action: "created".into(),
-            key: "/registry/configmaps/team-a/web".into(),
-            resource_version: 77,
-            warnings: vec![],
-        },
+        ..o
     }
 }
 

@@ -1,6 +1,7 @@
-//! Which root the chain's `load_nitro_attestation` pins: `aws` (AWS's Nitro
-//! Enclaves root, as on Sui) or `dev:PATH` (a dev CA's root certificate, DER,
-//! e.g. the one `master dev-ca init` writes).
+//! `--nitro-root` / `--root`: which root attestation documents must chain
+//! to: `aws` (AWS's Nitro Enclaves root, as on Sui) or `dev:PATH` (a dev CA's
+//! root certificate, DER, e.g. the one `master dev-ca init` writes). Shared
+//! by the dev chain, the worker and `master register`.
 
 use std::{path::PathBuf, str::FromStr};
 
@@ -72,5 +73,11 @@ mod tests {
         for bad in ["", "AWS", "dev", "dev:", "aws:x", "file:/x", " aws"] {
             assert!(bad.parse::<NitroRootSpec>().is_err(), "{bad:?}");
         }
+        assert!(
+            NitroRootSpec::Dev("/no/such/root.der".into())
+                .load()
+                .is_err()
+        );
+        assert!(NitroRootSpec::Aws.load().is_ok_and(|r| r.is_aws()));
     }
 }
