@@ -604,6 +604,24 @@ impl Event {
     }
 }
 
+/// An `EnclaveRegistered` of a dev document with keys of the given lengths,
+/// for tests of its decoding's range checks.
+#[cfg(test)]
+pub(crate) fn sample_enclave(key_len: usize, sealing_len: usize, version: u64) -> Event {
+    Event::EnclaveRegistered(EnclaveRegistered {
+        cluster_id: Address([3; 32]),
+        pcr_version: 1,
+        public_key: Bytes(vec![0x44; key_len]),
+        sealing_key_version: version,
+        sealing_public_key: Bytes(vec![0x55; sealing_len]),
+        module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
+        attestation_timestamp_ms: 8,
+        registered_by: Address([5; 32]),
+        timestamp_ms: 9,
+        seq: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -758,19 +776,7 @@ mod tests {
     }
 
     fn enclave(key_len: usize, sealing_len: usize, version: u64) -> Vec<u8> {
-        Event::EnclaveRegistered(EnclaveRegistered {
-            cluster_id: Address([3; 32]),
-            pcr_version: 1,
-            public_key: Bytes(vec![0x44; key_len]),
-            sealing_key_version: version,
-            sealing_public_key: Bytes(vec![0x55; sealing_len]),
-            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
-            attestation_timestamp_ms: 8,
-            registered_by: Address([5; 32]),
-            timestamp_ms: 9,
-            seq: 0,
-        })
-        .to_bcs()
+        sample_enclave(key_len, sealing_len, version).to_bcs()
     }
 
     #[test]

@@ -863,20 +863,7 @@ mod tests {
         }
     }
 
-    fn enclave(key_len: usize, sealing_len: usize, version: u64) -> Event {
-        Event::EnclaveRegistered(EnclaveRegistered {
-            cluster_id: Address([0xc1; 32]),
-            pcr_version: 1,
-            public_key: Bytes(vec![0xd0; key_len]),
-            sealing_key_version: version,
-            sealing_public_key: Bytes(vec![0x55; sealing_len]),
-            module_id: Bytes(b"k3s-daas-dev-enclave".to_vec()),
-            attestation_timestamp_ms: 6,
-            registered_by: Address([9; 32]),
-            timestamp_ms: 7,
-            seq: 0,
-        })
-    }
+    use crate::events::sample_enclave as enclave;
 
     /// An attested enclave keeps every field through the typed record (its
     /// old `attestation_digest`, proto field 3, stays empty); one the
