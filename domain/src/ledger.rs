@@ -33,7 +33,7 @@ use crate::{
     Address, Bytes, ObjectId,
     admission::{self, Decision},
     events::*,
-    roles::{CLUSTER_ADMIN_GRANT, NamespaceRole, Role, Verb, required_stake},
+    roles::{CLUSTER_ADMIN_GRANT, NamespaceRole, Role, Verb},
 };
 
 pub use crate::roles::SYSTEM_NAMESPACES;
@@ -797,7 +797,8 @@ impl Ledger {
     }
 
     /// May `who` do `verb` on `kind` in `namespace` of `cluster`? Checks the
-    /// stake tier and, for namespaced kinds, ownership, grants and admin rights.
+    /// stake tier and, for namespaced kinds, ownership, grants and admin
+    /// rights ([`crate::access::may`], the one rule reads share).
     pub fn may(
         &self,
         cluster: ObjectId,
@@ -806,27 +807,49 @@ impl Ledger {
         kind: &str,
         namespace: &str,
     ) -> Result<(), Denied> {
-        let need = required_stake(verb, kind);
-        let have = self.tier_stake(who);
-        if have < need {
-            return Err(Denied::Tier { need, have });
-        }
-        if namespace.is_empty() {
-            return Ok(());
-        }
-        let Some(owner) = self.namespace_owner(cluster, namespace) else {
-            return Err(Denied::NoNamespace);
-        };
-        if owner == who
-            || self.is_admin(cluster, who)
-            || self
-                .grant(cluster, namespace, who)
-                .is_some_and(|r| r.allows(verb))
-        {
-            Ok(())
-        } else {
-            Err(Denied::NotYours { owner })
-        }
+        crate::access::may(self, cluster, who, verb, kind, namespace)
+    }
+
+    /// A snapshot of `cluster`'s authority (stakes, namespaces, grants,
+    /// creator) that answers [`Ledger::may`]'s question as the ledger does.
+    pub fn access(&self, cluster: ObjectId) -> crate::access::Access {
+        let namespaces = self
+            .namespaces
+            .range((cluster, String::new())..)
+            .take_while(|((c, _), _)| *c == cluster)
+            .map(|((_, ns), owner)| (ns.clone(), *owner))
+            .collect();
+        let grants = self
+            .grants
+            .range((cluster, String::new(), Address([0; 32]))..)
+            .take_while(|((c, _, _), _)| *c == cluster)
+            .map(|((_, ns, who), role)| ((ns.clone(), *who), *role))
+            .collect();
+        crate::access::Access::new(
+            cluster,
+            self.clusters.get(&cluster).map(|c| c.admin),
+            self.stakes(),
+            namespaces,
+            grants,
+        )
+    }
+}
+
+impl crate::access::Authority for Ledger {
+    fn tier_stake(&self, who: Address) -> u64 {
+        Ledger::tier_stake(self, who)
+    }
+
+    fn namespace_owner(&self, cluster: ObjectId, namespace: &str) -> Option<Address> {
+        Ledger::namespace_owner(self, cluster, namespace)
+    }
+
+    fn is_admin(&self, cluster: ObjectId, who: Address) -> bool {
+        Ledger::is_admin(self, cluster, who)
+    }
+
+    fn grant(&self, cluster: ObjectId, namespace: &str, who: Address) -> Option<NamespaceRole> {
+        Ledger::grant(self, cluster, namespace, who)
     }
 }
 

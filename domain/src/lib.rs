@@ -7,6 +7,8 @@
 //!   BCS decoder (the only door for outside bytes);
 //! - [`ledger`]: the state machine over events (stakes, nodes, grants,
 //!   namespaces, enclaves) and its questions;
+//! - [`access`]: who may read what in one cluster (the one `may` rule, and
+//!   the snapshot the master's Kubernetes API and RBAC mirror use);
 //! - [`admission`]: the decision on each kubectl request;
 //! - [`manifest`], [`kinds`]: manifest parsing (duplicate keys refused) and
 //!   the managed kinds' etcd layout and who may write them;
@@ -22,6 +24,7 @@
 //! - [`record`]: log records and their protobuf form on the log topic;
 //! - [`outcome`]: the master's outcome per request, on the outcome topic.
 
+pub mod access;
 pub mod address;
 pub mod admission;
 pub mod bytes;

@@ -209,6 +209,42 @@ fn a_revoke_ends_the_rights() {
 }
 
 #[test]
+fn the_readers_snapshot_sees_namespaces_and_groups_as_the_ledger() {
+    let mut l = alice_owns_team_a();
+    l.apply(&stake(ALICE, 0, SUI));
+    let access = l.access(CLUSTER);
+    assert_eq!(
+        access.groups(ALICE),
+        vec!["daas:stake:0.5".to_owned(), "daas:stake:1".to_owned()]
+    );
+    assert_eq!(
+        access.namespaces_for(ALICE, Verb::List, "ConfigMap"),
+        Ok(vec!["team-a".to_owned()])
+    );
+    assert!(matches!(
+        access.namespaces_for(ALICE, Verb::List, "Secret"),
+        Err(Denied::Tier { .. })
+    ));
+    assert_eq!(
+        access.namespaces_for(CAROL, Verb::List, "ConfigMap"),
+        Err(Denied::Tier {
+            need: SUI / 2,
+            have: 0
+        })
+    );
+    assert!(access.groups(CAROL).is_empty());
+    assert!(
+        access
+            .namespaces()
+            .any(|(ns, owner)| ns == "team-a" && owner == ALICE)
+    );
+    // Another cluster's snapshot knows nothing of this one.
+    let other = l.access(Address([0xc2; 32]));
+    assert_eq!(other.namespaces().count(), 0);
+    assert!(!other.is_cluster_admin(CREATOR));
+}
+
+#[test]
 fn the_creator_is_admin_without_a_bond() {
     let l = alice_owns_team_a();
     assert!(l.is_admin(CLUSTER, CREATOR));
@@ -292,6 +328,23 @@ proptest! {
             l.apply(&e);
             prop_assert_eq!(l.is_admin(CLUSTER, CAROL), granted && bond >= 10 * SUI);
             prop_assert!(l.is_admin(CLUSTER, CREATOR));
+            // The readers' snapshot answers as the ledger does.
+            let access = l.access(CLUSTER);
+            prop_assert_eq!(access.is_cluster_admin(CAROL), l.is_admin(CLUSTER, CAROL));
+            prop_assert_eq!(
+                access.groups(CAROL).contains(&"daas:cluster-admin".to_owned()),
+                l.is_admin(CLUSTER, CAROL)
+            );
+            for verb in [Verb::Get, Verb::List, Verb::Apply] {
+                for kind in ["ConfigMap", "Secret", "Deployment", "CronJob"] {
+                    for ns in ["", "default", "kube-system", "nowhere"] {
+                        prop_assert_eq!(
+                            access.may(CAROL, verb, kind, ns),
+                            l.may(CLUSTER, CAROL, verb, kind, ns)
+                        );
+                    }
+                }
+            }
         }
     }
 }

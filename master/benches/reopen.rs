@@ -177,6 +177,7 @@ async fn main() -> anyhow::Result<()> {
                 daas_testkit::sealing::keyring(),
             ))),
             outcomes_kept: kept,
+            access: None,
             state_key: daas_master::state_mac::StateKey::from_bytes(&[0x5a; 32]),
         };
         let start = Instant::now();

@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
             daas_testkit::sealing::keyring(),
         ))),
         outcomes_kept: 10_000,
+        access: None,
         state_key: StateKey::from_bytes(&[0x5a; 32]),
     };
     let args = |verify: VerifyArgs| LogArgs {

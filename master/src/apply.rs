@@ -79,6 +79,9 @@ pub struct Config {
     /// The key that authenticates the master's own keys in etcd
     /// ([`crate::state_mac`]).
     pub state_key: StateKey,
+    /// Where committed authority is published for the Kubernetes API
+    /// (`None`: nobody reads it, as in a replay).
+    pub access: Option<crate::access::AccessPublisher>,
 }
 
 /// Why a batch was not applied. After any error the engine must be reopened.
@@ -221,6 +224,9 @@ pub struct Engine {
     pruned_before: i64,
     /// Outcomes numbered as of `next` ([`Outcome::sequence`]).
     numbered: u64,
+    /// A planned record changed the authority readers see
+    /// ([`crate::access`]): publish it when its batch is finished.
+    access_dirty: bool,
 }
 
 /// A batch planned but not yet committed; see [`Engine::plan`].
@@ -364,7 +370,16 @@ impl Engine {
             durable_before: 0,
             pruned_before: 0,
             numbered: found.position.outcomes,
+            access_dirty: true,
         })
+        .inspect(|engine| engine.publish_access())
+    }
+
+    /// Sends the ledger's authority to the Kubernetes API's readers, if any.
+    fn publish_access(&self) {
+        if let Some(p) = &self.cfg.access {
+            p.publish(&self.ledger, self.cfg.cluster);
+        }
     }
 
     /// Discards the master's own keys (one Txn, guarded by the position's
@@ -695,6 +710,14 @@ impl Engine {
     /// Applies `event` to the ledger; a Secret request of the served
     /// cluster is opened on the way ([`Opener`]).
     fn apply_event(&mut self, event: &Event, metrics: &Metrics) -> Applied {
+        let applied = self.apply_event_to_ledger(event, metrics);
+        if applied.changes.iter().any(crate::access::touches_access) {
+            self.access_dirty = true;
+        }
+        applied
+    }
+
+    fn apply_event_to_ledger(&mut self, event: &Event, metrics: &Metrics) -> Applied {
         let cluster = self.cfg.cluster;
         match event {
             Event::K8sApiRequest(r) if r.cluster_id == cluster && r.kind == "Secret" => {
@@ -1113,6 +1136,9 @@ impl Engine {
         self.revisions.insert(seq, revision);
         while self.revisions.len() > 8 {
             self.revisions.pop_first();
+        }
+        if std::mem::take(&mut self.access_dirty) {
+            self.publish_access();
         }
         let outcomes = planned
             .outcomes

@@ -22,12 +22,16 @@
 //!   cluster and its sealing key (NSM, or the dev CA);
 //!   [`register`]: that document checked and registered on chain;
 //! - [`lookup`] and [`api`]: committed outcomes by request and transaction,
-//!   served over HTTP for `daas apply` and `daas status`.
+//!   served over HTTP for `daas apply` and `daas status`;
+//! - [`kube_api`]: the read-only Kubernetes API kubectl talks to, and the
+//!   TokenReview webhook; [`access`]: the committed authority it reads.
 
+pub mod access;
 pub mod api;
 pub mod apply;
 pub mod attestation;
 pub mod encryption;
+pub mod kube_api;
 pub mod ledger_root;
 pub mod lookup;
 pub mod metrics;

@@ -6,10 +6,12 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use daas_domain::Address;
 use daas_master::{
+    access::AccessPublisher,
     api,
     apply::Config,
     attestation::{self, AttestationService, Attester, DevAttester, DevCaStore, NsmAttester},
     encryption::SecretKey,
+    kube_api::{KubeApiMetrics, args::KubeApiArgs},
     ledger_root,
     lookup::OutcomeIndex,
     metrics::Metrics,
@@ -266,6 +268,7 @@ impl ClusterArgs {
             sealing: self.sealing.keys(metrics)?,
             outcomes_kept: self.outcomes_kept.max(0),
             state_key: self.sealing.state_key()?,
+            access: None,
         })
     }
 }
@@ -291,6 +294,8 @@ enum Command {
         metrics_listen: SocketAddr,
         #[command(flatten)]
         attestation: AttestArgs,
+        #[command(flatten)]
+        kube_api: daas_master::kube_api::args::KubeApiArgs,
         /// Register this master on chain once its API is up (retried for
         /// 60 s; a failure is logged, the master keeps running): the `daas`
         /// configuration file whose key pays (see `master register`).
@@ -501,6 +506,37 @@ impl AttestArgs {
     }
 }
 
+/// Serves the Kubernetes API when `--kube-api-listen` is given.
+async fn spawn_kube_api(
+    args: &KubeApiArgs,
+    cfg: &daas_master::apply::Config,
+    etcd: etcd_client::Client,
+    access: daas_master::access::AccessReader,
+    metrics: KubeApiMetrics,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(listen) = args.kube_api_listen else {
+        return Ok(None);
+    };
+    let api = args.api(
+        etcd,
+        &cfg.layout.registry,
+        cfg.cluster,
+        access,
+        cfg.secret_key.clone(),
+        metrics,
+    );
+    let (bound, task) = daas_master::kube_api::serve::spawn_plain(
+        listen,
+        daas_master::kube_api::router(api),
+        shutdown,
+    )
+    .await
+    .with_context(|| format!("--kube-api-listen {listen}"))?;
+    tracing::info!(%bound, "Kubernetes API served");
+    Ok(Some(task))
+}
+
 /// An address to reach `listen` at from this host (0.0.0.0 → 127.0.0.1).
 fn local_addr(listen: SocketAddr) -> SocketAddr {
     if listen.ip().is_unspecified() {
@@ -639,11 +675,14 @@ async fn main() -> anyhow::Result<()> {
             log,
             metrics_listen,
             attestation,
+            kube_api,
             register_config,
             register_key,
         } => {
             let metrics = Metrics::default();
-            let cfg = cluster.config(state.layout(), Some(&metrics))?;
+            let mut cfg = cluster.config(state.layout(), Some(&metrics))?;
+            let (access, access_reader) = AccessPublisher::new(cfg.cluster);
+            cfg.access = Some(access);
             let attester = attestation.attester(&cluster.sealing.sealing_key_dir, &metrics)?;
             let dev = attester.is_dev();
             let register_root = attestation.root(&cluster.sealing.sealing_key_dir, dev)?;
@@ -668,6 +707,8 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = shutdown_on_signals()?;
             let mut registry = prometheus_client::registry::Registry::default();
             metrics.register(&mut registry);
+            let kube_api_metrics = KubeApiMetrics::default();
+            kube_api_metrics.register(&mut registry);
             let health = metrics.health.clone();
             health.register(&mut registry);
             let index = Arc::new(OutcomeIndex::new(OUTCOMES_KEPT));
@@ -705,6 +746,15 @@ async fn main() -> anyhow::Result<()> {
                 });
             }
             let client = store::connect(&state.etcd).await.context("master run")?;
+            let kube_api_task = spawn_kube_api(
+                &kube_api,
+                &cfg,
+                client.clone(),
+                access_reader,
+                kube_api_metrics,
+                shutdown.clone(),
+            )
+            .await?;
             let result = pipeline::run(
                 client,
                 cfg,
@@ -717,6 +767,9 @@ async fn main() -> anyhow::Result<()> {
             .await;
             shutdown.cancel();
             let _ = tokio::join!(metrics_task, lag_task);
+            if let Some(task) = kube_api_task {
+                let _ = task.await;
+            }
             result.context("master run")?;
         }
         Command::Replay {

@@ -33,6 +33,7 @@ async fn published_outcome_batches_are_pruned_beyond_the_window() -> anyhow::Res
     let prefix = etcd.key("live/");
     let cfg = daas_master::apply::Config {
         outcomes_kept: KEPT,
+        access: None,
         ..config(&prefix)
     };
     let args = log_args(&stack.kafka_brokers, &log.name, &out.name);

@@ -57,6 +57,7 @@ pub fn config_with(prefix: &str, sealing: Arc<KeyRingHandle>) -> Config {
         secret_key: Some(SecretKey::parse(KEY).expect("test key")),
         sealing,
         outcomes_kept: 10_000,
+        access: None,
         state_key: daas_master::state_mac::StateKey::from_bytes(&STATE_KEY),
     }
 }
