@@ -52,6 +52,19 @@ Examples (after `scripts/demo`, whose run leaves alice owning namespace team-a):
   daas status 1
   daas stats top-stakers";
 
+const TOKEN_EXAMPLES: &str = "Examples:
+  # What kubectl runs (written by `daas kubeconfig`); prints an ExecCredential:
+  daas token --key alice
+  # A token for a real API server that asks the master's TokenReview webhook:
+  daas token --key alice --audience daas-k3s";
+
+const KUBECONFIG_EXAMPLES: &str = "Examples:
+  # The local stack's master, alice's key, namespace team-a; then kubectl works:
+  daas kubeconfig --key alice -n team-a
+  kubectl get configmaps
+  # Another server and CA, into a separate file:
+  daas kubeconfig --key alice --server https://master.example:6443 --ca-file ca.pem --kubeconfig ./alice.kubeconfig";
+
 const INIT_EXAMPLES: &str = "\
 Examples:
   # A configuration for the demo's dev chain (ids from its devnet.json):
@@ -274,6 +287,48 @@ pub enum Command {
         #[arg(long, value_name = "N", requires = "public_key",
               value_parser = clap::value_parser!(u32).range(1..))]
         key_version: Option<u32>,
+    },
+    /// Print a kubectl exec credential: a short-lived token signed with
+    /// your Sui key for this cluster (kubectl runs this; see `daas kubeconfig`).
+    #[command(after_help = TOKEN_EXAMPLES)]
+    Token {
+        /// Who the token is for: the master's API (`daas-master`) or a real
+        /// API server's TokenReview webhook (`daas-k3s`).
+        #[arg(long, default_value = "daas-master")]
+        audience: String,
+        /// Lifetime in seconds (at most 3600).
+        #[arg(long, default_value_t = 900)]
+        lifetime_secs: u64,
+        /// Sign a new token even if a cached one is still valid.
+        #[arg(long)]
+        no_cache: bool,
+        /// Where tokens are cached [default: ~/.cache/daas/tokens].
+        #[arg(long, env = "DAAS_TOKEN_CACHE")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Write a kubectl context for this cluster and your key into
+    /// $KUBECONFIG (else ~/.kube/config), keeping everything else, and
+    /// make it current.
+    #[command(after_help = KUBECONFIG_EXAMPLES)]
+    Kubeconfig {
+        /// The Kubernetes API URL [default: the configuration's kube_api_url].
+        #[arg(long)]
+        server: Option<String>,
+        /// The API's CA certificate, PEM [default: the configuration's kube_api_ca].
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// The context's name [default: <key>@daas-<cluster prefix>].
+        #[arg(long)]
+        context: Option<String>,
+        /// The context's default namespace.
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// The tokens' audience (see `daas token --help`).
+        #[arg(long, default_value = "daas-master")]
+        audience: String,
+        /// The kubeconfig file to write [default: first of $KUBECONFIG, else ~/.kube/config].
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
     },
     /// Delete an object.
     #[command(after_help = DELETE_EXAMPLES)]

@@ -38,6 +38,10 @@ pub struct Config {
     pub keystore: Option<PathBuf>,
     /// The projection (for `stake show` and `stats`).
     pub database_url: Option<String>,
+    /// The master's Kubernetes API (kubectl's `server`, `https://…`).
+    pub kube_api_url: Option<String>,
+    /// The CA certificate (PEM file) that signed the Kubernetes API's serving certificate.
+    pub kube_api_ca: Option<PathBuf>,
 }
 
 /// Flags (and their environment variables) that override the file.
@@ -114,6 +118,7 @@ impl ConfigArgs {
             (&mut config.enclave_registry_id, "DAAS_ENCLAVE_REGISTRY_ID"),
             (&mut config.database_url, "DAAS_PG_URL"),
             (&mut config.admin_cap_id, "DAAS_ADMIN_CAP"),
+            (&mut config.kube_api_url, "DAAS_KUBE_API_URL"),
         ];
         for (slot, var) in vars {
             if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
@@ -122,6 +127,9 @@ impl ConfigArgs {
         }
         if let Some(k) = &self.keystore {
             config.keystore = Some(k.clone());
+        }
+        if let Some(ca) = std::env::var_os("DAAS_KUBE_API_CA").filter(|v| !v.is_empty()) {
+            config.kube_api_ca = Some(PathBuf::from(ca));
         }
         Ok(Settings { config, path })
     }
@@ -226,6 +234,8 @@ pub fn from_devnet(dir: &Path, master_url: &str) -> anyhow::Result<Config> {
         key: None,
         keystore: None,
         database_url: None,
+        kube_api_url: None,
+        kube_api_ca: None,
     })
 }
 

@@ -22,6 +22,7 @@ pub mod enclave;
 pub mod faucet;
 pub mod files;
 pub mod keystore;
+pub mod kubectl;
 pub mod outcome;
 pub mod seal;
 pub mod session;

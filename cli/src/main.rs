@@ -13,7 +13,7 @@ use daas_cli::{
     config::{self, ConfigArgs},
     enclave::show,
     keystore::{self, Keystore},
-    seal,
+    kubectl, seal,
     session::Session,
     stake::{self, RoleArg},
     stats, write,
@@ -117,6 +117,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             daas_cli::bench::latency(&mut s, &namespace, count).await?;
         }
         Command::Completions { shell } => completions(shell)?,
+        Command::Token {
+            audience,
+            lifetime_secs,
+            no_cache,
+            cache_dir,
+        } => {
+            let cache = (!no_cache).then(|| cache_dir.unwrap_or_else(kubectl::default_cache_dir));
+            kubectl::token_command(&args.load()?, &audience, lifetime_secs, cache.as_deref())?
+        }
+        Command::Kubeconfig {
+            server,
+            ca_file,
+            context,
+            namespace,
+            audience,
+            kubeconfig,
+        } => kubectl::kubeconfig_command(
+            &args.load()?,
+            kubectl::KubeconfigArgs {
+                server,
+                ca_file,
+                context,
+                namespace,
+                audience,
+                kubeconfig,
+            },
+        )?,
     }
     Ok(())
 }

@@ -15,23 +15,29 @@ use tokio::sync::watch;
 
 /// Sends [`Access`] snapshots to every reader; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct AccessPublisher(Arc<watch::Sender<Arc<Access>>>);
+pub struct AccessPublisher(Arc<watch::Sender<Option<Arc<Access>>>>);
 
-/// What readers hold: the latest snapshot, and a way to wait for the next.
-pub type AccessReader = watch::Receiver<Arc<Access>>;
+/// What readers hold: the latest snapshot (`None` until the engine has
+/// loaded the ledger), and a way to wait for the next.
+pub type AccessReader = watch::Receiver<Option<Arc<Access>>>;
 
 impl AccessPublisher {
-    /// A publisher whose readers see an empty snapshot of `cluster` until
-    /// the engine publishes its first.
-    pub fn new(cluster: ObjectId) -> (Self, AccessReader) {
-        let empty = Access::new(cluster, None, [], Default::default(), Default::default());
-        let (tx, rx) = watch::channel(Arc::new(empty));
+    /// A publisher whose readers see `None` until the engine publishes
+    /// its first snapshot (readers answer "not ready" meanwhile, rather
+    /// than deny from an empty ledger).
+    pub fn new() -> (Self, AccessReader) {
+        let (tx, rx) = watch::channel(None);
         (AccessPublisher(Arc::new(tx)), rx)
     }
 
     /// Publishes `ledger`'s authority over `cluster`.
     pub fn publish(&self, ledger: &Ledger, cluster: ObjectId) {
-        self.0.send_replace(Arc::new(ledger.access(cluster)));
+        self.0.send_replace(Some(Arc::new(ledger.access(cluster))));
+    }
+
+    /// Publishes a snapshot as it is (tests).
+    pub fn publish_access(&self, access: Access) {
+        self.0.send_replace(Some(Arc::new(access)));
     }
 
     /// A new reader of the same snapshots.

@@ -512,6 +512,7 @@ async fn spawn_kube_api(
     cfg: &daas_master::apply::Config,
     etcd: etcd_client::Client,
     access: daas_master::access::AccessReader,
+    sealing_dir: PathBuf,
     metrics: KubeApiMetrics,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
@@ -526,14 +527,20 @@ async fn spawn_kube_api(
         cfg.secret_key.clone(),
         metrics,
     );
-    let (bound, task) = daas_master::kube_api::serve::spawn_plain(
-        listen,
-        daas_master::kube_api::router(api),
-        shutdown,
-    )
-    .await
-    .with_context(|| format!("--kube-api-listen {listen}"))?;
-    tracing::info!(%bound, "Kubernetes API served");
+    let tls_dir = args.tls_dir(&sealing_dir);
+    if args.kube_api_insecure_http {
+        tracing::warn!(
+            "the Kubernetes API is served over plain HTTP (--kube-api-insecure-http): tokens travel in clear"
+        );
+    }
+    let tls = (!args.kube_api_insecure_http).then_some(tls_dir.as_path());
+    let router = daas_master::kube_api::router(api);
+    let (bound, task) =
+        daas_master::kube_api::serve::spawn(listen, tls, &args.kube_api_sans, router, shutdown)
+            .await
+            .with_context(|| format!("--kube-api-listen {listen}"))?;
+    let ca = daas_master::kube_api::serve::ca_path(&tls_dir);
+    tracing::info!(%bound, tls = tls.is_some(), ca = %ca.display(), "Kubernetes API served");
     Ok(Some(task))
 }
 
@@ -681,7 +688,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let metrics = Metrics::default();
             let mut cfg = cluster.config(state.layout(), Some(&metrics))?;
-            let (access, access_reader) = AccessPublisher::new(cfg.cluster);
+            let (access, access_reader) = AccessPublisher::new();
             cfg.access = Some(access);
             let attester = attestation.attester(&cluster.sealing.sealing_key_dir, &metrics)?;
             let dev = attester.is_dev();
@@ -751,6 +758,7 @@ async fn main() -> anyhow::Result<()> {
                 &cfg,
                 client.clone(),
                 access_reader,
+                cluster.sealing.sealing_key_dir.clone(),
                 kube_api_metrics,
                 shutdown.clone(),
             )

@@ -31,7 +31,7 @@ pub fn authenticate(api: &KubeApi, headers: &HeaderMap) -> Result<Caller, Status
         Ok(v) => {
             count("ok");
             let address = Address(v.address.into_inner());
-            let groups = api.access.borrow().groups(address);
+            let groups = api.authority()?.groups(address);
             Ok(Caller {
                 address,
                 username: v.username(),

@@ -98,7 +98,12 @@ fn sui(mist: u64) -> String {
 }
 
 fn forbidden(caller: &Caller, verb: Verb, target: &Target, why: &Denied) -> Status {
-    let text = match why {
+    forbidden_text(caller, verb, target, &reason(verb, why))
+}
+
+/// Why the ledger said no, in words that name no other tenant.
+pub fn reason(verb: Verb, why: &Denied) -> String {
+    match why {
         Denied::Tier { need, have } => format!(
             "{} needs a tier stake of {} SUI; yours is {} SUI",
             verb.as_str(),
@@ -108,8 +113,7 @@ fn forbidden(caller: &Caller, verb: Verb, target: &Target, why: &Denied) -> Stat
         Denied::NoNamespace | Denied::NotYours { .. } => {
             "not a namespace you own or were granted on chain".to_owned()
         }
-    };
-    forbidden_text(caller, verb, target, &text)
+    }
 }
 
 /// kube's wording: `configmaps is forbidden: User "sui:0x…" cannot list

@@ -21,16 +21,21 @@
 //! - [`status`]: `Status` bodies; [`stored`]: etcd values as served;
 //!   [`metrics`].
 
+pub mod access_review;
 pub mod args;
 pub mod authn;
 pub mod authz;
+pub mod discovery;
 pub mod metrics;
+pub mod objects;
+pub mod paths;
 pub mod requests;
 pub mod review;
 pub mod selectors;
 pub mod serve;
 pub mod status;
 pub mod stored;
+pub mod table;
 pub mod watch;
 
 use std::{sync::Arc, time::Duration};
@@ -62,6 +67,16 @@ pub struct KubeApi {
     pub bookmark_interval: Duration,
     /// The clock tokens are checked against, Unix ms (tests set it).
     pub clock: fn() -> u64,
+}
+
+impl KubeApi {
+    /// The committed authority, or 503 until the master has loaded its ledger.
+    pub fn authority(&self) -> Result<Arc<daas_domain::access::Access>, Status> {
+        self.access
+            .borrow()
+            .clone()
+            .ok_or_else(|| Status::unavailable("the master is still loading its ledger; retry"))
+    }
 }
 
 /// The system clock, Unix ms.
