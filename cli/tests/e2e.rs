@@ -26,7 +26,6 @@ mod plaintext;
 mod run;
 use run::{Run, bin_dir, services};
 
-
 /// What the scenario leaves behind, without what differs between two runs of
 /// it (addresses, digests, timestamps, uids, revisions).
 #[derive(Debug, PartialEq)]

@@ -85,7 +85,10 @@ impl Env {
     fn refused(&self, who: &str, args: &[&str], expect: &str) -> anyhow::Result<String> {
         let (ok, out) = self.kubectl(who, args)?;
         ensure!(!ok, "kubectl {args:?} as {who} should fail: {out}");
-        ensure!(out.contains(expect), "kubectl {args:?}: expected {expect:?} in {out}");
+        ensure!(
+            out.contains(expect),
+            "kubectl {args:?}: expected {expect:?} in {out}"
+        );
         Ok(out)
     }
 
@@ -138,21 +141,51 @@ fn setup() -> anyhow::Result<Env> {
     // bob: enough stake for a namespace, then slashed to 0.5 SUI (reads
     // ConfigMaps, not Secrets).
     env.daas(&["faucet", "--key", "bob"], None)?;
-    env.daas(&["stake", "add", "user", "--amount", "5", "--key", "bob"], None)?;
+    env.daas(
+        &["stake", "add", "user", "--amount", "5", "--key", "bob"],
+        None,
+    )?;
     let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n";
     env.daas(&["apply", "-f", "-", "--key", "bob"], Some(ns))?;
-    env.daas(&["apply", "-f", "-", "--key", "bob"], Some(&configmap("bob-cm", "team-b", "app: web")))?;
-    env.daas(&["apply", "-f", "-", "--key", "alice"], Some(&configmap("alice-web", "team-a", "app: web")))?;
-    env.daas(&["apply", "-f", "-", "--key", "alice"], Some(&configmap("alice-db", "team-a", "app: db")))?;
+    env.daas(
+        &["apply", "-f", "-", "--key", "bob"],
+        Some(&configmap("bob-cm", "team-b", "app: web")),
+    )?;
+    env.daas(
+        &["apply", "-f", "-", "--key", "alice"],
+        Some(&configmap("alice-web", "team-a", "app: web")),
+    )?;
+    env.daas(
+        &["apply", "-f", "-", "--key", "alice"],
+        Some(&configmap("alice-db", "team-a", "app: db")),
+    )?;
     let bob = env.address("bob")?;
     env.daas(
-        &["admin", "slash", &bob, "--role", "user", "--amount", "5.5", "--reason", "test", "--key", "devnet-admin"],
+        &[
+            "admin",
+            "slash",
+            &bob,
+            "--role",
+            "user",
+            "--amount",
+            "5.5",
+            "--reason",
+            "test",
+            "--key",
+            "devnet-admin",
+        ],
         None,
     )?;
     for who in ["alice", "bob"] {
         let file = env.kubeconfig(who);
         let out = env.daas(
-            &["kubeconfig", "--key", who, "--kubeconfig", file.to_str().unwrap_or_default()],
+            &[
+                "kubeconfig",
+                "--key",
+                who,
+                "--kubeconfig",
+                file.to_str().unwrap_or_default(),
+            ],
             None,
         )?;
         ensure!(out.contains("selected"), "{out}");
@@ -184,17 +217,32 @@ fn reads_and_tables(env: &Env) -> anyhow::Result<()> {
     for want in ["deployment.apps/web", "UP-TO-DATE", "service/web", "80/TCP"] {
         ensure!(deploy.contains(want), "{want} missing from {deploy}");
     }
-    let yaml = env.ok("alice", &["get", "cm", "alice-web", "-n", "team-a", "-o", "yaml"])?;
-    ensure!(yaml.contains("name: alice-web") && yaml.contains("app: web"), "{yaml}");
-    let labelled = env.ok("alice", &["get", "cm", "-n", "team-a", "-l", "app=web", "-o", "name"])?;
+    let yaml = env.ok(
+        "alice",
+        &["get", "cm", "alice-web", "-n", "team-a", "-o", "yaml"],
+    )?;
+    ensure!(
+        yaml.contains("name: alice-web") && yaml.contains("app: web"),
+        "{yaml}"
+    );
+    let labelled = env.ok(
+        "alice",
+        &["get", "cm", "-n", "team-a", "-l", "app=web", "-o", "name"],
+    )?;
     ensure!(labelled.trim() == "configmap/alice-web", "{labelled}");
     let all = env.ok("alice", &["get", "cm", "-A"])?;
     ensure!(all.contains("NAMESPACE") && all.contains("team-a"), "{all}");
-    ensure!(!all.contains("team-b") && !all.contains("bob-cm"), "bob's objects in alice's -A: {all}");
+    ensure!(
+        !all.contains("team-b") && !all.contains("bob-cm"),
+        "bob's objects in alice's -A: {all}"
+    );
     let ns = env.ok("alice", &["get", "ns", "-o", "name"])?;
     ensure!(ns.trim() == "namespace/team-a", "{ns}");
     let described = env.ok("alice", &["describe", "cm", "alice-web", "-n", "team-a"])?;
-    ensure!(described.contains("Name:         alice-web") && described.contains("app=web"), "{described}");
+    ensure!(
+        described.contains("Name:         alice-web") && described.contains("app=web"),
+        "{described}"
+    );
     let resources = env.ok("alice", &["api-resources"])?;
     for want in ["configmaps", "deployments", "secrets", "namespaces"] {
         ensure!(resources.contains(want), "{want} missing from {resources}");
@@ -203,9 +251,15 @@ fn reads_and_tables(env: &Env) -> anyhow::Result<()> {
 }
 
 async fn json_matches_etcd(env: &Env) -> anyhow::Result<()> {
-    let out = env.ok("alice", &["get", "cm", "alice-web", "-n", "team-a", "-o", "json"])?;
+    let out = env.ok(
+        "alice",
+        &["get", "cm", "alice-web", "-n", "team-a", "-o", "json"],
+    )?;
     let v: Value = serde_json::from_str(&out)?;
-    ensure!(v["metadata"]["name"] == "alice-web" && v["data"]["k"] == "v", "{v}");
+    ensure!(
+        v["metadata"]["name"] == "alice-web" && v["data"]["k"] == "v",
+        "{v}"
+    );
     let prefix = env.var("DAAS_ETCD_PREFIX")?;
     let rev = mod_revision(env, &format!("{prefix}/configmaps/team-a/alice-web")).await?;
     ensure!(
@@ -217,9 +271,15 @@ async fn json_matches_etcd(env: &Env) -> anyhow::Result<()> {
 }
 
 fn can_i(env: &Env) -> anyhow::Result<()> {
-    let yes = env.ok("alice", &["auth", "can-i", "list", "configmaps", "-n", "team-a"])?;
+    let yes = env.ok(
+        "alice",
+        &["auth", "can-i", "list", "configmaps", "-n", "team-a"],
+    )?;
     ensure!(yes.trim() == "yes", "{yes}");
-    let (ok, no) = env.kubectl("alice", &["auth", "can-i", "list", "configmaps", "-n", "team-b"])?;
+    let (ok, no) = env.kubectl(
+        "alice",
+        &["auth", "can-i", "list", "configmaps", "-n", "team-b"],
+    )?;
     ensure!(!ok && no.starts_with("no"), "{no}");
     let (ok, no) = env.kubectl("bob", &["auth", "can-i", "get", "secrets", "-n", "team-b"])?;
     ensure!(!ok && no.contains("5 SUI"), "{no}");
@@ -229,7 +289,11 @@ fn can_i(env: &Env) -> anyhow::Result<()> {
 fn forbidden(env: &Env) -> anyhow::Result<()> {
     let out = env.refused("alice", &["get", "cm", "-n", "team-b"], "Forbidden")?;
     ensure!(out.contains("not a namespace you own"), "{out}");
-    env.refused("alice", &["get", "cm", "bob-cm", "-n", "team-b"], "Forbidden")?;
+    env.refused(
+        "alice",
+        &["get", "cm", "bob-cm", "-n", "team-b"],
+        "Forbidden",
+    )?;
     env.refused("alice", &["get", "ns", "team-b"], "Forbidden")?;
     // bob (0.5 SUI after the slash) reads his ConfigMaps, not his Secrets.
     let own = env.ok("bob", &["get", "cm", "-n", "team-b", "-o", "name"])?;
@@ -237,12 +301,22 @@ fn forbidden(env: &Env) -> anyhow::Result<()> {
     let out = env.refused("bob", &["get", "secrets", "-n", "team-b"], "Forbidden")?;
     ensure!(out.contains("needs a tier stake of 5 SUI"), "{out}");
     // alice (10 SUI) reads her Secrets, opened from the at-rest envelope.
-    let s = env.ok("alice", &["get", "secret", "db", "-n", "team-a", "-o", "json"])?;
+    let s = env.ok(
+        "alice",
+        &["get", "secret", "db", "-n", "team-a", "-o", "json"],
+    )?;
     let v: Value = serde_json::from_str(&s)?;
     ensure!(v["data"]["password"].is_string(), "{v}");
     // Writes: 405 with how to write.
-    let out = env.refused("alice", &["delete", "cm", "alice-web", "-n", "team-a"], "daas apply")?;
-    ensure!(out.contains("MethodNotAllowed") || out.contains("not allowed"), "{out}");
+    let out = env.refused(
+        "alice",
+        &["delete", "cm", "alice-web", "-n", "team-a"],
+        "daas apply",
+    )?;
+    ensure!(
+        out.contains("MethodNotAllowed") || out.contains("not allowed"),
+        "{out}"
+    );
     Ok(())
 }
 
@@ -267,7 +341,9 @@ fn watch_sees_an_apply(env: &Env) -> anyhow::Result<()> {
     let wait_for = |name: &str, seen: &mut Vec<String>| -> anyhow::Result<()> {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).with_context(|| format!("{name} never appeared: {seen:?}"))?;
+            let line = rx
+                .recv_timeout(left)
+                .with_context(|| format!("{name} never appeared: {seen:?}"))?;
             let found = line.split_whitespace().next() == Some(name);
             seen.push(line);
             if found {
@@ -276,7 +352,10 @@ fn watch_sees_an_apply(env: &Env) -> anyhow::Result<()> {
         }
     };
     wait_for("alice-web", &mut seen)?;
-    env.daas(&["apply", "-f", "-", "--key", "alice"], Some(&configmap("appeared", "team-a", "app: new")))?;
+    env.daas(
+        &["apply", "-f", "-", "--key", "alice"],
+        Some(&configmap("appeared", "team-a", "app: new")),
+    )?;
     let result = wait_for("appeared", &mut seen);
     let _ = child.kill();
     let _ = child.wait();
@@ -290,7 +369,9 @@ async fn bad_tokens(env: &Env) -> anyhow::Result<()> {
     let key = daas_cli::keystore::parse_suiprivkey(secret.trim())?;
     let other = sui_crypto::ed25519::Ed25519PrivateKey::new([7; 32]);
     let cluster: sui_sdk_types::Address = env.var("DAAS_CLUSTER_ID")?.parse()?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
     let claims = |cluster, audience: &str, issued: u64, life: u64| Claims {
         cluster,
         audience: audience.to_owned(),
@@ -301,16 +382,45 @@ async fn bad_tokens(env: &Env) -> anyhow::Result<()> {
     let good = claims(cluster, "daas-master", now, 600_000);
     // alice's claims under a signature another key made over other claims.
     let moved_signature = {
-        let (head, _) = sign(&good, &key)?.rsplit_once('.').context("parts")?.to_owned_pair();
+        let (head, _) = sign(&good, &key)?
+            .rsplit_once('.')
+            .context("parts")?
+            .to_owned_pair();
         let forged = sign(&claims(cluster, "daas-master", now + 1, 600_000), &other)?;
         let (_, sig) = forged.rsplit_once('.').context("parts")?;
         format!("{head}.{sig}")
     };
     let cases = [
-        ("expired", sign(&claims(cluster, "daas-master", now - 3_000_000, 600_000), &key)?),
-        ("not valid yet", sign(&claims(cluster, "daas-master", now + 600_000, 600_000), &key)?),
-        ("for cluster", sign(&claims(sui_sdk_types::Address::new([9; 32]), "daas-master", now, 600_000), &key)?),
-        ("audience", sign(&claims(cluster, "daas-k3s", now, 600_000), &key)?),
+        (
+            "expired",
+            sign(
+                &claims(cluster, "daas-master", now - 3_000_000, 600_000),
+                &key,
+            )?,
+        ),
+        (
+            "not valid yet",
+            sign(
+                &claims(cluster, "daas-master", now + 600_000, 600_000),
+                &key,
+            )?,
+        ),
+        (
+            "for cluster",
+            sign(
+                &claims(
+                    sui_sdk_types::Address::new([9; 32]),
+                    "daas-master",
+                    now,
+                    600_000,
+                ),
+                &key,
+            )?,
+        ),
+        (
+            "audience",
+            sign(&claims(cluster, "daas-k3s", now, 600_000), &key)?,
+        ),
         ("malformed", "daas1.bm90LWJjcw.AAAA".to_owned()),
         ("signature is not valid", moved_signature),
     ];
@@ -318,17 +428,31 @@ async fn bad_tokens(env: &Env) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
         .build()?;
-    let url = format!("{}/api/v1/namespaces/team-a/configmaps", env.var("DAAS_KUBE_API_URL")?);
-    let ok = http.get(&url).bearer_auth(sign(&good, &key)?).send().await?;
+    let url = format!(
+        "{}/api/v1/namespaces/team-a/configmaps",
+        env.var("DAAS_KUBE_API_URL")?
+    );
+    let ok = http
+        .get(&url)
+        .bearer_auth(sign(&good, &key)?)
+        .send()
+        .await?;
     ensure!(ok.status() == 200, "a good token: {}", ok.status());
     for (class, token) in cases {
         let r = http.get(&url).bearer_auth(&token).send().await?;
         ensure!(r.status() == 401, "{class}: {}", r.status());
         let body: Value = r.json().await?;
-        ensure!(body["kind"] == "Status" && body["reason"] == "Unauthorized", "{class}: {body}");
+        ensure!(
+            body["kind"] == "Status" && body["reason"] == "Unauthorized",
+            "{class}: {body}"
+        );
         let message = body["message"].as_str().unwrap_or_default();
         ensure!(message.contains(class), "{class}: {message}");
-        let out = env.refused("alice", &["--token", &token, "get", "cm", "-n", "team-a"], "Unauthorized")?;
+        let out = env.refused(
+            "alice",
+            &["--token", &token, "get", "cm", "-n", "team-a"],
+            "Unauthorized",
+        )?;
         ensure!(!out.contains(&token), "the token is echoed: {out}");
     }
     let none = http.get(&url).send().await?;
