@@ -176,7 +176,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             ("admin".into(), 10 * sui),
             ("admin".into(), 10 * sui),
             ("node".into(), sui / 2),
-            ("user".into(), sui),
+            ("user".into(), 5 * sui),
             ("user".into(), 10 * sui),
         ],
         "stakes after the slash"
@@ -206,6 +206,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             forbidden(8),
             applied(9, "created"),
             applied(10, "created"),
+            applied(11, "created"),
         ],
         "one row per request, each with the master's outcome"
     );
@@ -213,7 +214,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
     let outcome_ids: Vec<u64> = s.outcomes.iter().map(|o| o.0).collect();
     assert_eq!(
         outcome_ids,
-        vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
         "one outcome per request, in order"
     );
     for id in [5, 6, 8] {
@@ -223,6 +224,8 @@ fn check_clean_end_state(s: &EndState, output: &str) {
     // Sealed to key version 1, then after a rotation to version 2.
     assert_eq!(s.outcomes[9].1, "created secrets/team-a/db");
     assert_eq!(s.outcomes[10].1, "created secrets/team-a/db-2");
+    // bob's namespace, which alice's kubectl is refused.
+    assert_eq!(s.outcomes[11].1, "created namespaces/team-b");
     assert_eq!(
         s.objects.keys().cloned().collect::<Vec<_>>(),
         vec![
@@ -230,6 +233,7 @@ fn check_clean_end_state(s: &EndState, output: &str) {
             "deployments/team-a/web",
             "minions/worker-1",
             "namespaces/team-a",
+            "namespaces/team-b",
             "secrets/team-a/db",
             "secrets/team-a/db-2",
             "services/specs/team-a/web",
