@@ -263,7 +263,7 @@ async fn json_matches_etcd(env: &Env) -> anyhow::Result<()> {
     let prefix = env.var("DAAS_ETCD_PREFIX")?;
     let rev = mod_revision(env, &format!("{prefix}/configmaps/team-a/alice-web")).await?;
     ensure!(
-        v["metadata"]["resourceVersion"] == rev.to_string(),
+        v["metadata"]["resourceVersion"].as_str() == Some(rev.to_string().as_str()),
         "resourceVersion {} is not etcd's mod_revision {rev}",
         v["metadata"]["resourceVersion"]
     );

@@ -70,7 +70,9 @@ async fn put_configmaps(etcd: &TestEtcd, n: usize) -> anyhow::Result<()> {
         let key = etcd.key(&format!("registry/configmaps/{NS}/{name}"));
         ops.push(etcd_client::TxnOp::put(key, serde_json::to_vec(&v)?, None));
         if ops.len() == 100 {
-            client.txn(etcd_client::Txn::new().and_then(std::mem::take(&mut ops))).await?;
+            client
+                .txn(etcd_client::Txn::new().and_then(std::mem::take(&mut ops)))
+                .await?;
         }
     }
     if !ops.is_empty() {
@@ -127,8 +129,14 @@ async fn serve_api(etcd: &TestEtcd) -> anyhow::Result<Served> {
         etcd: etcd.client.clone(),
         registry: etcd.key("registry"),
         access: publisher.subscribe(),
-        api_tokens: Expected { cluster, audiences: vec!["daas-master".into()] },
-        review_tokens: Expected { cluster, audiences: vec!["daas-k3s".into()] },
+        api_tokens: Expected {
+            cluster,
+            audiences: vec!["daas-master".into()],
+        },
+        review_tokens: Expected {
+            cluster,
+            audiences: vec!["daas-k3s".into()],
+        },
         secret_key: None,
         metrics: KubeApiMetrics::default(),
         bookmark_interval: Duration::from_secs(60),
@@ -143,7 +151,13 @@ async fn serve_api(etcd: &TestEtcd) -> anyhow::Result<Served> {
     let stop = CancellationToken::new();
     let listen = "127.0.0.1:0".parse()?;
     let (bound, _) = serve::spawn(listen, Some(tls.path()), &[], router(api), stop.clone()).await?;
-    let claims = Claims::new(cluster, "daas-master", system_clock(), 3_600_000, &mut rand_core::OsRng);
+    let claims = Claims::new(
+        cluster,
+        "daas-master",
+        system_clock(),
+        3_600_000,
+        &mut rand_core::OsRng,
+    );
     Ok(Served {
         base: format!("https://127.0.0.1:{}", bound.port()),
         token: sign(&claims, &key)?,
@@ -186,8 +200,18 @@ async fn watch_latency(
     http: &reqwest::Client,
     events: usize,
 ) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
-    let url = format!("{}/api/v1/namespaces/{NS}/configmaps?watch=true&resourceVersion=1", s.base);
-    let rev = etcd.client.clone().get("x", None).await?.header().map(|h| h.revision()).unwrap_or(1);
+    let url = format!(
+        "{}/api/v1/namespaces/{NS}/configmaps?watch=true&resourceVersion=1",
+        s.base
+    );
+    let rev = etcd
+        .client
+        .clone()
+        .get("x", None)
+        .await?
+        .header()
+        .map(|h| h.revision())
+        .unwrap_or(1);
     let url = url.replace("resourceVersion=1", &format!("resourceVersion={rev}"));
     let resp = http.get(url).bearer_auth(&s.token).send().await?;
     let mut resp = resp;
@@ -198,7 +222,13 @@ async fn watch_latency(
         let name = format!("watched-{i:05}");
         let v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": NS}});
         let sent = Instant::now();
-        client.put(etcd.key(&format!("registry/configmaps/{NS}/{name}")), serde_json::to_vec(&v)?, None).await?;
+        client
+            .put(
+                etcd.key(&format!("registry/configmaps/{NS}/{name}")),
+                serde_json::to_vec(&v)?,
+                None,
+            )
+            .await?;
         puts.push(sent.elapsed());
         loop {
             if let Some(pos) = buf.iter().position(|b| *b == b'\n') {
@@ -236,7 +266,13 @@ async fn main() -> anyhow::Result<()> {
 
     let raw = timed(runs, || raw_range(&etcd)).await?;
     let json_list = timed(runs, || async {
-        let v: serde_json::Value = http.get(&list_url).bearer_auth(&s.token).send().await?.json().await?;
+        let v: serde_json::Value = http
+            .get(&list_url)
+            .bearer_auth(&s.token)
+            .send()
+            .await?
+            .json()
+            .await?;
         Ok(v["items"].as_array().map_or(0, Vec::len))
     })
     .await?;
@@ -258,20 +294,37 @@ async fn main() -> anyhow::Result<()> {
             .arg(&kc)
             .output()
             .await?;
-        anyhow::ensure!(out.status.success(), "kubectl: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "kubectl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(out.stdout.iter().filter(|b| **b == b'\n').count())
     })
     .await?;
     let raw_ms = ms(raw);
     println!("list of {objects} ConfigMaps, median of {runs} runs (same etcd, same run):");
     println!("  raw etcd range read (baseline)  {raw_ms:8.1} ms");
-    for (what, d) in [("API JSON list (HTTPS)", json_list), ("API Table (HTTPS)", table), ("kubectl get configmaps", kubectl)] {
+    for (what, d) in [
+        ("API JSON list (HTTPS)", json_list),
+        ("API Table (HTTPS)", table),
+        ("kubectl get configmaps", kubectl),
+    ] {
         println!("  {what:<31} {:8.1} ms  ratio {:.2}", ms(d), ms(d) / raw_ms);
     }
     let (lat, puts) = watch_latency(&etcd, &s, &http, events).await?;
-    let (lm, lp, pm, pp) = (ms(median(lat.clone())), ms(p99(lat)), ms(median(puts.clone())), ms(p99(puts)));
+    let (lm, lp, pm, pp) = (
+        ms(median(lat.clone())),
+        ms(p99(lat)),
+        ms(median(puts.clone())),
+        ms(p99(puts)),
+    );
     println!("watch, {events} puts of one ConfigMap each (same etcd, same run):");
     println!("  etcd put round trip (baseline)  median {pm:.2} ms, p99 {pp:.2} ms");
-    println!("  put sent -> watch event read    median {lm:.2} ms, p99 {lp:.2} ms  (ratio {:.2}, {:.2})", lm / pm, lp / pp);
+    println!(
+        "  put sent -> watch event read    median {lm:.2} ms, p99 {lp:.2} ms  (ratio {:.2}, {:.2})",
+        lm / pm,
+        lp / pp
+    );
     Ok(())
 }

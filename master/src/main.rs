@@ -295,7 +295,7 @@ enum Command {
         #[command(flatten)]
         attestation: AttestArgs,
         #[command(flatten)]
-        kube_api: daas_master::kube_api::args::KubeApiArgs,
+        kube_api: Box<KubeApiArgs>,
         /// Register this master on chain once its API is up (retried for
         /// 60 s; a failure is logged, the master keeps running): the `daas`
         /// configuration file whose key pays (see `master register`).

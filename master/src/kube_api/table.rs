@@ -162,11 +162,11 @@ pub fn human(s: u64) -> String {
     let (m, h, d) = (s / 60, s / 3600, s / 86_400);
     match () {
         _ if s < 120 => format!("{s}s"),
-        _ if m < 10 && s % 60 != 0 => format!("{m}m{}s", s % 60),
+        _ if m < 10 && !s.is_multiple_of(60) => format!("{m}m{}s", s % 60),
         _ if m < 180 => format!("{m}m"),
-        _ if h < 8 && m % 60 != 0 => format!("{h}h{}m", m % 60),
+        _ if h < 8 && !m.is_multiple_of(60) => format!("{h}h{}m", m % 60),
         _ if h < 48 => format!("{h}h"),
-        _ if h < 192 && h % 24 != 0 => format!("{d}d{}h", h % 24),
+        _ if h < 192 && !h.is_multiple_of(24) => format!("{d}d{}h", h % 24),
         _ if d < 730 => format!("{d}d"),
         _ => format!("{}y{}d", d / 365, d % 365),
     }
