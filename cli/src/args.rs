@@ -310,26 +310,7 @@ pub enum Command {
     /// $KUBECONFIG (else ~/.kube/config), keeping everything else, and
     /// make it current.
     #[command(after_help = KUBECONFIG_EXAMPLES)]
-    Kubeconfig {
-        /// The Kubernetes API URL [default: the configuration's kube_api_url].
-        #[arg(long)]
-        server: Option<String>,
-        /// The API's CA certificate, PEM [default: the configuration's kube_api_ca].
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
-        /// The context's name [default: <key>@daas-<cluster prefix>].
-        #[arg(long)]
-        context: Option<String>,
-        /// The context's default namespace.
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        /// The tokens' audience (see `daas token --help`).
-        #[arg(long, default_value = "daas-master")]
-        audience: String,
-        /// The kubeconfig file to write [default: first of $KUBECONFIG, else ~/.kube/config].
-        #[arg(long)]
-        kubeconfig: Option<PathBuf>,
-    },
+    Kubeconfig(crate::kubectl::KubeconfigArgs),
     /// Delete an object.
     #[command(after_help = DELETE_EXAMPLES)]
     Delete {

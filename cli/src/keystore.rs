@@ -212,8 +212,9 @@ impl Keystore {
     }
 }
 
-/// Writes a secret file readable by its owner only.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes a secret file readable by its owner only (0600, through a
+/// temporary file renamed into place).
+pub fn write_private(path: &Path, text: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()
@@ -222,7 +223,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(text.as_ref())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
 }

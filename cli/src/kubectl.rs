@@ -6,10 +6,7 @@
 //! `<cache>/<sha256(cluster, audience, address)>.json`, directory 0700,
 //! files 0600, reused while more than [`REUSE_MARGIN_MS`] of validity remain.
 
-use std::{
-    io::Write as _,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use base64::Engine as _;
@@ -97,7 +94,7 @@ fn cached(path: &Path, cluster: &Address, audience: &str, now_ms: u64) -> Option
 
 /// Writes `contents` to `path` with mode 0600, in a 0700 directory.
 pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -105,18 +102,8 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
             .create(dir)
             .with_context(|| format!("creating {}", dir.display()))?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    crate::keystore::write_private(path, contents)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// What `daas token` needs.
@@ -322,19 +309,26 @@ pub fn token_command(
     Ok(())
 }
 
-/// What `daas kubeconfig` was asked.
+/// What `daas kubeconfig` is asked.
+#[derive(clap::Args, Clone, Debug)]
 pub struct KubeconfigArgs {
-    /// `--server`.
+    /// The Kubernetes API URL [default: the configuration's kube_api_url].
+    #[arg(long)]
     pub server: Option<String>,
-    /// `--ca-file`.
+    /// The API's CA certificate, PEM [default: the configuration's kube_api_ca].
+    #[arg(long)]
     pub ca_file: Option<PathBuf>,
-    /// `--context`.
+    /// The context's name [default: <key>@daas-<cluster prefix>].
+    #[arg(long)]
     pub context: Option<String>,
-    /// `--namespace`.
+    /// The context's default namespace.
+    #[arg(short = 'n', long)]
     pub namespace: Option<String>,
-    /// `--audience`.
+    /// The tokens' audience (see `daas token --help`).
+    #[arg(long, default_value = "daas-master")]
     pub audience: String,
-    /// `--kubeconfig`.
+    /// The kubeconfig file to write [default: first of $KUBECONFIG, else ~/.kube/config].
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
 }
 

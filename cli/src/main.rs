@@ -126,24 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cache = (!no_cache).then(|| cache_dir.unwrap_or_else(kubectl::default_cache_dir));
             kubectl::token_command(&args.load()?, &audience, lifetime_secs, cache.as_deref())?
         }
-        Command::Kubeconfig {
-            server,
-            ca_file,
-            context,
-            namespace,
-            audience,
-            kubeconfig,
-        } => kubectl::kubeconfig_command(
-            &args.load()?,
-            kubectl::KubeconfigArgs {
-                server,
-                ca_file,
-                context,
-                namespace,
-                audience,
-                kubeconfig,
-            },
-        )?,
+        Command::Kubeconfig(k) => kubectl::kubeconfig_command(&args.load()?, k)?,
     }
     Ok(())
 }

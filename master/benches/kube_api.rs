@@ -24,11 +24,11 @@ use std::{
 use daas_domain::{Address, access::Access, roles::Role};
 use daas_master::{
     access::AccessPublisher,
-    kube_api::{KubeApi, KubeApiMetrics, router, serve, system_clock},
+    kube_api::{KubeApi, router, serve, system_clock},
     state::prefix_end,
 };
 use daas_testkit::{Stack, TestEtcd};
-use daas_token::{Claims, Expected, sign};
+use daas_token::{Claims, sign};
 use etcd_client::GetOptions;
 use serde_json::json;
 use sui_crypto::ed25519::Ed25519PrivateKey;
@@ -124,25 +124,12 @@ async fn serve_api(etcd: &TestEtcd) -> anyhow::Result<Served> {
         BTreeMap::from([(NS.to_owned(), who)]),
         BTreeMap::new(),
     ));
-    let cluster = sui_sdk_types::Address::new(CLUSTER);
-    let api = Arc::new(KubeApi {
-        etcd: etcd.client.clone(),
-        registry: etcd.key("registry"),
-        access: publisher.subscribe(),
-        api_tokens: Expected {
-            cluster,
-            audiences: vec!["daas-master".into()],
-        },
-        review_tokens: Expected {
-            cluster,
-            audiences: vec!["daas-k3s".into()],
-        },
-        secret_key: None,
-        metrics: KubeApiMetrics::default(),
-        bookmark_interval: Duration::from_secs(60),
-        clock: system_clock,
-    });
-    std::mem::forget(publisher);
+    let api = Arc::new(KubeApi::new(
+        etcd.client.clone(),
+        &etcd.key("registry"),
+        publisher.subscribe(),
+        Address(CLUSTER),
+    ));
     let tls = tempfile::tempdir()?;
     {
         use std::os::unix::fs::PermissionsExt;
@@ -152,7 +139,7 @@ async fn serve_api(etcd: &TestEtcd) -> anyhow::Result<Served> {
     let listen = "127.0.0.1:0".parse()?;
     let (bound, _) = serve::spawn(listen, Some(tls.path()), &[], router(api), stop.clone()).await?;
     let claims = Claims::new(
-        cluster,
+        sui_sdk_types::Address::new(CLUSTER),
         "daas-master",
         system_clock(),
         3_600_000,

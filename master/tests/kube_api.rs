@@ -4,7 +4,7 @@
 //! 405 for writes. The authority is a snapshot made here by hand, so the
 //! expected answers do not come from the ledger code under test.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
     body::{Body, to_bytes},
@@ -13,10 +13,10 @@ use axum::{
 use daas_domain::{Address, access::Access, roles::Role};
 use daas_master::{
     access::AccessPublisher,
-    kube_api::{KubeApi, KubeApiMetrics, router, system_clock},
+    kube_api::{KubeApi, router, system_clock},
 };
 use daas_testkit::{Stack, TestEtcd};
-use daas_token::{Claims, Expected, sign};
+use daas_token::{Claims, sign};
 use serde_json::{Value, json};
 use sui_crypto::ed25519::Ed25519PrivateKey;
 use tower::ServiceExt as _;
@@ -48,24 +48,12 @@ fn access() -> Access {
 }
 
 fn api(etcd: &TestEtcd, publisher: &AccessPublisher) -> Arc<KubeApi> {
-    let cluster = sui_sdk_types::Address::new(CLUSTER);
-    Arc::new(KubeApi {
-        etcd: etcd.client.clone(),
-        registry: etcd.key("registry"),
-        access: publisher.subscribe(),
-        api_tokens: Expected {
-            cluster,
-            audiences: vec!["daas-master".into()],
-        },
-        review_tokens: Expected {
-            cluster,
-            audiences: vec!["daas-k3s".into()],
-        },
-        secret_key: None,
-        metrics: KubeApiMetrics::default(),
-        bookmark_interval: Duration::from_secs(60),
-        clock: system_clock,
-    })
+    Arc::new(KubeApi::new(
+        etcd.client.clone(),
+        &etcd.key("registry"),
+        publisher.subscribe(),
+        Address(CLUSTER),
+    ))
 }
 
 fn token(key: &Ed25519PrivateKey, audience: &str) -> anyhow::Result<String> {

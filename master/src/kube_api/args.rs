@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use clap::Args;
 use daas_domain::ObjectId;
 
-use super::{KubeApi, KubeApiMetrics, system_clock};
+use super::{KubeApi, KubeApiMetrics};
 use crate::{access::AccessReader, encryption::SecretKey};
 
 /// The audience `daas kubeconfig` signs tokens for by default: this API.
@@ -68,23 +68,12 @@ impl KubeApiArgs {
         secret_key: Option<SecretKey>,
         metrics: KubeApiMetrics,
     ) -> Arc<KubeApi> {
-        let cluster = sui_sdk_types::Address::new(cluster.0);
-        Arc::new(KubeApi {
-            etcd,
-            registry: registry.to_owned(),
-            access,
-            api_tokens: daas_token::Expected {
-                cluster,
-                audiences: vec![self.kube_api_audience.clone()],
-            },
-            review_tokens: daas_token::Expected {
-                cluster,
-                audiences: vec![self.token_review_audience.clone()],
-            },
-            secret_key,
-            metrics,
-            bookmark_interval: Duration::from_secs(self.watch_bookmark_seconds.max(1)),
-            clock: system_clock,
-        })
+        let mut api = KubeApi::new(etcd, registry, access, cluster);
+        api.api_tokens.audiences = vec![self.kube_api_audience.clone()];
+        api.review_tokens.audiences = vec![self.token_review_audience.clone()];
+        api.secret_key = secret_key;
+        api.metrics = metrics;
+        api.bookmark_interval = Duration::from_secs(self.watch_bookmark_seconds.max(1));
+        Arc::new(api)
     }
 }

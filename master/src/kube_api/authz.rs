@@ -50,19 +50,12 @@ pub fn visible(
     let kind = target.info.kind;
     let who = caller.address;
     let deny = |why: Denied| forbidden(caller, verb, target, &why);
-    if target.info.kind == "Namespace" {
-        return match &target.name {
-            Some(ns) => access
-                .may(who, verb, kind, ns)
-                .map(|()| Visible::Namespaces(vec![ns.clone()]))
-                .map_err(deny),
-            None => access
-                .namespaces_for(who, verb, kind)
-                .map(Visible::Namespaces)
-                .map_err(deny),
-        };
-    }
-    if !target.info.namespaced {
+    let namespace = if kind == "Namespace" {
+        // A Namespace is read as if it were in itself.
+        &target.name
+    } else if target.info.namespaced {
+        &target.namespace
+    } else {
         access.may(who, verb, kind, "").map_err(deny)?;
         if !access.is_cluster_admin(who) {
             return Err(forbidden_text(
@@ -73,8 +66,8 @@ pub fn visible(
             ));
         }
         return Ok(Visible::Cluster);
-    }
-    match &target.namespace {
+    };
+    match namespace {
         Some(ns) => access
             .may(who, verb, kind, ns)
             .map(|()| Visible::Namespaces(vec![ns.clone()]))

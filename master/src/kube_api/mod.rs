@@ -70,6 +70,33 @@ pub struct KubeApi {
 }
 
 impl KubeApi {
+    /// An API over `etcd` (objects under `registry`) for `cluster`, reading
+    /// `access`: tokens for `daas-master`, TokenReviews for `daas-k3s`,
+    /// Secrets in plain JSON, bookmarks every 60 s, the system clock.
+    pub fn new(
+        etcd: etcd_client::Client,
+        registry: &str,
+        access: AccessReader,
+        cluster: daas_domain::ObjectId,
+    ) -> Self {
+        let cluster = sui_sdk_types::Address::new(cluster.0);
+        let expected = |audience: &str| daas_token::Expected {
+            cluster,
+            audiences: vec![audience.to_owned()],
+        };
+        KubeApi {
+            etcd,
+            registry: registry.to_owned(),
+            access,
+            api_tokens: expected(args::DEFAULT_API_AUDIENCE),
+            review_tokens: expected(args::DEFAULT_REVIEW_AUDIENCE),
+            secret_key: None,
+            metrics: KubeApiMetrics::default(),
+            bookmark_interval: Duration::from_secs(60),
+            clock: system_clock,
+        }
+    }
+
     /// The committed authority, or 503 until the master has loaded its ledger.
     pub fn authority(&self) -> Result<Arc<daas_domain::access::Access>, Status> {
         self.access
