@@ -32,16 +32,21 @@ fn address(key: &Ed25519PrivateKey) -> Address {
     Address(key.public_key().derive_address().into_inner())
 }
 
-/// alice: 5 SUI, owns team-a; nobody else.
+fn carol() -> Ed25519PrivateKey {
+    Ed25519PrivateKey::new([0xca; 32])
+}
+
+/// alice: 5 SUI, owns team-a; carol: 1 SUI, owns team-c; team-b is someone else's.
 fn access() -> Access {
-    let a = address(&alice());
+    let (a, c) = (address(&alice()), address(&carol()));
     Access::new(
         Address(CLUSTER),
         Some(Address([0xad; 32])),
-        [(a, Role::User, 5 * SUI)],
+        [(a, Role::User, 5 * SUI), (c, Role::User, SUI)],
         BTreeMap::from([
             ("team-a".to_owned(), a),
             ("team-b".to_owned(), Address([0xb0; 32])),
+            ("team-c".to_owned(), c),
         ]),
         BTreeMap::new(),
     )
@@ -288,5 +293,30 @@ async fn lists_come_in_pages_of_what_the_caller_may_see() -> anyhow::Result<()> 
     )
     .await?;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
+    // carol (1 SUI) reads ConfigMaps in her namespace, not Secrets (5 SUI).
+    let c = token(&carol(), "daas-master")?;
+    let (code, v) = call(
+        &api,
+        "GET",
+        "/api/v1/namespaces/team-c/configmaps",
+        Some(&c),
+        vec![],
+    )
+    .await?;
+    assert_eq!(code, StatusCode::OK, "{v}");
+    let (code, v) = call(
+        &api,
+        "GET",
+        "/api/v1/namespaces/team-c/secrets",
+        Some(&c),
+        vec![],
+    )
+    .await?;
+    assert_eq!(code, StatusCode::FORBIDDEN, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("needs a tier stake of 5 SUI; yours is 1 SUI"),
+        "{message}"
+    );
     Ok(())
 }
