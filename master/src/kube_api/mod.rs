@@ -12,8 +12,11 @@
 //! Modules:
 //! - [`args`]: `master run`'s `--kube-api-*` flags, and the [`KubeApi`] they make;
 //! - [`authn`], [`authz`]: who is asking, and what they may see;
-//! - [`requests`]: the router's handlers (discovery, get, list, Table,
-//!   openapi, SelfSubjectAccessReview, 405 for writes);
+//! - [`requests`]: the one handler of every Kubernetes path (405 for
+//!   writes), over [`paths`] (path and query parsing), [`discovery`]
+//!   (`/version`, `/api`, `/apis`, resource lists), [`objects`] (get, list
+//!   in pages), [`table`] (kubectl's columns) and [`access_review`]
+//!   (SelfSubjectAccessReview);
 //! - [`selectors`]: label and field selectors;
 //! - [`watch`]: watches from an etcd watch (bookmarks, 410 when compacted);
 //! - [`review`]: the TokenReview webhook (`POST /v1/tokenreview`);
