@@ -91,7 +91,9 @@ fn object(gv: &str, rest: &[&str]) -> Option<Target> {
         if namespace.is_some() && !info.namespaced {
             return None;
         }
-        if rest.iter().any(|s| s.is_empty()) {
+        // Names and namespaces are at most 253 printable characters.
+        let bad = |s: &&str| s.is_empty() || s.len() > 253 || s.chars().any(char::is_control);
+        if rest.iter().any(bad) {
             return None;
         }
         Some(Target {
@@ -205,9 +207,26 @@ mod tests {
             "/api/v1/namespaces//configmaps",
             "/api/v1/namespaces/a%2fb/configmaps",
             "/api/v1/namespaces/a/namespaces",
+            "/api/v1/namespaces/a\0/configmaps",
+            "/api/v1/namespaces/a/configmaps/x\u{1b}[2J",
         ] {
             assert_eq!(endpoint(p).expect_err(p).code, 404, "{p}");
         }
+    }
+
+    #[test]
+    fn hostile_segments_are_not_found() {
+        let long = format!("/api/v1/namespaces/a/configmaps/{}", "x".repeat(254));
+        assert_eq!(endpoint(&long).expect_err("too long").code, 404);
+        let max = format!("/api/v1/namespaces/a/configmaps/{}", "x".repeat(253));
+        assert!(endpoint(&max).is_ok());
+        assert_eq!(
+            endpoint(&"/a".repeat(600)).expect_err("over 1 KiB").code,
+            404
+        );
+        let q = list_query(Some("labelSelector=%00%FF&fieldSelector=a%3D%00"))
+            .expect("decoded lossily");
+        assert!(q.label_selector.is_some());
     }
 
     #[test]
